@@ -1,0 +1,318 @@
+//! The gateway-wide sections: `observability`, `security` and `limits`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose;
+
+use super::cx::{Cx, item};
+use super::types::*;
+use super::values;
+use super::yaml::Node;
+
+pub fn observability(cx: &mut Cx, node: &Node, path: &str) -> Option<Observability> {
+    let o = cx.obj(node, path, &["opentelemetry", "prometheus", "mcp"])?;
+    Some(Observability {
+        opentelemetry: cx.field(&o, "opentelemetry", opentelemetry),
+        prometheus: cx.field(&o, "prometheus", prometheus),
+        mcp: cx.field(&o, "mcp", |cx, n, p| {
+            let m = cx.obj(n, p, &["enabled", "metrics"])?;
+            Some(McpObservability {
+                enabled: enabled_flag(cx, &m),
+                metrics: cx.field(&m, "metrics", Cx::str_list).unwrap_or_default(),
+            })
+        }),
+        location: o.location(&cx.file),
+    })
+}
+
+/// A section that is written down is meant to be on, so `enabled` defaults to true.
+fn enabled_flag(cx: &mut Cx, o: &super::cx::Obj) -> bool {
+    cx.field(o, "enabled", Cx::bool).unwrap_or(true)
+}
+
+fn opentelemetry(cx: &mut Cx, node: &Node, path: &str) -> Option<OpenTelemetry> {
+    let o = cx.obj(node, path, &["enabled", "endpoint", "protocol", "tracing"])?;
+    let enabled = enabled_flag(cx, &o);
+    let endpoint = if enabled {
+        cx.required(&o, "endpoint", url)
+    } else {
+        cx.field(&o, "endpoint", url)
+    };
+    let protocol = cx.field(&o, "protocol", |cx, n, p| {
+        cx.choice(n, p, &["grpc", "http/protobuf"])
+    });
+    let tracing = cx.field(&o, "tracing", |cx, n, p| {
+        let t = cx.obj(n, p, &["enabled", "samplingRate", "attributes"])?;
+        let sampling_rate = cx
+            .field(&t, "samplingRate", |cx, n, p| {
+                let r = cx.float(n, p)?;
+                if !(0.0..=1.0).contains(&r) {
+                    cx.error(
+                        n,
+                        p,
+                        format!("must be between 0 and 1 (a fraction of requests), found {r}"),
+                    );
+                    return None;
+                }
+                Some(r)
+            })
+            .unwrap_or(1.0);
+        let mut attributes = Vec::new();
+        for (i, n) in cx
+            .field(&t, "attributes", Cx::list)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let Some(a) = cx.obj(n, &item(&t.path("attributes"), i), &["key", "value"]) else {
+                continue;
+            };
+            let (key, value) = (
+                cx.required(&a, "key", Cx::text),
+                cx.required(&a, "value", Cx::str),
+            );
+            attributes.extend(key.zip(value));
+        }
+        Some(Tracing {
+            enabled: enabled_flag(cx, &t),
+            sampling_rate,
+            attributes,
+        })
+    });
+    Some(OpenTelemetry {
+        enabled,
+        endpoint: endpoint.unwrap_or_default(),
+        protocol: protocol.unwrap_or_else(|| "grpc".to_string()),
+        tracing,
+    })
+}
+
+fn prometheus(cx: &mut Cx, node: &Node, path: &str) -> Option<Prometheus> {
+    let o = cx.obj(node, path, &["enabled", "port", "path", "metrics"])?;
+    Some(Prometheus {
+        enabled: enabled_flag(cx, &o),
+        port: cx
+            .field(&o, "port", |cx, n, p| cx.int(n, p, 1, 65535))
+            .map_or(9090, |p| p as u16),
+        path: cx
+            .field(&o, "path", http_path)
+            .unwrap_or_else(|| "/metrics".to_string()),
+        metrics: cx.field(&o, "metrics", Cx::str_list).unwrap_or_default(),
+    })
+}
+
+pub fn security(cx: &mut Cx, node: &Node, path: &str) -> Option<Security> {
+    let o = cx.obj(
+        node,
+        path,
+        &[
+            "sessionKey",
+            "sessionKeyFile",
+            "sessionTtl",
+            "allowedOrigins",
+            "mtls",
+        ],
+    )?;
+    let session_key = cx.field(&o, "sessionKey", |cx, n, p| {
+        let k = cx.text(n, p)?;
+        // The key seals session ids with XChaCha20-Poly1305, which takes exactly 32 bytes. Standard and
+        // URL-safe base64 are both accepted, as `seal::Sealer::from_base64` accepts them.
+        let k_trim = k.trim();
+        let decoded = general_purpose::STANDARD_PAD_INDIFFERENT
+            .decode(k_trim)
+            .or_else(|_| general_purpose::URL_SAFE_PAD_INDIFFERENT.decode(k_trim));
+        match decoded {
+            Ok(bytes) if bytes.len() == 32 => Some(k),
+            Ok(bytes) => {
+                cx.error(n, p, format!("must be 32 bytes in base64 (e.g. from `openssl rand -base64 32`), found {} bytes", bytes.len()));
+                None
+            }
+            Err(_) => {
+                cx.error(n, p, "is not valid base64; generate a key with `openssl rand -base64 32`");
+                None
+            }
+        }
+    });
+    let session_key_file = cx.field(&o, "sessionKeyFile", Cx::text);
+    if let (Some(_), Some(k)) = (o.get("sessionKey"), o.key("sessionKeyFile")) {
+        cx.error(
+            k,
+            &o.path("sessionKeyFile"),
+            "set either sessionKey or sessionKeyFile, not both",
+        );
+    }
+    let mut allowed_origins = Vec::new();
+    for (i, n) in cx
+        .field(&o, "allowedOrigins", Cx::list)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let p = item(&o.path("allowedOrigins"), i);
+        let Some(origin) = cx.text(n, &p) else {
+            continue;
+        };
+        match values::check_origin(&origin) {
+            Ok(()) => allowed_origins.push(origin),
+            Err(msg) => cx.error(n, &p, msg),
+        }
+    }
+    Some(Security {
+        session_key,
+        session_key_file,
+        session_ttl: cx.field(&o, "sessionTtl", Cx::positive_duration),
+        allowed_origins,
+        mtls: cx.field(&o, "mtls", |cx, n, p| {
+            cx.inactive(
+                o.key("mtls")?,
+                p,
+                "mutual TLS (connections are plain HTTP; terminate TLS in front of the gateway)",
+            );
+            mtls(cx, n, p)
+        }),
+    })
+}
+
+fn mtls(cx: &mut Cx, node: &Node, path: &str) -> Option<Mtls> {
+    let o = cx.obj(
+        node,
+        path,
+        &[
+            "enabled",
+            "mode",
+            "certificateAuthority",
+            "serverCert",
+            "serverKey",
+        ],
+    )?;
+    let enabled = enabled_flag(cx, &o);
+    // The files are only needed when mTLS is on; when it is off, whatever is written is still checked.
+    let file = |cx: &mut Cx, key: &str| {
+        if enabled {
+            cx.required(&o, key, Cx::text)
+        } else {
+            cx.field(&o, key, Cx::text)
+        }
+        .unwrap_or_default()
+    };
+    let certificate_authority = file(cx, "certificateAuthority");
+    let server_cert = file(cx, "serverCert");
+    let server_key = file(cx, "serverKey");
+    let mode = cx
+        .field(&o, "mode", |cx, n, p| {
+            cx.choice(n, p, &["STRICT", "PERMISSIVE"])
+        })
+        .unwrap_or_else(|| "STRICT".to_string());
+    Some(Mtls {
+        enabled,
+        mode,
+        certificate_authority,
+        server_cert,
+        server_key,
+    })
+}
+
+pub fn limits(cx: &mut Cx, node: &Node, path: &str) -> Option<Limits> {
+    let o = cx.obj(node, path, &["maxBodyBytes", "maxJsonDepth"])?;
+    let default = Limits::default();
+    Some(Limits {
+        max_body_bytes: cx
+            .field(&o, "maxBodyBytes", |cx, n, p| cx.int(n, p, 1, i64::MAX))
+            .map_or(default.max_body_bytes, |v| v as usize),
+        max_json_depth: cx
+            .field(&o, "maxJsonDepth", |cx, n, p| cx.int(n, p, 1, 10_000))
+            .map_or(default.max_json_depth, |v| v as usize),
+    })
+}
+
+fn url(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
+    let s = cx.text(node, path)?;
+    values::check_http_url(&s)
+        .map_err(|msg| cx.error(node, path, msg))
+        .ok()?;
+    Some(s)
+}
+
+fn http_path(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
+    let s = cx.text(node, path)?;
+    if !s.starts_with('/') {
+        cx.error(node, path, format!("must start with \"/\", found \"{s}\""));
+        return None;
+    }
+    Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::config::{diagnostics_of, load_str, route_yaml};
+
+    fn with(section: &str) -> String {
+        format!("{}{section}", route_yaml("[]", "[{name: s, type: sample}]"))
+    }
+
+    #[test]
+    fn security_settings_map() {
+        let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let text = with(&format!(
+            "security: {{sessionKey: '{key}', sessionTtl: 1h, allowedOrigins: ['http://localhost:3000']}}\n"
+        ));
+        let loaded = load_str(&text, "t.yaml").unwrap();
+        let s = &loaded.config.security;
+        assert_eq!(
+            (s.session_key.as_deref(), s.session_ttl),
+            (Some(key), Some(Duration::from_secs(3600)))
+        );
+        assert_eq!(s.allowed_origins, ["http://localhost:3000"]);
+    }
+
+    #[test]
+    fn session_key_must_be_32_bytes() {
+        assert_eq!(
+            diagnostics_of(&with("security: {sessionKey: c2hvcnQ=}\n")),
+            [
+                "t.yaml:10:24: security.sessionKey: must be 32 bytes in base64 (e.g. from `openssl rand -base64 32`), found 5 bytes"
+            ]
+        );
+        assert_eq!(
+            diagnostics_of(&with("security: {sessionKey: not base64!}\n")),
+            [
+                "t.yaml:10:24: security.sessionKey: is not valid base64; generate a key with `openssl rand -base64 32`"
+            ]
+        );
+    }
+
+    #[test]
+    fn sections_default_to_enabled_and_mtls_off_needs_no_files() {
+        let text = with(
+            "observability: {prometheus: {}}\nsecurity: {mtls: {enabled: false}}\nlimits: {maxBodyBytes: 1024}\n",
+        );
+        let loaded = load_str(&text, "t.yaml").unwrap();
+        let prom = loaded
+            .config
+            .observability
+            .as_ref()
+            .unwrap()
+            .prometheus
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            (prom.enabled, prom.port, prom.path.as_str()),
+            (true, 9090, "/metrics")
+        );
+        let mtls = loaded.config.security.mtls.as_ref().unwrap();
+        assert_eq!((mtls.enabled, mtls.mode.as_str()), (false, "STRICT"));
+        assert_eq!(
+            (
+                loaded.config.limits.max_body_bytes,
+                loaded.config.limits.max_json_depth
+            ),
+            (1024, 64)
+        );
+        assert_eq!(
+            loaded.diagnostics.len(),
+            2,
+            "notes for observability and mtls"
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! Agent Gateway: secures, connects and observes agent-to-tool (MCP) and agent-to-agent (A2A) traffic.
+
+pub mod config;
+pub mod mcp;
+pub mod net;
+pub mod runtime;
+pub mod sample;
+pub mod seal;
+pub mod server;

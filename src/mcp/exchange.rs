@@ -1,0 +1,104 @@
+//! One downstream request in flight: who is calling, in which protocol era, and how the answer travels.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::jsonrpc;
+use super::route::McpRoute;
+use super::session::SessionClaims;
+use super::upstream::{CallCtx, EventSink};
+use crate::server::Caller;
+
+pub enum Mode {
+    /// Session era, with the opened session.
+    Session(SessionClaims),
+    /// 2026-07-28: each request names its version and carries the client's capabilities in `_meta`.
+    Stateless,
+    /// No session and no `_meta`: a plain POST such as the guide's curl example, served without a session.
+    Sessionless,
+}
+
+pub struct Exchange<'a> {
+    pub route: &'a Arc<McpRoute>,
+    pub caller: &'a Caller,
+    pub mode: Mode,
+    /// The client accepts `text/event-stream`, so progress and server requests can reach it.
+    pub accepts_sse: bool,
+}
+
+/// How a request is answered.
+pub enum Answer {
+    Json {
+        status: StatusCode,
+        body: Value,
+        session: Option<String>,
+    },
+    Stream(mpsc::Receiver<String>),
+}
+
+impl Exchange<'_> {
+    pub fn principal(&self) -> &str {
+        self.caller.principal.as_deref().unwrap_or("")
+    }
+
+    pub fn is_stateless(&self) -> bool {
+        matches!(self.mode, Mode::Stateless)
+    }
+
+    /// Upstream sessions are keyed per downstream session, or per principal when there is none; never
+    /// shared between two keys.
+    pub fn caller_key(&self) -> String {
+        match &self.mode {
+            Mode::Session(c) => format!("s:{}", c.h),
+            _ => format!("p:{}", self.principal()),
+        }
+    }
+
+    pub fn call_ctx(&self, backend_name: &str, events: Option<EventSink>) -> CallCtx {
+        let sealed_session = match &self.mode {
+            Mode::Session(c) => c.up.iter().find(|u| u.backend == backend_name).cloned(),
+            _ => None,
+        };
+        CallCtx {
+            caller_key: self.caller_key(),
+            principal: self.caller.principal.clone(),
+            sealed_session,
+            authorization: self.caller.authorization.clone(),
+            events,
+        }
+    }
+
+    /// A JSON-RPC reply with the HTTP status its era gives it: the stateless revision maps some errors to
+    /// HTTP statuses, the session era answers every JSON-RPC error with 200.
+    pub fn reply(&self, body: Value) -> Answer {
+        let status = match (self.is_stateless(), jsonrpc::error_code(&body)) {
+            (true, Some(jsonrpc::METHOD_NOT_FOUND)) => StatusCode::NOT_FOUND,
+            (true, Some(jsonrpc::HEADER_MISMATCH | jsonrpc::UNSUPPORTED_PROTOCOL_VERSION)) => {
+                StatusCode::BAD_REQUEST
+            }
+            _ => StatusCode::OK,
+        };
+        Answer::Json {
+            status,
+            body,
+            session: None,
+        }
+    }
+
+    pub fn result(&self, id: &Value, mut result: Value) -> Answer {
+        if self.is_stateless()
+            && let Some(obj) = result.as_object_mut()
+        {
+            obj.entry("resultType")
+                .or_insert_with(|| Value::String("complete".into()));
+        }
+        self.reply(jsonrpc::result(id, result))
+    }
+
+    pub fn error(&self, id: &Value, code: i64, message: impl Into<String>) -> Answer {
+        self.reply(jsonrpc::error(id, code, message))
+    }
+}

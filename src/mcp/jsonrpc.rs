@@ -1,0 +1,229 @@
+//! JSON-RPC 2.0 framing as MCP uses it: classifying an incoming message, and building the error replies a
+//! client can cause. Bodies stay `serde_json::Value` so nothing the gateway does not own is lost.
+
+use serde_json::{Map, Value, json};
+
+pub const PARSE_ERROR: i64 = -32700;
+pub const INVALID_REQUEST: i64 = -32600;
+pub const METHOD_NOT_FOUND: i64 = -32601;
+pub const INVALID_PARAMS: i64 = -32602;
+pub const INTERNAL_ERROR: i64 = -32603;
+/// 2026-07-28: an `Mcp-Method`/`Mcp-Name`/`MCP-Protocol-Version` header disagrees with the body.
+pub const HEADER_MISMATCH: i64 = -32020;
+/// 2026-07-28: the requested protocol version is not supported.
+pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+/// Gateway-specific (implementation-defined range): the upstream owning the target failed or timed out.
+pub const UPSTREAM_ERROR: i64 = -32002;
+/// Gateway-specific: the upstream did not answer within the configured timeout.
+pub const UPSTREAM_TIMEOUT: i64 = -32001;
+
+/// One incoming JSON-RPC message, classified by shape.
+#[derive(Debug)]
+pub enum Message {
+    Request {
+        id: Value,
+        method: String,
+        params: Value,
+        raw: Map<String, Value>,
+    },
+    Notification {
+        method: String,
+        params: Value,
+    },
+    /// A reply to a request the gateway sent (e.g. an elicitation it relayed).
+    Response {
+        id: Value,
+        body: Map<String, Value>,
+    },
+}
+
+/// Why a body is not a usable JSON-RPC message; each maps to one error code.
+#[derive(Debug, PartialEq)]
+pub struct Invalid {
+    pub code: i64,
+    pub message: String,
+    pub id: Value,
+}
+
+impl Message {
+    /// Classifies a parsed JSON value. Batches are refused: MCP removed them in 2025-06-18.
+    pub fn classify(value: Value) -> Result<Message, Invalid> {
+        let Value::Object(mut obj) = value else {
+            let what = if value.is_array() {
+                "JSON-RPC batches are not supported"
+            } else {
+                "a JSON-RPC message must be an object"
+            };
+            return Err(invalid(Value::Null, what));
+        };
+        let id = obj.get("id").cloned();
+        if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+            return Err(invalid(
+                id.unwrap_or(Value::Null),
+                "\"jsonrpc\" must be \"2.0\"",
+            ));
+        }
+        if let Some(id) = &id
+            && !(id.is_string() || id.is_i64() || id.is_u64())
+        {
+            return Err(invalid(
+                Value::Null,
+                "\"id\" must be a string or an integer",
+            ));
+        }
+        match obj.get("method") {
+            Some(Value::String(_)) => {
+                let Some(Value::String(method)) = obj.remove("method") else {
+                    unreachable!()
+                };
+                let params = obj.remove("params").unwrap_or(Value::Null);
+                if !(params.is_null() || params.is_object()) {
+                    return Err(Invalid {
+                        code: INVALID_PARAMS,
+                        message: "\"params\" must be an object".into(),
+                        id: id.unwrap_or(Value::Null),
+                    });
+                }
+                match id {
+                    Some(id) => Ok(Message::Request {
+                        id,
+                        method,
+                        params,
+                        raw: obj,
+                    }),
+                    None => Ok(Message::Notification { method, params }),
+                }
+            }
+            Some(_) => Err(invalid(
+                id.unwrap_or(Value::Null),
+                "\"method\" must be a string",
+            )),
+            None => match id {
+                Some(id) if obj.contains_key("result") || obj.contains_key("error") => {
+                    Ok(Message::Response { id, body: obj })
+                }
+                _ => Err(invalid(
+                    id.unwrap_or(Value::Null),
+                    "not a request, notification or response",
+                )),
+            },
+        }
+    }
+}
+
+fn invalid(id: Value, message: &str) -> Invalid {
+    Invalid {
+        code: INVALID_REQUEST,
+        message: format!("Invalid Request: {message}"),
+        id,
+    }
+}
+
+pub fn result(id: &Value, result: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": result})
+}
+
+pub fn error(id: &Value, code: i64, message: impl Into<String>) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}})
+}
+
+pub fn error_with_data(id: &Value, code: i64, message: impl Into<String>, data: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into(), "data": data}})
+}
+
+pub fn notification(method: &str, params: Value) -> Value {
+    if params.is_null() {
+        json!({"jsonrpc": "2.0", "method": method})
+    } else {
+        json!({"jsonrpc": "2.0", "method": method, "params": params})
+    }
+}
+
+pub fn request(id: &Value, method: &str, params: Value) -> Value {
+    if params.is_null() {
+        json!({"jsonrpc": "2.0", "id": id, "method": method})
+    } else {
+        json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+    }
+}
+
+/// The error code of a JSON-RPC error reply, if it is one.
+pub fn error_code(reply: &Value) -> Option<i64> {
+    reply.get("error")?.get("code")?.as_i64()
+}
+
+/// Deepest nesting of arrays and objects in a JSON text, counted without parsing, so an attacker's
+/// deeply nested body is refused before serde recurses into it.
+pub fn nesting_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_requests_notifications_and_responses() {
+        let req = Message::classify(json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})).unwrap();
+        assert!(matches!(req, Message::Request { ref method, .. } if method == "tools/list"));
+        let note = Message::classify(json!({"jsonrpc":"2.0","method":"notifications/initialized"}))
+            .unwrap();
+        assert!(matches!(note, Message::Notification { .. }));
+        let resp = Message::classify(json!({"jsonrpc":"2.0","id":"a","result":{}})).unwrap();
+        assert!(matches!(resp, Message::Response { .. }));
+    }
+
+    #[test]
+    fn rejects_malformed_shapes_with_precise_codes() {
+        let cases = [
+            (
+                json!([{"jsonrpc":"2.0","id":1,"method":"x"}]),
+                INVALID_REQUEST,
+            ),
+            (json!({"id":1,"method":"x"}), INVALID_REQUEST),
+            (json!({"jsonrpc":"2.0","id":1,"method":7}), INVALID_REQUEST),
+            (
+                json!({"jsonrpc":"2.0","id":{"a":1},"method":"x"}),
+                INVALID_REQUEST,
+            ),
+            (
+                json!({"jsonrpc":"2.0","id":1,"method":"x","params":[1]}),
+                INVALID_PARAMS,
+            ),
+            (json!({"jsonrpc":"2.0","id":1}), INVALID_REQUEST),
+            (json!("hello"), INVALID_REQUEST),
+        ];
+        for (body, code) in cases {
+            let err = Message::classify(body.clone()).unwrap_err();
+            assert_eq!(err.code, code, "{body}");
+        }
+    }
+
+    #[test]
+    fn depth_ignores_brackets_inside_strings() {
+        assert_eq!(nesting_depth(br#"{"a":[1,{"b":"[[[{{{"}]}"#), 3);
+        assert_eq!(nesting_depth(br#""\"[""#), 0);
+        assert_eq!(nesting_depth(&[b'['; 100]), 100);
+    }
+}

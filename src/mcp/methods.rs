@@ -1,0 +1,319 @@
+//! The MCP methods the gateway answers itself (lifecycle, lists) and those it routes to an upstream.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::exchange::{Answer, Exchange};
+use super::relay::relay;
+use super::session::{self, SessionClaims};
+use super::{jsonrpc, schema, version};
+use crate::config::OutputSchemaMode;
+use crate::seal::random_id;
+
+/// How long a list result may be cached by a stateless client (2026-07-28 `ttlMs`).
+const LIST_TTL_MS: u64 = 60_000;
+
+pub async fn dispatch(ex: &Exchange<'_>, id: &Value, method: &str, params: Value) -> Answer {
+    match method {
+        "initialize" => initialize(ex, id, &params).await,
+        "server/discover" => ex.result(id, discover_result()),
+        "ping" => ex.result(id, json!({})),
+        "tools/list" => list(ex, id, &params, "tools"),
+        "prompts/list" => list(ex, id, &params, "prompts"),
+        "resources/list" => list(ex, id, &params, "resources"),
+        "resources/templates/list" => list(ex, id, &params, "resourceTemplates"),
+        "tools/call" => call_tool(ex, id, params).await,
+        "prompts/get" => get_prompt(ex, id, params).await,
+        "resources/read" => read_resource(ex, id, params).await,
+        "completion/complete" => complete(ex, id, params).await,
+        "logging/setLevel" => ex.result(id, json!({})),
+        _ => ex.error(
+            id,
+            jsonrpc::METHOD_NOT_FOUND,
+            format!("Method not found: {method}"),
+        ),
+    }
+}
+
+pub fn capabilities() -> Value {
+    json!({
+        "tools": {"listChanged": true},
+        "prompts": {"listChanged": true},
+        "resources": {"listChanged": true},
+        "completions": {},
+        "logging": {},
+    })
+}
+
+pub fn server_info() -> Value {
+    json!({"name": "agent-gateway", "title": "Agent Gateway", "version": env!("CARGO_PKG_VERSION")})
+}
+
+fn discover_result() -> Value {
+    json!({
+        "supportedVersions": version::all(),
+        "capabilities": capabilities(),
+        "ttlMs": LIST_TTL_MS,
+        "cacheScope": "private",
+        "_meta": {version::META_SERVER_INFO: server_info()},
+    })
+}
+
+async fn initialize(ex: &Exchange<'_>, id: &Value, params: &Value) -> Answer {
+    let negotiated = version::negotiate(params.get("protocolVersion").and_then(Value::as_str));
+    let handle = random_id();
+    let key = format!("s:{handle}");
+    // Upstream sessions open now so their ids travel inside the sealed session to any replica.
+    let opened = join_all(ex.route.backends.iter().map(|b| {
+        let key = key.clone();
+        async move {
+            tokio::time::timeout(
+                b.timeout.min(Duration::from_secs(10)),
+                b.upstream.open_session(&key),
+            )
+            .await
+            .ok()
+            .flatten()
+        }
+    }))
+    .await;
+    let claims = SessionClaims {
+        h: handle,
+        sub: ex.principal().to_string(),
+        r: ex.route.name.clone(),
+        v: negotiated.to_string(),
+        exp: session::now() + ex.route.session_ttl.as_secs(),
+        up: opened.into_iter().flatten().collect(),
+    };
+    let token = session::seal(&ex.route.sealer, &claims);
+    let result = json!({
+        "protocolVersion": negotiated,
+        "capabilities": capabilities(),
+        "serverInfo": server_info(),
+        "instructions": "Tools, prompts and resources of the servers behind this Agent Gateway route.",
+    });
+    Answer::Json {
+        status: http::StatusCode::OK,
+        body: jsonrpc::result(id, result),
+        session: Some(token),
+    }
+}
+
+/// Gateway-owned cursor: where the next page starts, sealed so clients cannot forge or read it.
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    k: String,
+    i: usize,
+}
+
+fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Answer {
+    let catalogue = ex.route.catalogue.load();
+    let start = match params.get("cursor") {
+        None | Some(Value::Null) => 0,
+        Some(Value::String(c)) => match ex.route.sealer.open::<Cursor>("cursor", c) {
+            Ok(cursor) if cursor.k == key => cursor.i,
+            _ => {
+                return ex.error(
+                    id,
+                    jsonrpc::INVALID_PARAMS,
+                    "Invalid params: unknown or expired cursor",
+                );
+            }
+        },
+        Some(_) => {
+            return ex.error(
+                id,
+                jsonrpc::INVALID_PARAMS,
+                "Invalid params: cursor must be a string",
+            );
+        }
+    };
+    let items: Vec<&Value> = match key {
+        "tools" => catalogue.tools.iter().map(|t| &t.definition).collect(),
+        "prompts" => catalogue.prompts.iter().map(|p| &p.definition).collect(),
+        "resources" => catalogue.resources.iter().map(|(_, r)| r).collect(),
+        _ => catalogue.templates.iter().map(|(_, t)| t).collect(),
+    };
+    let end = (start + ex.route.page_size).min(items.len());
+    let page: Vec<&Value> = items
+        .get(start.min(items.len())..end)
+        .unwrap_or_default()
+        .to_vec();
+    let mut result = json!({ key: page });
+    if end < items.len() {
+        result["nextCursor"] = json!(ex.route.sealer.seal(
+            "cursor",
+            &Cursor {
+                k: key.to_string(),
+                i: end
+            }
+        ));
+    }
+    if ex.is_stateless() {
+        result["ttlMs"] = json!(LIST_TTL_MS);
+        result["cacheScope"] = json!("private");
+    }
+    ex.result(id, result)
+}
+
+async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer {
+    let Some(name) = params
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        return ex.error(
+            id,
+            jsonrpc::INVALID_PARAMS,
+            "Invalid params: tools/call needs a string \"name\"",
+        );
+    };
+    let catalogue = ex.route.catalogue.load();
+    let Some(tool) = catalogue.tool(&name).cloned() else {
+        return ex.error(id, jsonrpc::INVALID_PARAMS, format!("Unknown tool: {name}"));
+    };
+    let arguments = params
+        .get("arguments")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let violations = schema::violations(&tool.input, &arguments);
+    if !violations.is_empty() {
+        tracing::info!(route = %ex.route.name, tool = %name, violations = violations.len(), "tools/call arguments rejected by the tool's inputSchema");
+        return ex.reply(jsonrpc::error_with_data(
+            id,
+            jsonrpc::INVALID_PARAMS,
+            format!("Invalid params: arguments do not match the inputSchema of tool {name}"),
+            json!({"tool": name, "violations": violations}),
+        ));
+    }
+    params["name"] = Value::String(tool.upstream_name.clone());
+    let (mode, route_name) = (ex.route.output_schema, ex.route.name.clone());
+    relay(ex, tool.backend, id, "tools/call", params, move |reply| {
+        check_output(reply, &tool, mode, &route_name)
+    })
+    .await
+}
+
+/// Checks `structuredContent` against the tool's `outputSchema`: logged by default, an error when enforced.
+fn check_output(
+    reply: Value,
+    tool: &super::catalogue::Tool,
+    mode: OutputSchemaMode,
+    route: &str,
+) -> Value {
+    let Some(validator) = &tool.output else {
+        return reply;
+    };
+    let result = &reply["result"];
+    if result.is_null() || result["isError"] == true {
+        return reply;
+    }
+    let violations = match result.get("structuredContent") {
+        Some(structured) => schema::violations(validator, structured),
+        None => vec![
+            json!({"path": "", "message": "the result has no structuredContent but the tool declares an outputSchema"}),
+        ],
+    };
+    if violations.is_empty() {
+        return reply;
+    }
+    tracing::warn!(route, tool = %tool.exposed, violations = violations.len(), enforced = mode == OutputSchemaMode::Enforce, "upstream result does not match the tool's outputSchema");
+    match mode {
+        OutputSchemaMode::Report => reply,
+        OutputSchemaMode::Enforce => jsonrpc::error_with_data(
+            &reply["id"],
+            jsonrpc::INTERNAL_ERROR,
+            format!(
+                "the result of tool {} does not match its outputSchema",
+                tool.exposed
+            ),
+            json!({"violations": violations}),
+        ),
+    }
+}
+
+async fn get_prompt(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer {
+    let name = params
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let catalogue = ex.route.catalogue.load();
+    let Some(prompt) = catalogue.prompt(&name) else {
+        return ex.error(
+            id,
+            jsonrpc::INVALID_PARAMS,
+            format!("Unknown prompt: {name}"),
+        );
+    };
+    params["name"] = Value::String(prompt.upstream_name.clone());
+    let backend = prompt.backend;
+    drop(catalogue);
+    relay(ex, backend, id, "prompts/get", params, |r| r).await
+}
+
+async fn read_resource(ex: &Exchange<'_>, id: &Value, params: Value) -> Answer {
+    let Some(uri) = params.get("uri").and_then(Value::as_str) else {
+        return ex.error(
+            id,
+            jsonrpc::INVALID_PARAMS,
+            "Invalid params: resources/read needs a string \"uri\"",
+        );
+    };
+    match resource_backend(ex, uri) {
+        Some(backend) => relay(ex, backend, id, "resources/read", params, |r| r).await,
+        // -32002 is the spec's "resource not found".
+        None => ex.reply(jsonrpc::error_with_data(
+            id,
+            -32002,
+            "Resource not found",
+            json!({"uri": uri}),
+        )),
+    }
+}
+
+fn resource_backend(ex: &Exchange<'_>, uri: &str) -> Option<usize> {
+    let catalogue = ex.route.catalogue.load();
+    catalogue
+        .resource_backend(uri)
+        .or((ex.route.backends.len() == 1).then_some(0))
+}
+
+async fn complete(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer {
+    let reference = params.get("ref").cloned().unwrap_or_default();
+    let backend = match reference.get("type").and_then(Value::as_str) {
+        Some("ref/prompt") => {
+            let name = reference
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let catalogue = ex.route.catalogue.load();
+            catalogue.prompt(name).map(|p| {
+                params["ref"]["name"] = Value::String(p.upstream_name.clone());
+                p.backend
+            })
+        }
+        Some("ref/resource") => reference
+            .get("uri")
+            .and_then(Value::as_str)
+            .and_then(|uri| resource_backend(ex, uri)),
+        _ => {
+            return ex.error(
+                id,
+                jsonrpc::INVALID_PARAMS,
+                "Invalid params: ref must be ref/prompt or ref/resource",
+            );
+        }
+    };
+    match backend {
+        Some(backend) => relay(ex, backend, id, "completion/complete", params, |r| r).await,
+        None => ex.error(
+            id,
+            jsonrpc::INVALID_PARAMS,
+            "Invalid params: unknown completion reference",
+        ),
+    }
+}

@@ -1,0 +1,81 @@
+//! Names the gateway exposes for upstream tools and prompts. With one backend on a route a name stays as
+//! the upstream wrote it; with several it gets the backend's prefix and a delimiter. Either way an exposed
+//! name is at most 64 characters of `[A-Za-z0-9_-]` (what LLM function-calling APIs accept). Calls are routed
+//! by table lookup, never by splitting a name, so a delimiter inside a tool name cannot misroute a call.
+
+use sha2::{Digest, Sha256};
+
+pub const MAX_LEN: usize = 64;
+pub const DEFAULT_DELIMITER: &str = "__";
+
+pub fn exposed_name(prefix: Option<&str>, delimiter: &str, name: &str) -> String {
+    let full = match prefix {
+        Some(prefix) => format!("{prefix}{delimiter}{name}"),
+        None => name.to_string(),
+    };
+    let clean: String = full
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if clean.len() <= MAX_LEN && clean == full {
+        return clean;
+    }
+    if clean.len() <= MAX_LEN && !clean.is_empty() {
+        return clean;
+    }
+    // Too long: keep a readable head and make it unique with a digest of the full original name.
+    let digest = Sha256::digest(full.as_bytes());
+    let tag: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let head: String = clean.chars().take(MAX_LEN - tag.len() - 1).collect();
+    format!("{head}_{tag}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid(name: &str) -> bool {
+        !name.is_empty()
+            && name.len() <= MAX_LEN
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    }
+
+    #[test]
+    fn single_backend_names_are_unchanged() {
+        assert_eq!(
+            exposed_name(None, "__", "get_weather_data"),
+            "get_weather_data"
+        );
+    }
+
+    #[test]
+    fn prefixes_with_the_delimiter() {
+        assert_eq!(
+            exposed_name(Some("weather"), "__", "get_weather_data"),
+            "weather__get_weather_data"
+        );
+    }
+
+    #[test]
+    fn replaces_characters_llm_apis_refuse() {
+        assert_eq!(exposed_name(Some("a.b"), "__", "x/y z"), "a_b__x_y_z");
+    }
+
+    #[test]
+    fn shortens_long_names_deterministically_and_distinctly() {
+        let long_a = "a".repeat(100);
+        let long_b = format!("{}b", "a".repeat(99));
+        let a = exposed_name(Some("backend"), "__", &long_a);
+        assert_eq!(a, exposed_name(Some("backend"), "__", &long_a));
+        assert_ne!(a, exposed_name(Some("backend"), "__", &long_b));
+        assert!(valid(&a) && a.len() == MAX_LEN, "{a}");
+    }
+}

@@ -1,0 +1,203 @@
+//! Relays one request to the upstream that owns its target, and the upstream's progress, log messages and
+//! server-to-client requests back to the caller while it runs. The answer is plain JSON when the upstream
+//! replies before saying anything else, and switches to an event stream the moment it has something to relay.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::exchange::{Answer, Exchange, Mode};
+use super::route::{McpRoute, PendingReply};
+use super::upstream::{UpstreamError, UpstreamEvent};
+use super::{jsonrpc, sse};
+use crate::seal::random_id;
+
+/// Aborts the upstream call if the caller goes away (its answer is dropped).
+struct AbortOnDrop(tokio::task::JoinHandle<Value>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Sends `method` to `backend` and answers `id`; `finish` may rewrite the upstream's reply (e.g. check
+/// the output schema) before the caller sees it.
+pub async fn relay(
+    ex: &Exchange<'_>,
+    backend_index: usize,
+    id: &Value,
+    method: &str,
+    params: Value,
+    finish: impl FnOnce(Value) -> Value + Send + 'static,
+) -> Answer {
+    let backend = &ex.route.backends[backend_index];
+    let (events_tx, mut events) = mpsc::channel::<UpstreamEvent>(64);
+    let ctx = ex.call_ctx(backend.upstream.name(), ex.accepts_sse.then_some(events_tx));
+    let upstream = backend.upstream.clone();
+    let (timeout, method_owned, id_owned) = (backend.timeout, method.to_string(), id.clone());
+    let route_name = ex.route.name.clone();
+    let stateless = ex.is_stateless();
+    let call = tokio::spawn(async move {
+        let reply = match tokio::time::timeout(
+            timeout,
+            upstream.request(&ctx, &method_owned, params),
+        )
+        .await
+        {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(e)) => {
+                return upstream_failure(&route_name, upstream.name(), &method_owned, &id_owned, e);
+            }
+            Err(_) => {
+                return upstream_failure(
+                    &route_name,
+                    upstream.name(),
+                    &method_owned,
+                    &id_owned,
+                    UpstreamError::Timeout,
+                );
+            }
+        };
+        let mut reply = finish(with_id(reply, &id_owned));
+        if stateless && let Some(result) = reply.get_mut("result").and_then(Value::as_object_mut) {
+            // 2026-07-28 results say how to read them; a session-era upstream never does.
+            result
+                .entry("resultType")
+                .or_insert_with(|| Value::String("complete".into()));
+        }
+        reply
+    });
+    let mut call = AbortOnDrop(call);
+
+    tokio::select! {
+        reply = &mut call.0 => ex.reply(reply.unwrap_or_else(|_| jsonrpc::error(id, jsonrpc::INTERNAL_ERROR, "the call was aborted"))),
+        Some(first) = events.recv() => {
+            let (tx, rx) = mpsc::channel::<String>(64);
+            let session = match &ex.mode { Mode::Session(c) => Some(c.h.clone()), _ => None };
+            let route = ex.route.clone();
+            tokio::spawn(async move {
+                let call = call;
+                if forward(&route, session.as_deref(), first, &tx).await.is_err() {
+                    return;
+                }
+                stream_until_reply(route, session, call, events, tx).await;
+            });
+            Answer::Stream(rx)
+        }
+    }
+}
+
+async fn stream_until_reply(
+    route: Arc<McpRoute>,
+    session: Option<String>,
+    mut call: AbortOnDrop,
+    mut events: mpsc::Receiver<UpstreamEvent>,
+    tx: mpsc::Sender<String>,
+) {
+    loop {
+        tokio::select! {
+            reply = &mut call.0 => {
+                let reply = reply.unwrap_or_else(|_| jsonrpc::error(&Value::Null, jsonrpc::INTERNAL_ERROR, "the call was aborted"));
+                // Events the upstream sent just before its reply still go first.
+                while let Ok(event) = events.try_recv() {
+                    if forward(&route, session.as_deref(), event, &tx).await.is_err() { return; }
+                }
+                let _ = tx.send(sse::encode(Some("message"), None, &reply.to_string())).await;
+                return;
+            }
+            Some(event) = events.recv() => {
+                // The caller hung up: dropping `call` aborts the upstream request.
+                if forward(&route, session.as_deref(), event, &tx).await.is_err() { return; }
+            }
+        }
+    }
+}
+
+/// Writes one upstream event to the caller. A server-to-client request gets a gateway id the caller
+/// answers to; only a session's caller can answer, so without a session it is refused on the spot.
+async fn forward(
+    route: &McpRoute,
+    session: Option<&str>,
+    event: UpstreamEvent,
+    tx: &mpsc::Sender<String>,
+) -> Result<(), ()> {
+    let message = match event {
+        UpstreamEvent::Notification(message) => message,
+        UpstreamEvent::Request { mut message, reply } => {
+            let Some(session) = session else {
+                let _ = reply.send(jsonrpc::error(
+                    &message["id"],
+                    jsonrpc::METHOD_NOT_FOUND,
+                    "server-to-client requests need a session-era client",
+                ));
+                return Ok(());
+            };
+            let gateway_id = format!("agw-{}", random_id());
+            let upstream_id =
+                std::mem::replace(&mut message["id"], Value::String(gateway_id.clone()));
+            route.pending_replies.lock().unwrap().insert(
+                gateway_id,
+                PendingReply {
+                    upstream_id,
+                    session: session.to_string(),
+                    reply,
+                },
+            );
+            message
+        }
+    };
+    tx.send(sse::encode(Some("message"), None, &message.to_string()))
+        .await
+        .map_err(|_| ())
+}
+
+fn with_id(mut reply: Value, id: &Value) -> Value {
+    if let Some(obj) = reply.as_object_mut() {
+        obj.insert("id".into(), id.clone());
+    }
+    reply
+}
+
+fn upstream_failure(
+    route: &str,
+    upstream: &str,
+    method: &str,
+    id: &Value,
+    error: UpstreamError,
+) -> Value {
+    tracing::warn!(route, upstream, method, error = %error, "upstream call failed");
+    match error {
+        UpstreamError::Timeout => jsonrpc::error(
+            id,
+            jsonrpc::UPSTREAM_TIMEOUT,
+            format!("upstream {upstream} did not answer in time"),
+        ),
+        other => jsonrpc::error_with_data(
+            id,
+            jsonrpc::UPSTREAM_ERROR,
+            format!("upstream {upstream} failed"),
+            serde_json::json!({"reason": other.to_string()}),
+        ),
+    }
+}
+
+/// Delivers a caller's reply to a relayed server-to-client request. False when nothing waits for it.
+pub fn deliver_reply(
+    route: &McpRoute,
+    session: Option<&str>,
+    id: &Value,
+    mut body: serde_json::Map<String, Value>,
+) -> bool {
+    let Some(key) = id.as_str() else { return false };
+    let mut pending = route.pending_replies.lock().unwrap();
+    match pending.get(key) {
+        Some(p) if Some(p.session.as_str()) == session => {}
+        _ => return false,
+    }
+    let p = pending.remove(key).expect("checked above");
+    body.insert("id".into(), p.upstream_id);
+    body.insert("jsonrpc".into(), Value::String("2.0".into()));
+    p.reply.send(Value::Object(body)).is_ok()
+}

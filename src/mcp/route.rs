@@ -1,0 +1,79 @@
+//! One MCP route at run time: its backends, its catalogue and what its sessions need. Built from config,
+//! immutable but for the catalogue (swapped whole by discovery) and a few replica-local maps.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+use serde_json::Value;
+use tokio::sync::{broadcast, oneshot};
+
+use super::catalogue::Catalogue;
+use super::schema::SchemaCache;
+use super::upstream::Upstream;
+use crate::config::OutputSchemaMode;
+use crate::seal::Sealer;
+
+pub struct Backend {
+    pub upstream: Arc<Upstream>,
+    /// Name prefix when the route has several backends.
+    pub prefix: Option<String>,
+    pub timeout: Duration,
+    pub health: Mutex<Health>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Health {
+    pub up: Option<bool>,
+    pub last_error: Option<String>,
+    #[serde(skip)]
+    pub last_ok: Option<SystemTime>,
+    pub tools: usize,
+    pub consecutive_failures: u32,
+}
+
+pub struct McpRoute {
+    pub name: String,
+    pub path_prefix: String,
+    pub backends: Vec<Backend>,
+    pub catalogue: ArcSwap<Catalogue>,
+    pub schemas: SchemaCache,
+    pub sealer: Arc<Sealer>,
+    pub session_ttl: Duration,
+    pub output_schema: OutputSchemaMode,
+    pub delimiter: String,
+    pub refresh_interval: Duration,
+    pub page_size: usize,
+    /// Fired when the catalogue changes, for `notifications/*/list_changed` to open streams.
+    pub changes: broadcast::Sender<&'static str>,
+    /// Server-to-client requests relayed to a caller, awaiting the caller's reply (replica-local: the reply
+    /// must reach the replica that holds the upstream stream anyway).
+    pub pending_replies: Mutex<HashMap<String, PendingReply>>,
+    /// Sessions closed by DELETE on this replica; others expire with their sealed lifetime.
+    pub revoked: Mutex<HashSet<String>>,
+    /// Set once the first discovery round finished, for readiness.
+    pub discovered: std::sync::atomic::AtomicBool,
+}
+
+pub struct PendingReply {
+    /// The id the upstream gave its request, restored on the reply.
+    pub upstream_id: Value,
+    /// Which session may answer.
+    pub session: String,
+    pub reply: oneshot::Sender<Value>,
+}
+
+impl McpRoute {
+    pub fn backend_health(&self) -> Vec<(String, Health)> {
+        self.backends
+            .iter()
+            .map(|b| {
+                (
+                    b.upstream.name().to_string(),
+                    b.health.lock().unwrap().clone(),
+                )
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,146 @@
+//! Server-Sent Events: an incremental parser for upstream streams and the encoder for our own.
+
+/// One event of a stream. `data` lines are joined with `\n` as the SSE spec says.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Event {
+    pub event: Option<String>,
+    pub data: String,
+    pub id: Option<String>,
+}
+
+/// Feeds bytes as they arrive and yields complete events; bounded so a stream that never ends an event
+/// cannot grow memory without limit.
+#[derive(Default)]
+pub struct Parser {
+    buf: Vec<u8>,
+    max_event: usize,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct TooLarge;
+
+impl Parser {
+    pub fn new(max_event: usize) -> Parser {
+        Parser {
+            buf: Vec::new(),
+            max_event,
+        }
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<Event>, TooLarge> {
+        self.buf.extend_from_slice(chunk);
+        let mut events = Vec::new();
+        while let Some((end, sep)) = find_blank_line(&self.buf) {
+            let block: Vec<u8> = self.buf.drain(..end + sep).collect();
+            if let Some(event) = parse_block(&block[..end]) {
+                events.push(event);
+            }
+        }
+        if self.buf.len() > self.max_event {
+            return Err(TooLarge);
+        }
+        Ok(events)
+    }
+}
+
+fn find_blank_line(buf: &[u8]) -> Option<(usize, usize)> {
+    (0..buf.len()).find_map(|i| {
+        if buf[i..].starts_with(b"\r\n\r\n") {
+            Some((i, 4))
+        } else if buf[i..].starts_with(b"\n\n") || buf[i..].starts_with(b"\r\r") {
+            Some((i, 2))
+        } else {
+            None
+        }
+    })
+}
+
+fn parse_block(block: &[u8]) -> Option<Event> {
+    let text = String::from_utf8_lossy(block);
+    let mut event = Event::default();
+    let mut has_data = false;
+    for line in text.split(['\n', '\r']) {
+        if line.is_empty() || line.starts_with(':') {
+            continue;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line, ""),
+        };
+        match field {
+            "event" => event.event = Some(value.to_string()),
+            "id" => event.id = Some(value.to_string()),
+            "data" => {
+                if has_data {
+                    event.data.push('\n');
+                }
+                event.data.push_str(value);
+                has_data = true;
+            }
+            _ => {}
+        }
+    }
+    (has_data || event.event.is_some()).then_some(event)
+}
+
+/// Encodes one event; multi-line data becomes several `data:` lines.
+pub fn encode(event: Option<&str>, id: Option<&str>, data: &str) -> String {
+    let mut out = String::with_capacity(data.len() + 32);
+    if let Some(event) = event {
+        out.push_str("event: ");
+        out.push_str(event);
+        out.push('\n');
+    }
+    if let Some(id) = id {
+        out.push_str("id: ");
+        out.push_str(id);
+        out.push('\n');
+    }
+    for line in data.split('\n') {
+        out.push_str("data: ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_events_split_across_chunks() {
+        let mut p = Parser::new(1024);
+        assert!(p.push(b"event: message\nda").unwrap().is_empty());
+        let events = p
+            .push(b"ta: {\"a\":1}\nid: 7\n\n: keepalive\n\ndata: x\r\n\r\n")
+            .unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(
+            events[0],
+            Event {
+                event: Some("message".into()),
+                data: "{\"a\":1}".into(),
+                id: Some("7".into())
+            }
+        );
+        assert_eq!(events[1].data, "x");
+    }
+
+    #[test]
+    fn joins_multiline_data_and_round_trips_the_encoder() {
+        let mut p = Parser::new(1024);
+        let events = p
+            .push(encode(Some("endpoint"), None, "a\nb").as_bytes())
+            .unwrap();
+        assert_eq!(events[0].data, "a\nb");
+        assert_eq!(events[0].event.as_deref(), Some("endpoint"));
+    }
+
+    #[test]
+    fn bounds_an_event_that_never_ends() {
+        let mut p = Parser::new(16);
+        assert_eq!(p.push(&[b'x'; 64]), Err(TooLarge));
+    }
+}

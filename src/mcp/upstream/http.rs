@@ -1,0 +1,526 @@
+//! Streamable HTTP upstreams, either era: `server/discover` first (2026-07-28, stateless), falling back to
+//! `initialize` (session era). Replies may come as JSON or as an SSE stream carrying notifications and
+//! server-to-client requests before the reply itself.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use serde_json::{Map, Value, json};
+
+use super::{CallCtx, SessionCache, UpstreamError, UpstreamEvent, UpstreamSessionClaim};
+use crate::mcp::{jsonrpc, sse, version};
+use crate::net::{HttpClient, http_client};
+
+/// Largest single SSE event or JSON reply accepted from an upstream.
+const MAX_REPLY: usize = 16 * 1024 * 1024;
+/// Caller sessions kept per upstream on one replica.
+const SESSION_CAPACITY: usize = 10_000;
+/// The key of the gateway's own session, used for discovery.
+pub const GATEWAY_KEY: &str = "\u{0}gateway";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Era {
+    Stateless,
+    Session,
+}
+
+#[derive(Clone, Debug)]
+struct Session {
+    id: Option<String>,
+    version: String,
+}
+
+pub struct HttpUpstream {
+    pub name: String,
+    uri: Uri,
+    client: HttpClient,
+    headers: HeaderMap,
+    forward_authorization: bool,
+    era: Mutex<Option<Era>>,
+    sessions: SessionCache<Session>,
+    next_id: AtomicU64,
+    pub changed: std::sync::Arc<tokio::sync::Notify>,
+}
+
+pub struct HttpSettings {
+    pub name: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub forward_authorization: bool,
+}
+
+impl HttpUpstream {
+    pub fn new(settings: HttpSettings) -> Result<HttpUpstream, String> {
+        let uri: Uri = settings
+            .url
+            .parse()
+            .map_err(|e| format!("backend {}: bad URL {}: {e}", settings.name, settings.url))?;
+        let mut headers = HeaderMap::new();
+        for (k, v) in settings.headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|e| format!("backend {}: header {k}: {e}", settings.name))?;
+            let value = HeaderValue::from_str(&v)
+                .map_err(|e| format!("backend {}: header {k}: {e}", settings.name))?;
+            headers.insert(name, value);
+        }
+        Ok(HttpUpstream {
+            name: settings.name,
+            uri,
+            client: http_client(),
+            headers,
+            forward_authorization: settings.forward_authorization,
+            era: Mutex::new(None),
+            sessions: SessionCache::new(SESSION_CAPACITY),
+            next_id: AtomicU64::new(1),
+            changed: Default::default(),
+        })
+    }
+
+    pub async fn request(
+        &self,
+        ctx: &CallCtx,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, UpstreamError> {
+        let session = self.session_for(ctx).await?;
+        let id = json!(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let message = jsonrpc::request(&id, method, self.with_meta(&session, params));
+        match self.post(&session, &message, ctx).await {
+            // The upstream forgot the session (restart, expiry): open a new one once and resend; a 404 means
+            // the request was not processed, so resending cannot run it twice.
+            Err(UpstreamError::Status(404, _)) if session.id.is_some() => {
+                self.sessions.remove(&ctx.caller_key);
+                let mut fresh_ctx = ctx.clone();
+                fresh_ctx.sealed_session = None;
+                let session = self.session_for(&fresh_ctx).await?;
+                self.post(&session, &message, ctx).await
+            }
+            other => other,
+        }
+        .map(|reply| {
+            reply.unwrap_or_else(|| {
+                jsonrpc::error(&id, jsonrpc::INTERNAL_ERROR, "upstream sent no reply")
+            })
+        })
+    }
+
+    pub async fn notify(
+        &self,
+        ctx: &CallCtx,
+        method: &str,
+        params: Value,
+    ) -> Result<(), UpstreamError> {
+        let session = self.session_for(ctx).await?;
+        let message = jsonrpc::notification(method, self.with_meta(&session, params));
+        self.post(&session, &message, ctx).await.map(|_| ())
+    }
+
+    /// A fresh session for a new downstream session (none for a stateless upstream).
+    pub async fn open_session(&self, caller_key: &str) -> Option<UpstreamSessionClaim> {
+        let ctx = CallCtx {
+            caller_key: caller_key.to_string(),
+            ..Default::default()
+        };
+        match self.session_for(&ctx).await {
+            Ok(Session {
+                id: Some(id),
+                version,
+            }) => Some(UpstreamSessionClaim {
+                backend: self.name.clone(),
+                session_id: id,
+                version,
+            }),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(upstream = %self.name, error = %e, "could not open an upstream session; will retry on first use");
+                None
+            }
+        }
+    }
+
+    pub async fn close_session(&self, ctx: &CallCtx) {
+        let session = self.sessions.remove(&ctx.caller_key).or_else(|| {
+            ctx.sealed_session.as_ref().map(|c| Session {
+                id: Some(c.session_id.clone()),
+                version: c.version.clone(),
+            })
+        });
+        let Some(Session { id: Some(id), .. }) = session else {
+            return;
+        };
+        let mut request = Request::builder()
+            .method(Method::DELETE)
+            .uri(self.uri.clone());
+        request = request.header("mcp-session-id", id);
+        if let Ok(request) = request.body(Full::new(Bytes::new())) {
+            let _ =
+                tokio::time::timeout(Duration::from_secs(5), self.client.request(request)).await;
+        }
+    }
+
+    async fn session_for(&self, ctx: &CallCtx) -> Result<Session, UpstreamError> {
+        if self.era().await? == Era::Stateless {
+            return Ok(Session {
+                id: None,
+                version: version::STATELESS.to_string(),
+            });
+        }
+        if let Some(claim) = ctx
+            .sealed_session
+            .as_ref()
+            .filter(|c| c.backend == self.name)
+        {
+            return Ok(Session {
+                id: Some(claim.session_id.clone()),
+                version: claim.version.clone(),
+            });
+        }
+        if let Some(session) = self.sessions.get(&ctx.caller_key) {
+            return Ok(session);
+        }
+        let session = self.initialize(ctx).await?;
+        self.sessions.insert(&ctx.caller_key, session.clone());
+        Ok(session)
+    }
+
+    /// Which era the upstream speaks, learned once: `server/discover` answers only on 2026-07-28 servers.
+    async fn era(&self) -> Result<Era, UpstreamError> {
+        if let Some(era) = *self.era.lock().unwrap() {
+            return Ok(era);
+        }
+        let probe = Session {
+            id: None,
+            version: version::STATELESS.to_string(),
+        };
+        let message = jsonrpc::request(
+            &json!(0),
+            "server/discover",
+            self.with_meta(&probe, json!({})),
+        );
+        let era = match self.post(&probe, &message, &CallCtx::default()).await {
+            Ok(Some(reply))
+                if reply["result"]["supportedVersions"]
+                    .as_array()
+                    .is_some_and(|v| v.iter().any(|v| v == version::STATELESS)) =>
+            {
+                Era::Stateless
+            }
+            Err(e @ UpstreamError::Connect(_)) | Err(e @ UpstreamError::Timeout) => return Err(e),
+            _ => Era::Session,
+        };
+        tracing::info!(upstream = %self.name, era = ?era, "upstream protocol era detected");
+        *self.era.lock().unwrap() = Some(era);
+        Ok(era)
+    }
+
+    async fn initialize(&self, ctx: &CallCtx) -> Result<Session, UpstreamError> {
+        let params = json!({
+            "protocolVersion": version::LATEST_SESSION,
+            "capabilities": {"sampling": {}, "elicitation": {}, "roots": {"listChanged": true}},
+            "clientInfo": {"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")},
+        });
+        let message = jsonrpc::request(&json!(0), "initialize", params);
+        let none = Session {
+            id: None,
+            version: version::LATEST_SESSION.to_string(),
+        };
+        let response = self.send(&none, &message, ctx).await?;
+        let session_id = response
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let reply = self
+            .read_reply(response, ctx)
+            .await?
+            .ok_or_else(|| UpstreamError::Protocol("no initialize reply".into()))?;
+        if let Some(error) = reply.get("error") {
+            return Err(UpstreamError::Protocol(format!(
+                "initialize refused: {error}"
+            )));
+        }
+        let negotiated = reply["result"]["protocolVersion"]
+            .as_str()
+            .unwrap_or(version::LATEST_SESSION)
+            .to_string();
+        let session = Session {
+            id: session_id,
+            version: negotiated,
+        };
+        self.post(
+            &session,
+            &jsonrpc::notification("notifications/initialized", Value::Null),
+            ctx,
+        )
+        .await?;
+        Ok(session)
+    }
+
+    /// Stateless requests carry the protocol version and client capabilities in `_meta`.
+    fn with_meta(&self, session: &Session, params: Value) -> Value {
+        if session.version != version::STATELESS {
+            return params;
+        }
+        let mut params = match params {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        let meta = params.entry("_meta").or_insert_with(|| json!({}));
+        if let Some(meta) = meta.as_object_mut() {
+            meta.insert(
+                version::META_PROTOCOL_VERSION.into(),
+                json!(version::STATELESS),
+            );
+            meta.entry(version::META_CLIENT_CAPABILITIES)
+                .or_insert_with(|| json!({}));
+            meta.entry(version::META_CLIENT_INFO).or_insert_with(
+                || json!({"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")}),
+            );
+        }
+        Value::Object(params)
+    }
+
+    /// POSTs one message and returns the JSON-RPC reply, if the message was a request.
+    async fn post(
+        &self,
+        session: &Session,
+        message: &Value,
+        ctx: &CallCtx,
+    ) -> Result<Option<Value>, UpstreamError> {
+        match self.send(session, message, ctx).await {
+            Ok(response) => self.read_reply(response, ctx).await,
+            // Some servers answer a JSON-RPC error with an HTTP error status (rmcp: -32601 as 404); when the
+            // body is the reply to this very request it is a reply, not a transport failure.
+            Err(UpstreamError::Status(status, body)) => {
+                match serde_json::from_str::<Value>(&body) {
+                    Ok(reply)
+                        if reply.get("error").is_some()
+                            && message
+                                .get("id")
+                                .is_some_and(|id| reply.get("id") == Some(id)) =>
+                    {
+                        Ok(Some(reply))
+                    }
+                    _ => Err(UpstreamError::Status(status, body)),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn send(
+        &self,
+        session: &Session,
+        message: &Value,
+        ctx: &CallCtx,
+    ) -> Result<http::Response<Incoming>, UpstreamError> {
+        let body = serde_json::to_vec(message).expect("JSON serializes");
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(self.uri.clone())
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .header(http::header::ACCEPT, "application/json, text/event-stream");
+        let headers = request.headers_mut().expect("builder is valid");
+        headers.extend(self.headers.clone());
+        if let Some(id) = &session.id {
+            headers.insert(
+                "mcp-session-id",
+                HeaderValue::from_str(id)
+                    .map_err(|_| UpstreamError::Protocol("bad session id".into()))?,
+            );
+        }
+        if message.get("method").and_then(Value::as_str) != Some("initialize") {
+            headers.insert(
+                "mcp-protocol-version",
+                HeaderValue::from_str(&session.version).expect("version is ASCII"),
+            );
+        }
+        if session.version == version::STATELESS
+            && let Some(method) = message.get("method").and_then(Value::as_str)
+        {
+            headers.insert(
+                "mcp-method",
+                HeaderValue::from_str(method)
+                    .map_err(|_| UpstreamError::Protocol("bad method".into()))?,
+            );
+            if let Some(name) =
+                version::name_param(method).and_then(|key| message["params"][key].as_str())
+                && let Ok(value) = HeaderValue::from_str(&version::encode_header_value(name))
+            {
+                headers.insert("mcp-name", value);
+            }
+        }
+        if self.forward_authorization
+            && let Some(auth) = ctx
+                .authorization
+                .as_deref()
+                .and_then(|a| HeaderValue::from_str(a).ok())
+        {
+            headers.insert(http::header::AUTHORIZATION, auth);
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| UpstreamError::Connect(error_chain(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = read_limited(response.into_body(), 4096)
+                .await
+                .unwrap_or_default();
+            return Err(UpstreamError::Status(
+                status.as_u16(),
+                String::from_utf8_lossy(&body).into_owned(),
+            ));
+        }
+        Ok(response)
+    }
+
+    async fn read_reply(
+        &self,
+        response: http::Response<Incoming>,
+        ctx: &CallCtx,
+    ) -> Result<Option<Value>, UpstreamError> {
+        let is_sse = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("text/event-stream"));
+        let session_id = response
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        if response.status() == http::StatusCode::ACCEPTED {
+            return Ok(None);
+        }
+        let mut body = response.into_body();
+        if !is_sse {
+            let bytes = read_limited(body, MAX_REPLY).await?;
+            if bytes.is_empty() {
+                return Ok(None);
+            }
+            return serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| UpstreamError::Protocol(format!("reply is not JSON: {e}")));
+        }
+        let mut parser = sse::Parser::new(MAX_REPLY);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| UpstreamError::Connect(error_chain(&e)))?;
+            let Some(data) = frame.data_ref() else {
+                continue;
+            };
+            let events = parser
+                .push(data)
+                .map_err(|_| UpstreamError::Protocol("SSE event too large".into()))?;
+            for event in events {
+                if event.data.trim().is_empty() {
+                    continue;
+                }
+                let message: Value = serde_json::from_str(&event.data)
+                    .map_err(|e| UpstreamError::Protocol(format!("SSE data is not JSON: {e}")))?;
+                if message.get("method").is_none() {
+                    return Ok(Some(message));
+                }
+                self.relay_event(message, ctx, session_id.clone());
+            }
+        }
+        Err(UpstreamError::Protocol(
+            "event stream ended before the reply".into(),
+        ))
+    }
+
+    /// Hands a notification or server-to-client request to the caller; a request nobody can answer gets an
+    /// error reply so the upstream does not wait forever.
+    fn relay_event(&self, message: Value, ctx: &CallCtx, session_id: Option<String>) {
+        if message.get("id").is_none() {
+            if message["method"]
+                .as_str()
+                .is_some_and(|m| m.ends_with("/list_changed"))
+            {
+                self.changed.notify_one();
+            }
+            if let Some(events) = &ctx.events {
+                let _ = events.try_send(UpstreamEvent::Notification(message));
+            }
+            return;
+        }
+        let id = message["id"].clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let delivered = ctx.events.as_ref().is_some_and(|events| {
+            events
+                .try_send(UpstreamEvent::Request { message, reply: tx })
+                .is_ok()
+        });
+        let session = Session {
+            id: session_id,
+            version: ctx
+                .sealed_session
+                .as_ref()
+                .map_or(version::LATEST_SESSION.to_string(), |c| c.version.clone()),
+        };
+        let (uri, client, headers) = (self.uri.clone(), self.client.clone(), self.headers.clone());
+        tokio::spawn(async move {
+            let reply = match delivered {
+                true => rx.await.unwrap_or_else(|_| {
+                    jsonrpc::error(&id, jsonrpc::INTERNAL_ERROR, "the caller went away")
+                }),
+                false => jsonrpc::error(
+                    &id,
+                    jsonrpc::METHOD_NOT_FOUND,
+                    "the caller cannot answer server-to-client requests on this connection",
+                ),
+            };
+            let mut request = Request::builder()
+                .method(Method::POST)
+                .uri(uri)
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .header(http::header::ACCEPT, "application/json, text/event-stream")
+                .header("mcp-protocol-version", session.version);
+            if let Some(id) = session.id {
+                request = request.header("mcp-session-id", id);
+            }
+            let Ok(mut request) = request.body(Full::new(Bytes::from(reply.to_string()))) else {
+                return;
+            };
+            request.headers_mut().extend(headers);
+            let _ = client.request(request).await;
+        });
+    }
+}
+
+async fn read_limited(mut body: Incoming, limit: usize) -> Result<Vec<u8>, UpstreamError> {
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| UpstreamError::Connect(error_chain(&e)))?;
+        if let Some(data) = frame.data_ref() {
+            if out.len() + data.len() > limit {
+                return Err(UpstreamError::Protocol(format!(
+                    "reply larger than {limit} bytes"
+                )));
+            }
+            out.extend_from_slice(data);
+        }
+    }
+    Ok(out)
+}
+
+/// The whole cause chain, so "connection refused" is not hidden behind "client error (Connect)".
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

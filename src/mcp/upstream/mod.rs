@@ -1,0 +1,151 @@
+//! Clients for the servers behind a route. Each kind speaks MCP its own way; all present one surface:
+//! send a request and get the JSON-RPC reply, with server-initiated messages handed to an event sink.
+
+pub mod http;
+pub mod sample;
+mod session_cache;
+pub mod stdio;
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+pub use session_cache::SessionCache;
+
+/// A message an upstream sends while serving a call: progress and log notifications, or a request
+/// (sampling, elicitation, roots) that only the original caller can answer.
+#[derive(Debug)]
+pub enum UpstreamEvent {
+    Notification(Value),
+    Request {
+        message: Value,
+        reply: oneshot::Sender<Value>,
+    },
+}
+
+pub type EventSink = mpsc::Sender<UpstreamEvent>;
+
+/// What an upstream needs to know about the caller of one request.
+#[derive(Default, Clone)]
+pub struct CallCtx {
+    /// Which upstream session serves this caller: a downstream session's handle, or the principal for a
+    /// sessionless caller. Sessions are never shared between different keys.
+    pub caller_key: String,
+    /// The authenticated principal, when the route authenticates callers.
+    pub principal: Option<String>,
+    /// An upstream session id carried in the caller's sealed session, usable on any replica.
+    pub sealed_session: Option<UpstreamSessionClaim>,
+    /// The caller's `Authorization` header, forwarded only where the backend asks for it.
+    pub authorization: Option<String>,
+    pub events: Option<EventSink>,
+}
+
+/// An upstream session as a sealed downstream session carries it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UpstreamSessionClaim {
+    /// Backend name.
+    #[serde(rename = "b")]
+    pub backend: String,
+    /// `Mcp-Session-Id` the upstream issued.
+    #[serde(rename = "s")]
+    pub session_id: String,
+    /// Protocol version negotiated with the upstream.
+    #[serde(rename = "v")]
+    pub version: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum UpstreamError {
+    /// Could not connect or the connection broke before a reply.
+    Connect(String),
+    /// The upstream answered with an HTTP error status.
+    Status(u16, String),
+    /// The upstream broke the protocol (bad JSON, stream ended early, oversized event).
+    Protocol(String),
+    /// No reply within the backend's timeout.
+    Timeout,
+}
+
+impl fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpstreamError::Connect(e) => write!(f, "connection failed: {e}"),
+            UpstreamError::Status(code, body) => write!(f, "HTTP {code}: {body}"),
+            UpstreamError::Protocol(e) => write!(f, "protocol error: {e}"),
+            UpstreamError::Timeout => write!(f, "timed out"),
+        }
+    }
+}
+
+/// One backend of an MCP route.
+pub enum Upstream {
+    Http(Box<http::HttpUpstream>),
+    Stdio(stdio::StdioUpstream),
+    Sample(sample::SampleUpstream),
+}
+
+impl Upstream {
+    pub fn name(&self) -> &str {
+        match self {
+            Upstream::Http(u) => &u.name,
+            Upstream::Stdio(u) => &u.name,
+            Upstream::Sample(u) => &u.name,
+        }
+    }
+
+    /// Sends one request and returns the whole JSON-RPC reply (`result` or `error`).
+    pub async fn request(
+        &self,
+        ctx: &CallCtx,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, UpstreamError> {
+        match self {
+            Upstream::Http(u) => u.request(ctx, method, params).await,
+            Upstream::Stdio(u) => u.request(ctx, method, params).await,
+            Upstream::Sample(u) => Ok(u.request(ctx, method, params)),
+        }
+    }
+
+    /// Sends a notification (e.g. `notifications/cancelled`) on the caller's upstream session.
+    pub async fn notify(&self, ctx: &CallCtx, method: &str, params: Value) {
+        let result = match self {
+            Upstream::Http(u) => u.notify(ctx, method, params).await,
+            Upstream::Stdio(u) => u.notify(method, params).await,
+            Upstream::Sample(_) => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::debug!(upstream = self.name(), method, error = %e, "notification not delivered");
+        }
+    }
+
+    /// Opens a session for a new downstream session, so its id can be sealed into the downstream one.
+    pub async fn open_session(&self, caller_key: &str) -> Option<UpstreamSessionClaim> {
+        match self {
+            Upstream::Http(u) => u.open_session(caller_key).await,
+            _ => None,
+        }
+    }
+
+    /// Ends the upstream sessions of a downstream session that the client closed.
+    pub async fn close_session(&self, ctx: &CallCtx) {
+        if let Upstream::Http(u) = self {
+            u.close_session(ctx).await;
+        }
+    }
+}
+
+pub type SharedUpstream = Arc<Upstream>;
+
+impl Upstream {
+    /// Signalled when the upstream says its lists changed (it is re-listed then, not only on the timer).
+    pub fn changed(&self) -> Option<Arc<tokio::sync::Notify>> {
+        match self {
+            Upstream::Http(u) => Some(u.changed.clone()),
+            Upstream::Stdio(u) => Some(u.changed.clone()),
+            Upstream::Sample(_) => None,
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Listeners: accept connections, check Host/Origin, find the route by path prefix, answer health probes.
+
+pub mod body;
+mod origin;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use origin::OriginPolicy;
+
+use crate::config::Limits;
+use crate::mcp::{McpRoute, streamable};
+use body::Body;
+
+/// Who is calling. The identity work fills `principal` from a verified token; until a route authenticates,
+/// every caller is anonymous.
+#[derive(Debug, Default, Clone)]
+pub struct Caller {
+    pub principal: Option<String>,
+    /// The caller's own `Authorization` header, forwarded upstream only where a backend asks for it.
+    pub authorization: Option<String>,
+}
+
+pub enum RouteTarget {
+    Mcp(Arc<McpRoute>),
+    /// Parsed but not served by this build (A2A).
+    Inactive {
+        what: String,
+    },
+}
+
+pub struct RouteEntry {
+    pub prefix: String,
+    pub target: RouteTarget,
+}
+
+pub struct Bind {
+    pub address: SocketAddr,
+    pub routes: Vec<RouteEntry>,
+    pub origin: OriginPolicy,
+    pub limits: Limits,
+}
+
+impl Bind {
+    /// The route whose prefix matches at a path-segment boundary; the longest wins.
+    fn route_for(&self, path: &str) -> Option<&RouteEntry> {
+        self.routes
+            .iter()
+            .filter(|r| {
+                let p = r.prefix.trim_end_matches('/');
+                path == p || path.starts_with(&format!("{p}/")) || p.is_empty()
+            })
+            .max_by_key(|r| r.prefix.len())
+    }
+
+    fn mcp_routes(&self) -> impl Iterator<Item = &Arc<McpRoute>> {
+        self.routes.iter().filter_map(|r| match &r.target {
+            RouteTarget::Mcp(m) => Some(m),
+            _ => None,
+        })
+    }
+}
+
+/// Binds every listener first (so a port conflict fails start-up), then serves until `shutdown`.
+pub async fn serve(
+    binds: Vec<Arc<Bind>>,
+    shutdown: CancellationToken,
+) -> std::io::Result<Vec<SocketAddr>> {
+    let mut listeners = Vec::new();
+    for bind in binds {
+        let listener = TcpListener::bind(bind.address).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", bind.address))
+        })?;
+        listeners.push((listener, bind));
+    }
+    let mut addresses = Vec::new();
+    for (listener, bind) in listeners {
+        addresses.push(listener.local_addr()?);
+        tokio::spawn(accept_loop(listener, bind, shutdown.clone()));
+    }
+    Ok(addresses)
+}
+
+async fn accept_loop(listener: TcpListener, bind: Arc<Bind>, shutdown: CancellationToken) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.cancelled() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let bind = bind.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let bind = bind.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&bind, request).await) }
+            });
+            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => if let Err(e) = result { tracing::debug!(%peer, error = %e, "connection ended with an error") },
+                _ = shutdown.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), connection).await;
+                }
+            }
+        });
+    }
+}
+
+async fn handle(bind: &Bind, request: Request<Incoming>) -> Response<Body> {
+    let path = request.uri().path().to_string();
+    match path.as_str() {
+        "/healthz" => return body::json(StatusCode::OK, &json!({"status": "ok"})),
+        "/readyz" => return readiness(bind),
+        "/health/upstreams" => return upstream_health(bind),
+        _ => {}
+    }
+    if let Err(reason) = bind.origin.check(request.headers()) {
+        tracing::warn!(path, reason, "request refused by the Host/Origin check");
+        return body::json(
+            StatusCode::FORBIDDEN,
+            &crate::mcp::jsonrpc::error(
+                &serde_json::Value::Null,
+                crate::mcp::jsonrpc::INVALID_REQUEST,
+                format!("Forbidden: {reason}"),
+            ),
+        );
+    }
+    let Some(route) = bind.route_for(&path) else {
+        return body::json(
+            StatusCode::NOT_FOUND,
+            &json!({"error": format!("no route matches {path}")}),
+        );
+    };
+    let caller = Caller {
+        principal: None,
+        authorization: request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    };
+    match &route.target {
+        RouteTarget::Mcp(mcp)
+            if path.trim_end_matches('/') == route.prefix.trim_end_matches('/') =>
+        {
+            streamable::handle(mcp, request, &caller, &bind.limits).await
+        }
+        RouteTarget::Mcp(_) => body::json(
+            StatusCode::NOT_FOUND,
+            &json!({"error": format!("the MCP endpoint of this route is {}", route.prefix)}),
+        ),
+        RouteTarget::Inactive { what } => body::json(
+            StatusCode::NOT_IMPLEMENTED,
+            &json!({"error": format!("{what} is accepted in the config but not served by this build")}),
+        ),
+    }
+}
+
+fn readiness(bind: &Bind) -> Response<Body> {
+    let pending: Vec<&str> = bind
+        .mcp_routes()
+        .filter(|r| !r.discovered.load(std::sync::atomic::Ordering::Acquire))
+        .map(|r| r.name.as_str())
+        .collect();
+    if pending.is_empty() {
+        body::json(StatusCode::OK, &json!({"status": "ready"}))
+    } else {
+        body::json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "discovering", "routes": pending}),
+        )
+    }
+}
+
+fn upstream_health(bind: &Bind) -> Response<Body> {
+    let routes: Vec<_> = bind
+        .mcp_routes()
+        .map(|r| {
+            let catalogue = r.catalogue.load();
+            json!({
+                "route": r.name,
+                "tools": catalogue.tools.len(),
+                "problems": catalogue.problems,
+                "upstreams": r.backend_health().into_iter().map(|(name, h)| json!({"name": name, "health": h})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    body::json(StatusCode::OK, &json!({"routes": routes}))
+}

@@ -1,0 +1,135 @@
+//! DNS-rebinding and cross-origin protection. A page on evil.example that makes the browser resolve its
+//! name to 127.0.0.1 sends `Host: evil.example`; a loopback bind therefore accepts only loopback Host
+//! names, and any bind refuses an `Origin` that is neither the request's own host nor configured (403).
+
+use http::HeaderMap;
+
+pub struct OriginPolicy {
+    pub loopback_bind: bool,
+    pub allowed: Vec<String>,
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    let name = strip_port(host);
+    matches!(name, "localhost" | "127.0.0.1" | "[::1]" | "::1") || name.starts_with("127.")
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host
+            .split_once(']')
+            .map(|(h, _)| &host[..h.len() + 1])
+            .unwrap_or(host);
+    }
+    host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+}
+
+impl OriginPolicy {
+    /// `Err(reason)` when the request must be refused.
+    pub fn check(&self, headers: &HeaderMap) -> Result<(), String> {
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if self.loopback_bind && !host.is_empty() && !is_loopback_host(host) {
+            return Err(format!(
+                "Host {host} is not a loopback name on a loopback listener"
+            ));
+        }
+        let Some(origin) = headers.get(http::header::ORIGIN) else {
+            return Ok(());
+        };
+        let origin = origin
+            .to_str()
+            .map_err(|_| "Origin header is not valid text".to_string())?;
+        if origin == "null" {
+            return Err("Origin null is not allowed".into());
+        }
+        if self.allowed.iter().any(|a| a == origin || a == "*") {
+            return Ok(());
+        }
+        let origin_host = origin
+            .split_once("://")
+            .map(|(_, rest)| rest)
+            .unwrap_or(origin);
+        if origin_host.eq_ignore_ascii_case(host)
+            || (self.loopback_bind && is_loopback_host(origin_host))
+        {
+            return Ok(());
+        }
+        Err(format!(
+            "Origin {origin} is not allowed (add it to security.allowedOrigins)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn loopback_bind_refuses_rebound_hosts_and_foreign_origins() {
+        let p = OriginPolicy {
+            loopback_bind: true,
+            allowed: vec![],
+        };
+        assert!(p.check(&headers(&[("host", "127.0.0.1:8080")])).is_ok());
+        assert!(
+            p.check(&headers(&[
+                ("host", "localhost:8080"),
+                ("origin", "http://localhost:3000")
+            ]))
+            .is_ok()
+        );
+        assert!(p.check(&headers(&[("host", "evil.example:8080")])).is_err());
+        assert!(
+            p.check(&headers(&[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "http://evil.example")
+            ]))
+            .is_err()
+        );
+        assert!(
+            p.check(&headers(&[("host", "[::1]:8080"), ("origin", "null")]))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn other_binds_allow_same_host_and_configured_origins() {
+        let p = OriginPolicy {
+            loopback_bind: false,
+            allowed: vec!["https://inspector.example".into()],
+        };
+        assert!(
+            p.check(&headers(&[
+                ("host", "gw.example"),
+                ("origin", "https://gw.example")
+            ]))
+            .is_ok()
+        );
+        assert!(
+            p.check(&headers(&[
+                ("host", "gw.example"),
+                ("origin", "https://inspector.example")
+            ]))
+            .is_ok()
+        );
+        assert!(
+            p.check(&headers(&[
+                ("host", "gw.example"),
+                ("origin", "https://evil.example")
+            ]))
+            .is_err()
+        );
+        assert!(p.check(&headers(&[("host", "gw.example")])).is_ok());
+    }
+}

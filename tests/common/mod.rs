@@ -1,0 +1,175 @@
+//! Shared test harness: start a gateway in-process or as a process, start real upstreams (rmcp in-process,
+//! Python and Node peers from `.tools/`), and speak raw HTTP to the gateway.
+#![allow(dead_code)]
+
+pub mod rmcp_upstream;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use agent_gateway::{config, runtime};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+pub struct Gateway {
+    pub addr: SocketAddr,
+    pub running: runtime::Running,
+}
+
+impl Gateway {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.running.shutdown.cancel();
+    }
+}
+
+/// Starts a gateway in this process from a bare YAML config (use `port: 0`), and waits until its first
+/// discovery round finished.
+pub async fn gateway(yaml: &str) -> Gateway {
+    let loaded = config::load_str(yaml, "test.yaml")
+        .unwrap_or_else(|d| panic!("test config invalid: {d:?}"));
+    let running = runtime::start(&loaded.config)
+        .await
+        .expect("gateway starts");
+    let addr = running.addresses[0];
+    let g = Gateway { addr, running };
+    wait_ready(&g.url("/readyz")).await;
+    g
+}
+
+pub async fn wait_ready(url: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = client.get(url).send().await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{url} never became ready");
+}
+
+/// One MCP route at `/mcp` on an ephemeral loopback port with the given backends (YAML list items).
+pub fn route_yaml(backends: &str) -> String {
+    format!(
+        "binds:\n  - port: 0\n    address: 127.0.0.1\n    listeners:\n      - name: test\n        routes:\n          - name: tools\n            match:\n              path:\n                prefix: /mcp\n            backends:\n{}",
+        indent(backends, 14)
+    )
+}
+
+pub fn indent(text: &str, spaces: usize) -> String {
+    let pad = " ".repeat(spaces);
+    text.lines().map(|l| format!("{pad}{l}\n")).collect()
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// The JSON-RPC messages of an SSE body, or the one JSON body.
+    pub fn messages(&self) -> Vec<Value> {
+        if self
+            .headers
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("text/event-stream"))
+        {
+            self.text
+                .split("\n\n")
+                .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+                .map(|d| serde_json::from_str(d).unwrap())
+                .collect()
+        } else {
+            vec![self.json()]
+        }
+    }
+}
+
+pub async fn post(url: &str, headers: &[(&str, &str)], body: impl Into<reqwest::Body>) -> Reply {
+    let mut request = reqwest::Client::new().post(url);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = request.body(body).send().await.expect("request sent");
+    Reply {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        text: response.text().await.unwrap_or_default(),
+    }
+}
+
+pub async fn post_json(url: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    post(url, &all, body.to_string()).await
+}
+
+/// Repository root (for `.tools/`, `tests/peers/`, `examples/`).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A tool installed by `scripts/install-test-tools.sh`; a missing one fails the test (never a skip).
+pub fn tool(relative: &str) -> PathBuf {
+    let path = repo().join(".tools").join(relative);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/install-test-tools.sh",
+        path.display()
+    );
+    path
+}
+
+pub fn python() -> PathBuf {
+    tool("venv/bin/python")
+}
+
+pub fn node() -> PathBuf {
+    tool("node/node_modules/node/bin/node")
+}
+
+/// A child process that is killed when dropped.
+pub struct Child(pub tokio::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.start_kill();
+    }
+}
+
+/// Starts a peer that prints `LISTENING <port>` once it accepts connections; returns it and the port.
+pub async fn spawn_listening(mut command: tokio::process::Command) -> (Child, u16) {
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("peer starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let port = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(port) = line.strip_prefix("LISTENING ") {
+                return port.trim().parse::<u16>().unwrap();
+            }
+        }
+        panic!("peer exited before listening");
+    })
+    .await
+    .expect("peer listens within 60s");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (Child(child), port)
+}

@@ -1,0 +1,149 @@
+//! A real rmcp 3.11 server (the official Rust SDK) as an upstream, served over Streamable HTTP on an
+//! ephemeral loopback port, in either protocol era. It counts the calls it receives, so tests can prove
+//! that a rejected call never reached it.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::transport::streamable_http_server::{
+    StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+};
+use rmcp::{ErrorData, ServerHandler};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone)]
+pub struct TestServer {
+    pub calls: Arc<AtomicUsize>,
+    pub stateless: bool,
+}
+
+pub fn tools() -> Vec<Value> {
+    vec![
+        json!({"name": "echo", "description": "Echoes text", "inputSchema": {"type": "object", "properties": {"text": {"type": "string", "minLength": 1}}, "required": ["text"], "additionalProperties": false}}),
+        json!({"name": "add", "description": "Adds two numbers", "inputSchema": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]},
+               "outputSchema": {"type": "object", "properties": {"sum": {"type": "number"}}, "required": ["sum"]}}),
+        // Declares an outputSchema its result does not satisfy, to exercise the gateway's output check.
+        json!({"name": "liar", "description": "Returns the wrong shape", "inputSchema": {"type": "object"},
+               "outputSchema": {"type": "object", "properties": {"sum": {"type": "number"}}, "required": ["sum"]}}),
+    ]
+}
+
+impl ServerHandler for TestServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        if self.stateless {
+            Cow::Borrowed(&[ProtocolVersion::V_2026_07_28])
+        } else {
+            Cow::Borrowed(ProtocolVersion::KNOWN_VERSIONS)
+        }
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let tools: Vec<Tool> = tools()
+            .into_iter()
+            .map(|t| serde_json::from_value(t).unwrap())
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let args = Value::Object(request.arguments.unwrap_or_default());
+        let result = match request.name.as_ref() {
+            "echo" => json!({"content": [{"type": "text", "text": args["text"]}]}),
+            "add" => {
+                let sum = args["a"].as_f64().unwrap_or(0.0) + args["b"].as_f64().unwrap_or(0.0);
+                json!({"content": [{"type": "text", "text": sum.to_string()}], "structuredContent": {"sum": sum}})
+            }
+            "liar" => {
+                json!({"content": [{"type": "text", "text": "nope"}], "structuredContent": {"total": "nope"}})
+            }
+            other => return Err(ErrorData::invalid_params(format!("no tool {other}"), None)),
+        };
+        let result: CallToolResult = serde_json::from_value(result).unwrap();
+        Ok(result.into())
+    }
+}
+
+pub struct Upstream {
+    pub addr: SocketAddr,
+    pub calls: Arc<AtomicUsize>,
+    pub stop: CancellationToken,
+}
+
+impl Upstream {
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Serves the test server; `port` 0 picks one (a fixed port lets a test restart an upstream in place).
+pub async fn start(stateless: bool, port: u16) -> Upstream {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let server = TestServer {
+        calls: calls.clone(),
+        stateless,
+    };
+    let stop = CancellationToken::new();
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(!stateless)
+        .with_cancellation_token(stop.child_token());
+    let service: StreamableHttpService<TestServer, LocalSessionManager> =
+        StreamableHttpService::new(move || Ok(server.clone()), Default::default(), config);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("upstream binds");
+    let addr = listener.local_addr().unwrap();
+    let service = TowerToHyperService::new(service);
+    let stop_accept = stop.clone();
+    tokio::spawn(async move {
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted { Ok((s, _)) => s, Err(_) => continue },
+                _ = stop_accept.cancelled() => return,
+            };
+            let service = service.clone();
+            let stop = stop_accept.clone();
+            tokio::spawn(async move {
+                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                tokio::select! { _ = conn => {}, _ = stop.cancelled() => {} }
+            });
+        }
+    });
+    Upstream { addr, calls, stop }
+}
+
+/// YAML for an `mcp-http` backend pointing at `addr`.
+pub fn backend_yaml(name: &str, addr: SocketAddr) -> String {
+    format!(
+        "- name: {name}\n  type: mcp-http\n  address: http://{addr}\n  mcp:\n    endpoint: /mcp\n    timeout: 5s\n"
+    )
+}
