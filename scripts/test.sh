@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md gives it: installs the pinned test peers, checks formatting and
+# lints, runs every Rust test (unit and integration, against real upstreams and clients), then the MCP
+# conformance suite through the gateway. Exits non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing test peers (pinned; a no-op when already installed)"
+scripts/install-test-tools.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "cargo test (unit and integration tests)"
+cargo test --all-targets --no-fail-fast
+
+step "MCP conformance suite through the gateway"
+cargo build --quiet --bin agent-gateway
+conformance/run.sh
