@@ -188,6 +188,7 @@ fn mcp_route(
         changes,
         pending_replies: Default::default(),
         revoked: Default::default(),
+        legacy_streams: Default::default(),
         discovered: Default::default(),
     })
 }

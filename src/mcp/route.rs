@@ -52,6 +52,9 @@ pub struct McpRoute {
     pub pending_replies: Mutex<HashMap<String, PendingReply>>,
     /// Sessions closed by DELETE on this replica; others expire with their sealed lifetime.
     pub revoked: Mutex<HashSet<String>>,
+    /// Open legacy HTTP+SSE streams by session handle. That transport answers POSTs on a stream held
+    /// by one replica, so it cannot move between replicas (a property of the 2024-11-05 protocol).
+    pub legacy_streams: Mutex<HashMap<String, tokio::sync::mpsc::Sender<String>>>,
     /// Set once the first discovery round finished, for readiness.
     pub discovered: std::sync::atomic::AtomicBool,
 }

@@ -54,6 +54,32 @@ fn transport_error(
     body::json(status, &jsonrpc::error(id, code, message))
 }
 
+/// Reads a request body within the configured size limit (413 beyond it).
+#[allow(clippy::result_large_err)]
+pub async fn read_body(incoming: Incoming, limits: &Limits) -> Result<Bytes, Response<Body>> {
+    match Limited::new(incoming, limits.max_body_bytes)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(transport_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &Value::Null,
+            jsonrpc::INVALID_REQUEST,
+            format!(
+                "Invalid Request: body larger than {} bytes",
+                limits.max_body_bytes
+            ),
+        )),
+        Err(_) => Err(transport_error(
+            StatusCode::BAD_REQUEST,
+            &Value::Null,
+            jsonrpc::PARSE_ERROR,
+            "Parse error: the request body could not be read",
+        )),
+    }
+}
+
 async fn post(
     route: &Arc<McpRoute>,
     request: Request<Incoming>,
@@ -77,30 +103,9 @@ async fn post(
             "Invalid Request: Content-Type must be application/json",
         );
     }
-    let bytes: Bytes = match Limited::new(incoming, limits.max_body_bytes)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return transport_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &Value::Null,
-                jsonrpc::INVALID_REQUEST,
-                format!(
-                    "Invalid Request: body larger than {} bytes",
-                    limits.max_body_bytes
-                ),
-            );
-        }
-        Err(_) => {
-            return transport_error(
-                StatusCode::BAD_REQUEST,
-                &Value::Null,
-                jsonrpc::PARSE_ERROR,
-                "Parse error: the request body could not be read",
-            );
-        }
+    let bytes = match read_body(incoming, limits).await {
+        Ok(b) => b,
+        Err(response) => return response,
     };
     if jsonrpc::nesting_depth(&bytes) > limits.max_json_depth {
         return transport_error(

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 pub use origin::OriginPolicy;
 
 use crate::config::Limits;
-use crate::mcp::{McpRoute, streamable};
+use crate::mcp::McpRoute;
 use body::Body;
 
 /// Who is calling. The identity work fills `principal` from a verified token; until a route authenticates,
@@ -158,15 +158,7 @@ async fn handle(bind: &Bind, request: Request<Incoming>) -> Response<Body> {
             .map(str::to_string),
     };
     match &route.target {
-        RouteTarget::Mcp(mcp)
-            if path.trim_end_matches('/') == route.prefix.trim_end_matches('/') =>
-        {
-            streamable::handle(mcp, request, &caller, &bind.limits).await
-        }
-        RouteTarget::Mcp(_) => body::json(
-            StatusCode::NOT_FOUND,
-            &json!({"error": format!("the MCP endpoint of this route is {}", route.prefix)}),
-        ),
+        RouteTarget::Mcp(mcp) => crate::mcp::handle(mcp, request, &caller, &bind.limits).await,
         RouteTarget::Inactive { what } => body::json(
             StatusCode::NOT_IMPLEMENTED,
             &json!({"error": format!("{what} is accepted in the config but not served by this build")}),
