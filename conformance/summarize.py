@@ -36,6 +36,7 @@ class Scenario:
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -73,6 +74,9 @@ def read_results(results: Path, scenarios: dict[str, Scenario]) -> None:
                 sc.failures.append(message)
             elif status == "WARNING":
                 sc.warnings.append(message)
+            elif status == "INFO" and check.get("id") not in ("outgoing-request", "incoming-response", "incoming-sse-event"):
+                detail = (check.get("details") or {}).get("message") or check.get("description", "")
+                sc.infos.append(f"{check.get('id', '?')}: {detail}")
 
 
 def read_expected(path: Path) -> dict[str, str]:
@@ -92,13 +96,25 @@ def cell(text: str) -> str:
 
 
 def render(args: argparse.Namespace, scenarios: dict[str, Scenario], expected: dict[str, str]) -> str:
-    lines = [
-        f"# MCP conformance results ({args.mode})",
-        "",
+    lines = [f"# MCP conformance results ({args.mode})", ""]
+    listed_failing = sorted(n for n in expected if n in scenarios and scenarios[n].failed)
+    if listed_failing:
+        lines += [
+            f"> **{len(listed_failing)} scenario(s) below fail and are listed in `conformance/expected-failures.txt`"
+            " (marked `FAIL (expected)`).** That list is the gap to close, not an accepted state: the run exits 0"
+            " only so that new regressions stand out. Remove a line as soon as its scenario passes.",
+            "",
+        ]
+    lines += [
         f"- Date: {args.date}",
         f"- Target: {args.target}",
     ]
     lines += [f"- {v}" for v in args.version]
+    if args.duration:
+        lines.append(f"- Run time: {args.duration}")
+    n_failed = sum(1 for sc in scenarios.values() if sc.failed)
+    lines.append(f"- Scenarios: {len(scenarios) - n_failed} passed, {n_failed} failed"
+                 f" ({len(listed_failing)} of them listed as expected failures)")
     lines += [
         "- Command: `conformance/run.sh" + (" --direct" if args.mode == "direct" else "") + "`",
         "",
@@ -111,6 +127,9 @@ def render(args: argparse.Namespace, scenarios: dict[str, Scenario], expected: d
             result, reason = "FAIL", "no result written (scenario crashed or the suite stopped early)"
         elif sc.failures:
             result, reason = "FAIL", "; ".join(sc.failures)
+        elif not (ok or warn):
+            # Nothing was asserted (the scenario bailed out early): a pass, but a vacuous one.
+            result, reason = "pass (nothing checked)", "only INFO: " + ("; ".join(sc.infos) or "no checks")
         else:
             result, reason = "pass", ("warnings: " + "; ".join(sc.warnings)) if sc.warnings else ""
         if sc.failed and sc.name in expected:
@@ -133,6 +152,7 @@ def main() -> int:
     parser.add_argument("--mode", required=True)
     parser.add_argument("--target", required=True)
     parser.add_argument("--date", required=True)
+    parser.add_argument("--duration", default="", help="wall-clock time of the run, for the summary")
     parser.add_argument("--version", action="append", default=[], help="'name: version', repeatable")
     args = parser.parse_args()
 

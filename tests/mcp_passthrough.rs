@@ -39,18 +39,35 @@ fn call_result() -> Value {
     })
 }
 
-async fn answer(request: hyper::Request<hyper::body::Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+async fn answer(
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let id = message["id"].clone();
     let result = match message["method"].as_str() {
-        Some("initialize") => json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "raw", "version": "1"}}),
+        Some("initialize") => {
+            json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "raw", "version": "1"}})
+        }
         Some("tools/list") => json!({"tools": [tool()], "_meta": {"list": "meta"}}),
         Some("tools/call") => call_result(),
-        Some(_) if id.is_null() => return Ok(hyper::Response::builder().status(202).body(Full::new(Bytes::new())).unwrap()),
+        Some(_) if id.is_null() => {
+            return Ok(hyper::Response::builder()
+                .status(202)
+                .body(Full::new(Bytes::new()))
+                .unwrap());
+        }
         Some(_) => {
             let error = json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "not here"}});
-            return Ok(hyper::Response::builder().header("content-type", "application/json").body(Full::new(Bytes::from(error.to_string()))).unwrap());
+            return Ok(hyper::Response::builder()
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(error.to_string())))
+                .unwrap());
         }
         None => json!({}),
     };
@@ -68,18 +85,34 @@ async fn unknown_fields_on_tools_and_results_pass_through_untouched() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service_fn(answer)));
+            tokio::spawn(
+                http1::Builder::new().serve_connection(TokioIo::new(stream), service_fn(answer)),
+            );
         }
     });
     let backend = format!("- name: raw\n  type: mcp-http\n  address: http://{addr}\n");
     let gw = common::gateway(&common::route_yaml(&backend)).await;
     let url = gw.url("/mcp");
 
-    let listed = common::post_json(&url, &[], &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})).await.json();
-    assert_eq!(listed["result"]["tools"][0], tool(), "the tool definition is relayed exactly");
+    let listed = common::post_json(
+        &url,
+        &[],
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+    )
+    .await
+    .json();
+    assert_eq!(
+        listed["result"]["tools"][0],
+        tool(),
+        "the tool definition is relayed exactly"
+    );
 
     let call = json!({"jsonrpc": "2.0", "id": "c-1", "method": "tools/call", "params": {"name": "future_tool", "arguments": {"q": "x"}}});
     let called = common::post_json(&url, &[], &call).await.json();
     assert_eq!(called["id"], "c-1");
-    assert_eq!(called["result"], call_result(), "the result is relayed exactly");
+    assert_eq!(
+        called["result"],
+        call_result(),
+        "the result is relayed exactly"
+    );
 }
