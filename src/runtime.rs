@@ -189,6 +189,7 @@ fn mcp_route(
         pending_replies: Default::default(),
         revoked: Default::default(),
         legacy_streams: Default::default(),
+        log_levels: Default::default(),
         discovered: Default::default(),
     })
 }

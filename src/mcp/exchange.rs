@@ -62,12 +62,21 @@ impl Exchange<'_> {
             Mode::Session(c) => c.up.iter().find(|u| u.backend == backend_name).cloned(),
             _ => None,
         };
+        let (client_capabilities, log_level) = match &self.mode {
+            Mode::Session(c) => (
+                c.caps.clone(),
+                self.route.log_levels.lock().unwrap().get(&c.h).cloned(),
+            ),
+            _ => (None, None),
+        };
         CallCtx {
             caller_key: self.caller_key(),
             principal: self.caller.principal.clone(),
             sealed_session,
             authorization: self.caller.authorization.clone(),
             events,
+            client_capabilities,
+            log_level,
         }
     }
 

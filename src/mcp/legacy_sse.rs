@@ -30,6 +30,7 @@ pub fn open(route: &Arc<McpRoute>, caller: &Caller) -> Response<Body> {
         v: VERSION.to_string(),
         exp: session::now() + route.session_ttl.as_secs(),
         up: Vec::new(),
+        caps: None,
     };
     let token = session::seal(&route.sealer, &claims);
     let endpoint = format!(

@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::exchange::{Answer, Exchange};
+use super::exchange::{Answer, Exchange, Mode};
 use super::relay::relay;
 use super::session::{self, SessionClaims};
 use super::{jsonrpc, schema, version};
@@ -29,7 +29,8 @@ pub async fn dispatch(ex: &Exchange<'_>, id: &Value, method: &str, params: Value
         "prompts/get" => get_prompt(ex, id, params).await,
         "resources/read" => read_resource(ex, id, params).await,
         "completion/complete" => complete(ex, id, params).await,
-        "logging/setLevel" => ex.result(id, json!({})),
+        "logging/setLevel" => set_log_level(ex, id, params).await,
+        "resources/subscribe" | "resources/unsubscribe" => subscribe(ex, id, method, params).await,
         _ => ex.error(
             id,
             jsonrpc::METHOD_NOT_FOUND,
@@ -42,7 +43,7 @@ pub fn capabilities() -> Value {
     json!({
         "tools": {"listChanged": true},
         "prompts": {"listChanged": true},
-        "resources": {"listChanged": true},
+        "resources": {"listChanged": true, "subscribe": true},
         "completions": {},
         "logging": {},
     })
@@ -87,6 +88,10 @@ async fn initialize(ex: &Exchange<'_>, id: &Value, params: &Value) -> Answer {
         v: negotiated.to_string(),
         exp: session::now() + ex.route.session_ttl.as_secs(),
         up: opened.into_iter().flatten().collect(),
+        caps: params
+            .get("capabilities")
+            .filter(|c| c.is_object())
+            .cloned(),
     };
     let token = session::seal(&ex.route.sealer, &claims);
     let result = json!({
@@ -315,5 +320,56 @@ async fn complete(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer {
             jsonrpc::INVALID_PARAMS,
             "Invalid params: unknown completion reference",
         ),
+    }
+}
+
+/// Remembers the session's level (stateless upstreams get it per request) and tells session-era upstreams.
+async fn set_log_level(ex: &Exchange<'_>, id: &Value, params: Value) -> Answer {
+    let Some(level) = params.get("level").and_then(Value::as_str) else {
+        return ex.error(
+            id,
+            jsonrpc::INVALID_PARAMS,
+            "Invalid params: logging/setLevel needs a string \"level\"",
+        );
+    };
+    if let Mode::Session(claims) = &ex.mode {
+        let mut levels = ex.route.log_levels.lock().unwrap();
+        if levels.len() > 100_000 {
+            levels.clear();
+        }
+        levels.insert(claims.h.clone(), level.to_string());
+    }
+    join_all(ex.route.backends.iter().map(|b| {
+        let ctx = ex.call_ctx(b.upstream.name(), None);
+        let params = json!({"level": level});
+        async move {
+            let _ = tokio::time::timeout(
+                b.timeout,
+                b.upstream.request(&ctx, "logging/setLevel", params),
+            )
+            .await;
+        }
+    }))
+    .await;
+    ex.result(id, json!({}))
+}
+
+/// Subscriptions go to the upstream that owns the resource.
+async fn subscribe(ex: &Exchange<'_>, id: &Value, method: &str, params: Value) -> Answer {
+    let Some(uri) = params.get("uri").and_then(Value::as_str) else {
+        return ex.error(
+            id,
+            jsonrpc::INVALID_PARAMS,
+            format!("Invalid params: {method} needs a string \"uri\""),
+        );
+    };
+    match resource_backend(ex, uri) {
+        Some(backend) => relay(ex, backend, id, method, params, |r| r).await,
+        None => ex.reply(jsonrpc::error_with_data(
+            id,
+            -32002,
+            "Resource not found",
+            json!({"uri": uri}),
+        )),
     }
 }

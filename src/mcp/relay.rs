@@ -13,6 +13,38 @@ use super::upstream::{UpstreamError, UpstreamEvent};
 use super::{jsonrpc, sse};
 use crate::seal::random_id;
 
+/// Most `input_required` rounds relayed for one call (as rmcp's client bounds them).
+const MAX_INPUT_ROUNDS: usize = 10;
+
+/// Asks the caller each of an `input_required` result's questions and collects the answers by key.
+async fn fulfil(sink: &super::upstream::EventSink, result: &Value) -> Result<Value, String> {
+    let Some(requests) = result.get("inputRequests").and_then(Value::as_object) else {
+        return Ok(serde_json::json!({}));
+    };
+    let mut responses = serde_json::Map::new();
+    for (key, request) in requests {
+        let message = serde_json::json!({"jsonrpc": "2.0", "id": key, "method": request["method"], "params": request["params"]});
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        sink.send(UpstreamEvent::Request { message, reply: tx })
+            .await
+            .map_err(|_| "the caller went away".to_string())?;
+        let answer = rx
+            .await
+            .map_err(|_| "the caller did not answer".to_string())?;
+        match answer.get("result") {
+            Some(result) => responses.insert(key.clone(), result.clone()),
+            None => {
+                return Err(format!(
+                    "the caller refused {}: {}",
+                    request["method"],
+                    answer.get("error").unwrap_or(&Value::Null)
+                ));
+            }
+        };
+    }
+    Ok(Value::Object(responses))
+}
+
 /// Aborts the upstream call if the caller goes away (its answer is dropped).
 struct AbortOnDrop(tokio::task::JoinHandle<Value>);
 
@@ -39,33 +71,77 @@ pub async fn relay(
     let (timeout, method_owned, id_owned) = (backend.timeout, method.to_string(), id.clone());
     let route_name = ex.route.name.clone();
     let stateless = ex.is_stateless();
+    // A session-era caller cannot read a 2026-07-28 `input_required` result; the gateway asks it the
+    // questions as server-to-client requests on the stream and retries the upstream with the answers.
+    let input_sink = ctx.events.clone().filter(|_| !stateless);
     let call = tokio::spawn(async move {
-        let reply = match tokio::time::timeout(
-            timeout,
-            upstream.request(&ctx, &method_owned, params),
-        )
-        .await
-        {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => {
-                return upstream_failure(&route_name, upstream.name(), &method_owned, &id_owned, e);
-            }
-            Err(_) => {
-                return upstream_failure(
-                    &route_name,
-                    upstream.name(),
-                    &method_owned,
+        let mut params = params;
+        let mut rounds = 0;
+        let reply = loop {
+            let reply = match tokio::time::timeout(
+                timeout,
+                upstream.request(&ctx, &method_owned, params.clone()),
+            )
+            .await
+            {
+                Ok(Ok(reply)) => reply,
+                Ok(Err(e)) => {
+                    return upstream_failure(
+                        &route_name,
+                        upstream.name(),
+                        &method_owned,
+                        &id_owned,
+                        e,
+                    );
+                }
+                Err(_) => {
+                    return upstream_failure(
+                        &route_name,
+                        upstream.name(),
+                        &method_owned,
+                        &id_owned,
+                        UpstreamError::Timeout,
+                    );
+                }
+            };
+            let Some(sink) = input_sink
+                .as_ref()
+                .filter(|_| reply["result"]["resultType"] == "input_required")
+            else {
+                break reply;
+            };
+            rounds += 1;
+            if rounds > MAX_INPUT_ROUNDS {
+                break jsonrpc::error(
                     &id_owned,
-                    UpstreamError::Timeout,
+                    jsonrpc::INTERNAL_ERROR,
+                    format!("upstream asked for input more than {MAX_INPUT_ROUNDS} times"),
                 );
+            }
+            match fulfil(sink, &reply["result"]).await {
+                Ok(responses) => {
+                    params["inputResponses"] = responses;
+                    match reply["result"].get("requestState") {
+                        Some(state) => params["requestState"] = state.clone(),
+                        None => {
+                            params.as_object_mut().map(|p| p.remove("requestState"));
+                        }
+                    }
+                }
+                Err(message) => break jsonrpc::error(&id_owned, jsonrpc::INTERNAL_ERROR, message),
             }
         };
         let mut reply = finish(with_id(reply, &id_owned));
-        if stateless && let Some(result) = reply.get_mut("result").and_then(Value::as_object_mut) {
-            // 2026-07-28 results say how to read them; a session-era upstream never does.
-            result
-                .entry("resultType")
-                .or_insert_with(|| Value::String("complete".into()));
+        if let Some(result) = reply.get_mut("result").and_then(Value::as_object_mut) {
+            if stateless {
+                // 2026-07-28 results say how to read them; a session-era upstream never does.
+                result
+                    .entry("resultType")
+                    .or_insert_with(|| Value::String("complete".into()));
+            } else if result.get("resultType").is_some_and(|t| t == "complete") {
+                // ...and a session-era caller never expects the field.
+                result.remove("resultType");
+            }
         }
         reply
     });

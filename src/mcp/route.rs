@@ -54,6 +54,8 @@ pub struct McpRoute {
     pub revoked: Mutex<HashSet<String>>,
     /// Open legacy HTTP+SSE streams by session handle. That transport answers POSTs on a stream held
     /// by one replica, so it cannot move between replicas (a property of the 2024-11-05 protocol).
+    /// `logging/setLevel` of each session on this replica (the sealed id cannot change after initialize).
+    pub log_levels: Mutex<HashMap<String, String>>,
     pub legacy_streams: Mutex<HashMap<String, tokio::sync::mpsc::Sender<String>>>,
     /// Set once the first discovery round finished, for readiness.
     pub discovered: std::sync::atomic::AtomicBool,

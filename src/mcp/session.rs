@@ -25,6 +25,9 @@ pub struct SessionClaims {
     /// Upstream sessions opened for this session.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub up: Vec<UpstreamSessionClaim>,
+    /// The client's capabilities from `initialize`, told to stateless upstreams on its behalf.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caps: Option<serde_json::Value>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -77,6 +80,7 @@ mod tests {
             v: "2025-11-25".into(),
             exp,
             up: vec![],
+            caps: None,
         }
     }
 

@@ -12,6 +12,19 @@ pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabi
 pub const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
 pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 
+pub const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+
+/// Removes the stateless revision's per-request `_meta` keys, which a session-era peer would read as a
+/// version claim that contradicts its session (rmcp answers -32020).
+pub fn strip_stateless_meta(params: &mut serde_json::Value) {
+    if let Some(meta) = params.get_mut("_meta").and_then(|m| m.as_object_mut()) {
+        meta.retain(|k, _| !k.starts_with("io.modelcontextprotocol/"));
+        if meta.is_empty() {
+            params.as_object_mut().map(|p| p.remove("_meta"));
+        }
+    }
+}
+
 pub fn is_supported(version: &str) -> bool {
     version == STATELESS || SESSION_ERA.contains(&version)
 }

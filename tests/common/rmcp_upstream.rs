@@ -45,10 +45,17 @@ impl ServerHandler for TestServer {
     }
 
     fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        // Each era strictly: a session-era upstream must not be reachable statelessly, so tests of
+        // upstream sessions really exercise them.
         if self.stateless {
             Cow::Borrowed(&[ProtocolVersion::V_2026_07_28])
         } else {
-            Cow::Borrowed(ProtocolVersion::KNOWN_VERSIONS)
+            Cow::Borrowed(&[
+                ProtocolVersion::V_2025_11_25,
+                ProtocolVersion::V_2025_06_18,
+                ProtocolVersion::V_2025_03_26,
+                ProtocolVersion::V_2024_11_05,
+            ])
         }
     }
 

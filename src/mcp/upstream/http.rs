@@ -89,7 +89,7 @@ impl HttpUpstream {
     ) -> Result<Value, UpstreamError> {
         let session = self.session_for(ctx).await?;
         let id = json!(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let message = jsonrpc::request(&id, method, self.with_meta(&session, params));
+        let message = jsonrpc::request(&id, method, self.with_meta(&session, ctx, params));
         match self.post(&session, &message, ctx).await {
             // The upstream forgot the session (restart, expiry): open a new one once and resend; a 404 means
             // the request was not processed, so resending cannot run it twice.
@@ -116,7 +116,7 @@ impl HttpUpstream {
         params: Value,
     ) -> Result<(), UpstreamError> {
         let session = self.session_for(ctx).await?;
-        let message = jsonrpc::notification(method, self.with_meta(&session, params));
+        let message = jsonrpc::notification(method, self.with_meta(&session, ctx, params));
         self.post(&session, &message, ctx).await.map(|_| ())
     }
 
@@ -200,7 +200,7 @@ impl HttpUpstream {
         let message = jsonrpc::request(
             &json!(0),
             "server/discover",
-            self.with_meta(&probe, json!({})),
+            self.with_meta(&probe, &CallCtx::default(), json!({})),
         );
         let era = match self.post(&probe, &message, &CallCtx::default()).await {
             Ok(Some(reply))
@@ -261,9 +261,11 @@ impl HttpUpstream {
         Ok(session)
     }
 
-    /// Stateless requests carry the protocol version and client capabilities in `_meta`.
-    fn with_meta(&self, session: &Session, params: Value) -> Value {
+    /// Stateless requests carry the protocol version, the caller's capabilities and log level in `_meta`;
+    /// session-era requests must not carry those keys at all.
+    fn with_meta(&self, session: &Session, ctx: &CallCtx, mut params: Value) -> Value {
         if session.version != version::STATELESS {
+            version::strip_stateless_meta(&mut params);
             return params;
         }
         let mut params = match params {
@@ -276,8 +278,13 @@ impl HttpUpstream {
                 version::META_PROTOCOL_VERSION.into(),
                 json!(version::STATELESS),
             );
+            let capabilities = ctx.client_capabilities.clone().unwrap_or_else(|| json!({}));
             meta.entry(version::META_CLIENT_CAPABILITIES)
-                .or_insert_with(|| json!({}));
+                .or_insert(capabilities);
+            if let Some(level) = &ctx.log_level {
+                meta.entry(version::META_LOG_LEVEL)
+                    .or_insert_with(|| json!(level));
+            }
             meta.entry(version::META_CLIENT_INFO).or_insert_with(
                 || json!({"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")}),
             );

@@ -40,6 +40,10 @@ pub struct CallCtx {
     /// The caller's `Authorization` header, forwarded only where the backend asks for it.
     pub authorization: Option<String>,
     pub events: Option<EventSink>,
+    /// What the caller can answer (sampling, elicitation, roots), told to stateless upstreams.
+    pub client_capabilities: Option<Value>,
+    /// The caller's `logging/setLevel`, told to stateless upstreams (they log only when asked).
+    pub log_level: Option<String>,
 }
 
 /// An upstream session as a sealed downstream session carries it.

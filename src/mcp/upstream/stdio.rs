@@ -83,6 +83,7 @@ impl StdioUpstream {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         let mut params = params;
+        version::strip_stateless_meta(&mut params);
         let progress_token = params
             .get_mut("_meta")
             .and_then(|m| m.as_object_mut())
