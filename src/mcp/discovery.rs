@@ -16,7 +16,13 @@ use super::upstream::{CallCtx, Upstream, UpstreamError, http::GATEWAY_KEY};
 const MAX_PAGES: usize = 100;
 
 pub fn spawn(route: Arc<McpRoute>) -> tokio::task::JoinHandle<()> {
+    let watchers: Vec<_> = route
+        .backends
+        .iter()
+        .map(|b| tokio::spawn(watch(b.upstream.clone())))
+        .collect();
     tokio::spawn(async move {
+        let _watchers = AbortAll(watchers);
         let mut listings: Vec<Option<Listing>> = vec![None; route.backends.len()];
         loop {
             refresh(&route, &mut listings).await;
@@ -44,6 +50,54 @@ pub fn spawn(route: Arc<McpRoute>) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// Aborts the watcher tasks when discovery itself is stopped.
+struct AbortAll(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortAll {
+    fn drop(&mut self) {
+        self.0.iter().for_each(|t| t.abort());
+    }
+}
+
+/// Listens for an HTTP upstream's list changes on the gateway's own stream and wakes discovery; an
+/// upstream without such a stream is left to the refresh interval.
+async fn watch(upstream: Arc<Upstream>) {
+    let Upstream::Http(http) = upstream.as_ref() else {
+        return;
+    };
+    let ctx = CallCtx {
+        caller_key: GATEWAY_KEY.to_string(),
+        ..Default::default()
+    };
+    let filter =
+        json!({"toolsListChanged": true, "promptsListChanged": true, "resourcesListChanged": true});
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match http.notifications(&ctx, filter.clone()).await {
+            Ok(mut messages) => {
+                delay = Duration::from_secs(1);
+                while let Some(message) = messages.recv().await {
+                    if message["method"]
+                        .as_str()
+                        .is_some_and(|m| m.ends_with("/list_changed"))
+                    {
+                        http.changed.notify_one();
+                    }
+                }
+            }
+            Err(UpstreamError::Status(405, _)) => {
+                tracing::debug!(upstream = %http.name, "upstream offers no notification stream; relying on the refresh interval");
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(upstream = %http.name, error = %e, "notification stream unavailable")
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(60));
+    }
 }
 
 async fn join_all_first(futures: Vec<std::pin::Pin<Box<tokio::sync::futures::Notified<'_>>>>) {

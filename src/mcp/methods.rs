@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::exchange::{Answer, Exchange, Mode};
 use super::relay::relay;
 use super::session::{self, SessionClaims};
-use super::{jsonrpc, schema, version};
+use super::{jsonrpc, listen, schema, subscriptions, version};
 use crate::config::OutputSchemaMode;
 use crate::seal::random_id;
 
@@ -29,8 +29,11 @@ pub async fn dispatch(ex: &Exchange<'_>, id: &Value, method: &str, params: Value
         "prompts/get" => get_prompt(ex, id, params).await,
         "resources/read" => read_resource(ex, id, params).await,
         "completion/complete" => complete(ex, id, params).await,
+        "subscriptions/listen" => listen::subscriptions_listen(ex, id, &params),
         "logging/setLevel" => set_log_level(ex, id, params).await,
-        "resources/subscribe" | "resources/unsubscribe" => subscribe(ex, id, method, params).await,
+        "resources/subscribe" | "resources/unsubscribe" => {
+            subscriptions::subscribe(ex, id, method, params).await
+        }
         _ => ex.error(
             id,
             jsonrpc::METHOD_NOT_FOUND,
@@ -280,7 +283,7 @@ async fn read_resource(ex: &Exchange<'_>, id: &Value, params: Value) -> Answer {
     }
 }
 
-fn resource_backend(ex: &Exchange<'_>, uri: &str) -> Option<usize> {
+pub fn resource_backend(ex: &Exchange<'_>, uri: &str) -> Option<usize> {
     let catalogue = ex.route.catalogue.load();
     catalogue
         .resource_backend(uri)
@@ -352,24 +355,4 @@ async fn set_log_level(ex: &Exchange<'_>, id: &Value, params: Value) -> Answer {
     }))
     .await;
     ex.result(id, json!({}))
-}
-
-/// Subscriptions go to the upstream that owns the resource.
-async fn subscribe(ex: &Exchange<'_>, id: &Value, method: &str, params: Value) -> Answer {
-    let Some(uri) = params.get("uri").and_then(Value::as_str) else {
-        return ex.error(
-            id,
-            jsonrpc::INVALID_PARAMS,
-            format!("Invalid params: {method} needs a string \"uri\""),
-        );
-    };
-    match resource_backend(ex, uri) {
-        Some(backend) => relay(ex, backend, id, method, params, |r| r).await,
-        None => ex.reply(jsonrpc::error_with_data(
-            id,
-            -32002,
-            "Resource not found",
-            json!({"uri": uri}),
-        )),
-    }
 }

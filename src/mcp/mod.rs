@@ -5,6 +5,7 @@ pub mod discovery;
 mod exchange;
 pub mod jsonrpc;
 pub mod legacy_sse;
+mod listen;
 mod methods;
 pub mod naming;
 mod relay;
@@ -13,6 +14,7 @@ pub mod schema;
 pub mod session;
 pub mod sse;
 pub mod streamable;
+mod subscriptions;
 pub mod upstream;
 pub mod version;
 

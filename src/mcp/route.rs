@@ -56,6 +56,10 @@ pub struct McpRoute {
     /// by one replica, so it cannot move between replicas (a property of the 2024-11-05 protocol).
     /// `logging/setLevel` of each session on this replica (the sealed id cannot change after initialize).
     pub log_levels: Mutex<HashMap<String, String>>,
+    /// Notifications for one session's GET stream (resource updates): (session handle, message).
+    pub session_events: broadcast::Sender<(String, Value)>,
+    /// Live resource subscriptions on this replica, by `handle uri`, each a task relaying updates.
+    pub subscriptions: Mutex<HashMap<String, tokio::task::AbortHandle>>,
     pub legacy_streams: Mutex<HashMap<String, tokio::sync::mpsc::Sender<String>>>,
     /// Set once the first discovery round finished, for readiness.
     pub discovered: std::sync::atomic::AtomicBool,

@@ -3,26 +3,23 @@
 //! HTTP status the spec gives them; everything else goes to `methods`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 use super::exchange::{Answer, Exchange, Mode};
 use super::jsonrpc::{self, Message};
 use super::route::McpRoute;
 use super::session::{self, SessionClaims, SessionRejection};
-use super::{methods, relay, sse, version};
+use super::{listen, methods, relay, version};
 use crate::config::Limits;
 use crate::server::Caller;
 use crate::server::body::{self, Body};
 
 const SESSION_HEADER: &str = "mcp-session-id";
-const KEEPALIVE: Duration = Duration::from_secs(15);
 
 pub async fn handle(
     route: &Arc<McpRoute>,
@@ -424,25 +421,12 @@ fn get(route: &Arc<McpRoute>, headers: &HeaderMap, caller: &Caller) -> Response<
         Ok(c) => c,
         Err(response) => return response,
     };
-    let (tx, rx) = mpsc::channel(16);
-    let mut changes = route.changes.subscribe();
-    let route = route.clone();
-    tokio::spawn(async move {
-        loop {
-            let event = tokio::select! {
-                change = changes.recv() => match change {
-                    Ok(kind) => sse::encode(Some("message"), None, &jsonrpc::notification(&format!("notifications/{kind}/list_changed"), Value::Null).to_string()),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => return,
-                },
-                _ = tokio::time::sleep(KEEPALIVE) => ": keepalive\n\n".to_string(),
-            };
-            if route.revoked.lock().unwrap().contains(&claims.h) || tx.send(event).await.is_err() {
-                return;
-            }
-        }
-    });
-    body::sse(rx)
+    let filter = listen::Filter {
+        lists: vec!["tools", "prompts", "resources"],
+        session: Some(claims.h),
+        subscription_id: None,
+    };
+    body::sse(listen::stream(route.clone(), filter, None))
 }
 
 /// DELETE ends a session: its upstream sessions are closed and its id refused from then on.

@@ -16,6 +16,8 @@ use super::{CallCtx, SessionCache, UpstreamError, UpstreamEvent, UpstreamSession
 use crate::mcp::{jsonrpc, sse, version};
 use crate::net::{HttpClient, http_client};
 
+mod stream;
+
 /// Largest single SSE event or JSON reply accepted from an upstream.
 const MAX_REPLY: usize = 16 * 1024 * 1024;
 /// Caller sessions kept per upstream on one replica.
@@ -107,6 +109,11 @@ impl HttpUpstream {
                 jsonrpc::error(&id, jsonrpc::INTERNAL_ERROR, "upstream sent no reply")
             })
         })
+    }
+
+    /// Whether the upstream speaks the stateless revision (learned on first contact).
+    pub async fn is_stateless(&self) -> Result<bool, UpstreamError> {
+        Ok(self.era().await? == Era::Stateless)
     }
 
     pub async fn notify(
