@@ -189,6 +189,7 @@ fn mcp_route(
         pending_replies: Default::default(),
         revoked: Default::default(),
         legacy_streams: Default::default(),
+        in_flight: Default::default(),
         session_events: tokio::sync::broadcast::channel(256).0,
         subscriptions: Default::default(),
         log_levels: Default::default(),

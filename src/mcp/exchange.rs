@@ -77,6 +77,7 @@ impl Exchange<'_> {
             events,
             client_capabilities,
             log_level,
+            upstream_id: None,
         }
     }
 

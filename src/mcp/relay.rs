@@ -13,6 +13,57 @@ use super::upstream::{UpstreamError, UpstreamEvent};
 use super::{jsonrpc, sse};
 use crate::seal::random_id;
 
+/// Answer to a call the client cancelled (the JSON-RPC "request cancelled" code used by MCP SDKs).
+const REQUEST_CANCELLED: i64 = -32800;
+
+/// A call registered for `notifications/cancelled`; unregistered when the call ends, however it ends.
+struct InFlight {
+    route: Arc<McpRoute>,
+    key: String,
+}
+
+impl InFlight {
+    fn key(ex: &Exchange<'_>, id: &Value) -> String {
+        format!("{}\n{id}", ex.caller_key())
+    }
+
+    fn register(
+        ex: &Exchange<'_>,
+        id: &Value,
+        token: tokio_util::sync::CancellationToken,
+    ) -> InFlight {
+        let key = Self::key(ex, id);
+        ex.route
+            .in_flight
+            .lock()
+            .unwrap()
+            .insert(key.clone(), token);
+        InFlight {
+            route: ex.route.clone(),
+            key,
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.route.in_flight.lock().unwrap().remove(&self.key);
+    }
+}
+
+/// `notifications/cancelled` from a caller: stops its call with that id, if one is in flight here.
+pub fn cancel(ex: &Exchange<'_>, request_id: &Value) {
+    if let Some(token) = ex
+        .route
+        .in_flight
+        .lock()
+        .unwrap()
+        .get(&InFlight::key(ex, request_id))
+    {
+        token.cancel();
+    }
+}
+
 /// Most `input_required` rounds relayed for one call (as rmcp's client bounds them).
 const MAX_INPUT_ROUNDS: usize = 10;
 
@@ -66,7 +117,9 @@ pub async fn relay(
 ) -> Answer {
     let backend = &ex.route.backends[backend_index];
     let (events_tx, mut events) = mpsc::channel::<UpstreamEvent>(64);
-    let ctx = ex.call_ctx(backend.upstream.name(), ex.accepts_sse.then_some(events_tx));
+    let mut ctx = ex.call_ctx(backend.upstream.name(), ex.accepts_sse.then_some(events_tx));
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let flight = InFlight::register(ex, id, cancel.clone());
     let upstream = backend.upstream.clone();
     let (timeout, method_owned, id_owned) = (backend.timeout, method.to_string(), id.clone());
     let route_name = ex.route.name.clone();
@@ -77,13 +130,21 @@ pub async fn relay(
     let call = tokio::spawn(async move {
         let mut params = params;
         let mut rounds = 0;
+        let _flight = flight;
         let reply = loop {
-            let reply = match tokio::time::timeout(
-                timeout,
-                upstream.request(&ctx, &method_owned, params.clone()),
-            )
-            .await
-            {
+            ctx.upstream_id = Some(Default::default());
+            let attempt = tokio::select! {
+                attempt = tokio::time::timeout(timeout, upstream.request(&ctx, &method_owned, params.clone())) => attempt,
+                _ = cancel.cancelled() => {
+                    // Tell the upstream too, under the id its request went out with.
+                    if let Some(upstream_id) = ctx.upstream_id.as_ref().and_then(|slot| slot.get()) {
+                        let params = serde_json::json!({"requestId": upstream_id, "reason": "cancelled by the client"});
+                        upstream.notify(&ctx, "notifications/cancelled", params).await;
+                    }
+                    return jsonrpc::error(&id_owned, REQUEST_CANCELLED, "request cancelled by the client");
+                }
+            };
+            let reply = match attempt {
                 Ok(Ok(reply)) => reply,
                 Ok(Err(e)) => {
                     return upstream_failure(

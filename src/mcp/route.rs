@@ -60,6 +60,8 @@ pub struct McpRoute {
     pub session_events: broadcast::Sender<(String, Value)>,
     /// Live resource subscriptions on this replica, by `handle uri`, each a task relaying updates.
     pub subscriptions: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+    /// Calls in flight on this replica by `caller key` + client request id, for `notifications/cancelled`.
+    pub in_flight: Mutex<HashMap<String, tokio_util::sync::CancellationToken>>,
     pub legacy_streams: Mutex<HashMap<String, tokio::sync::mpsc::Sender<String>>>,
     /// Set once the first discovery round finished, for readiness.
     pub discovered: std::sync::atomic::AtomicBool,

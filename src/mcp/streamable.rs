@@ -161,7 +161,10 @@ async fn post(
             let answer = methods::dispatch(&ex, &id, &method, params).await;
             into_response(answer)
         }
-        Message::Notification { method, .. } => {
+        Message::Notification { method, params } => {
+            if method == "notifications/cancelled" {
+                relay::cancel(&ex, &params["requestId"]);
+            }
             tracing::debug!(route = %route.name, method, "notification accepted");
             body::empty(StatusCode::ACCEPTED)
         }

@@ -91,6 +91,9 @@ impl HttpUpstream {
     ) -> Result<Value, UpstreamError> {
         let session = self.session_for(ctx).await?;
         let id = json!(self.next_id.fetch_add(1, Ordering::Relaxed));
+        if let Some(slot) = &ctx.upstream_id {
+            let _ = slot.set(id.clone());
+        }
         let message = jsonrpc::request(&id, method, self.with_meta(&session, ctx, params));
         match self.post(&session, &message, ctx).await {
             // The upstream forgot the session (restart, expiry): open a new one once and resend; a 404 means

@@ -44,6 +44,8 @@ pub struct CallCtx {
     pub client_capabilities: Option<Value>,
     /// The caller's `logging/setLevel`, told to stateless upstreams (they log only when asked).
     pub log_level: Option<String>,
+    /// Filled with the id the upstream request went out under, so a cancellation can name it.
+    pub upstream_id: Option<Arc<std::sync::OnceLock<Value>>>,
 }
 
 /// An upstream session as a sealed downstream session carries it.

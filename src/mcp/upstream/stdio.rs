@@ -81,6 +81,9 @@ impl StdioUpstream {
     ) -> Result<Value, UpstreamError> {
         self.wait_ready().await?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Some(slot) = &ctx.upstream_id {
+            let _ = slot.set(json!(id));
+        }
         let (tx, rx) = oneshot::channel();
         let mut params = params;
         version::strip_stateless_meta(&mut params);
