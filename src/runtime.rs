@@ -12,7 +12,7 @@ use crate::mcp::McpRoute;
 use crate::mcp::catalogue::Catalogue;
 use crate::mcp::naming::DEFAULT_DELIMITER;
 use crate::mcp::route::Backend;
-use crate::mcp::upstream::{Upstream, http, sample, stdio};
+use crate::mcp::upstream::{Upstream, http, sample, sse_client, stdio};
 use crate::seal::Sealer;
 use crate::server::{Bind, OriginPolicy, RouteEntry, RouteTarget};
 
@@ -105,12 +105,6 @@ fn mcp_route(
     for backend in &route.backends {
         let (upstream, mcp) = match &backend.kind {
             BackendKind::McpHttp { address, mcp } => {
-                if mcp.protocol == McpTransport::Sse {
-                    return Err(format!(
-                        "backend {}: protocol: sse (legacy HTTP+SSE upstreams) is not supported by this build yet",
-                        backend.name
-                    ));
-                }
                 let url = format!(
                     "{}{}",
                     address.trim_end_matches('/'),
@@ -126,10 +120,23 @@ fn mcp_route(
                         .collect(),
                     forward_authorization: mcp.forward_authorization,
                 };
-                (
-                    Upstream::Http(Box::new(http::HttpUpstream::new(settings)?)),
-                    mcp,
-                )
+                let upstream = if mcp.protocol == McpTransport::Sse {
+                    let url = format!(
+                        "{}{}",
+                        address.trim_end_matches('/'),
+                        mcp.endpoint.as_deref().unwrap_or("/sse")
+                    );
+                    let settings = sse_client::SseSettings {
+                        name: settings.name,
+                        url,
+                        headers: settings.headers,
+                        forward_authorization: settings.forward_authorization,
+                    };
+                    Upstream::Sse(Box::new(sse_client::SseUpstream::new(settings)?))
+                } else {
+                    Upstream::Http(Box::new(http::HttpUpstream::new(settings)?))
+                };
+                (upstream, mcp)
             }
             BackendKind::McpStdio {
                 command,

@@ -69,3 +69,61 @@ async fn a_post_without_a_live_stream_is_refused() {
     .await;
     assert_eq!(reply.status, 404);
 }
+
+/// A Python `mcp` upstream that only speaks HTTP+SSE (`mcp.protocol: sse`), reached through the gateway
+/// by the Python client over Streamable HTTP in both eras.
+#[tokio::test]
+async fn a_legacy_sse_upstream_serves_modern_clients() {
+    let mut cmd = tokio::process::Command::new(common::python());
+    cmd.current_dir(common::repo().join("tests/peers")).args([
+        "py_upstream.py",
+        "--transport",
+        "sse",
+        "--port",
+        "0",
+        "--name",
+        "sse-upstream",
+    ]);
+    let (_up, port) = common::spawn_listening(cmd).await;
+    let backend = format!(
+        "- name: legacy\n  type: mcp-http\n  address: http://127.0.0.1:{port}\n  mcp:\n    protocol: sse\n    endpoint: /sse\n"
+    );
+    let gw = common::gateway(&common::route_yaml(&backend)).await;
+    for mode in ["auto", "legacy"] {
+        let output = tokio::process::Command::new(common::python())
+            .arg(common::repo().join("tests/peers/py_client.py"))
+            .args([
+                "--url",
+                &gw.url("/mcp"),
+                "--mode",
+                mode,
+                "--list",
+                "--call",
+                "slow",
+                "--args",
+                r#"{"seconds": 0.3, "steps": 3}"#,
+            ])
+            .output()
+            .await
+            .expect("python client runs");
+        assert!(
+            output.status.success(),
+            "{mode}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let out: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert!(
+            out["tools"].as_array().unwrap().iter().any(|t| t == "add"),
+            "{mode}: {out}"
+        );
+        assert_eq!(out["call"]["isError"], false, "{mode}: {out}");
+        assert_eq!(
+            out["progress"].as_array().map(Vec::len),
+            Some(3),
+            "{mode}: progress is relayed from the SSE upstream: {out}"
+        );
+    }
+    let add = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 40, "b": 2}}});
+    let v = common::post_json(&gw.url("/mcp"), &[], &add).await.json();
+    assert_eq!(v["result"]["structuredContent"]["sum"], 42.0, "{v}");
+}

@@ -4,6 +4,7 @@
 pub mod http;
 pub mod sample;
 mod session_cache;
+pub mod sse_client;
 pub mod stdio;
 
 use std::fmt;
@@ -88,6 +89,7 @@ impl fmt::Display for UpstreamError {
 /// One backend of an MCP route.
 pub enum Upstream {
     Http(Box<http::HttpUpstream>),
+    Sse(Box<sse_client::SseUpstream>),
     Stdio(stdio::StdioUpstream),
     Sample(sample::SampleUpstream),
 }
@@ -96,6 +98,7 @@ impl Upstream {
     pub fn name(&self) -> &str {
         match self {
             Upstream::Http(u) => &u.name,
+            Upstream::Sse(u) => &u.name,
             Upstream::Stdio(u) => &u.name,
             Upstream::Sample(u) => &u.name,
         }
@@ -110,6 +113,7 @@ impl Upstream {
     ) -> Result<Value, UpstreamError> {
         match self {
             Upstream::Http(u) => u.request(ctx, method, params).await,
+            Upstream::Sse(u) => u.request(ctx, method, params).await,
             Upstream::Stdio(u) => u.request(ctx, method, params).await,
             Upstream::Sample(u) => Ok(u.request(ctx, method, params)),
         }
@@ -119,6 +123,7 @@ impl Upstream {
     pub async fn notify(&self, ctx: &CallCtx, method: &str, params: Value) {
         let result = match self {
             Upstream::Http(u) => u.notify(ctx, method, params).await,
+            Upstream::Sse(u) => u.notify(ctx, method, params).await,
             Upstream::Stdio(u) => u.notify(method, params).await,
             Upstream::Sample(_) => Ok(()),
         };
@@ -150,6 +155,7 @@ impl Upstream {
     pub fn changed(&self) -> Option<Arc<tokio::sync::Notify>> {
         match self {
             Upstream::Http(u) => Some(u.changed.clone()),
+            Upstream::Sse(u) => Some(u.changed.clone()),
             Upstream::Stdio(u) => Some(u.changed.clone()),
             Upstream::Sample(_) => None,
         }
