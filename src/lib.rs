@@ -1,8 +1,10 @@
 //! Agent Gateway: secures, connects and observes agent-to-tool (MCP) and agent-to-agent (A2A) traffic.
 
 pub mod config;
+pub mod identity;
 pub mod mcp;
 pub mod net;
+pub mod ratelimit;
 pub mod runtime;
 pub mod sample;
 pub mod seal;

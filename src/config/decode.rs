@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use super::cx::{Cx, Seen, item};
+use super::ratelimit_store;
 use super::route;
 use super::settings;
 use super::types::*;
@@ -11,7 +12,17 @@ use super::yaml::Node;
 
 pub fn decode(root: &Node, cx: &mut Cx) -> GatewayConfig {
     let mut config = GatewayConfig::default();
-    let Some(o) = cx.obj(root, "", &["binds", "observability", "security", "limits"]) else {
+    let Some(o) = cx.obj(
+        root,
+        "",
+        &[
+            "binds",
+            "observability",
+            "security",
+            "limits",
+            "rateLimitStore",
+        ],
+    ) else {
         return config;
     };
     let mut ports = Seen::new();
@@ -41,6 +52,7 @@ pub fn decode(root: &Node, cx: &mut Cx) -> GatewayConfig {
         .field(&o, "security", settings::security)
         .unwrap_or_default();
     config.limits = cx.field(&o, "limits", settings::limits).unwrap_or_default();
+    config.rate_limit_store = cx.field(&o, "rateLimitStore", ratelimit_store::rate_limit_store);
 
     if let Some(prom) = config
         .observability

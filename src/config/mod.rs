@@ -10,6 +10,7 @@ mod cx;
 mod decode;
 mod diagnostic;
 mod policy;
+mod ratelimit_store;
 mod read;
 mod route;
 mod scalar;

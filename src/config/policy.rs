@@ -89,7 +89,20 @@ fn jwt(cx: &mut Cx, node: &Node, path: &str) -> Option<JwtAuthn> {
     let o = cx.obj(
         node,
         path,
-        &["issuer", "audiences", "jwksUri", "claimToHeaders"],
+        &[
+            "issuer",
+            "audiences",
+            "jwksUri",
+            "claimToHeaders",
+            "leeway",
+            "mode",
+            "kubernetes",
+            "serviceAccountTokenPath",
+            "caPath",
+            "apiServer",
+            "jwksRefreshInterval",
+            "jwksMinRefreshInterval",
+        ],
     )?;
     let issuer = cx.required(&o, "issuer", Cx::text);
     let audiences = cx.field(&o, "audiences", Cx::str_list).unwrap_or_default();
@@ -120,11 +133,38 @@ fn jwt(cx: &mut Cx, node: &Node, path: &str) -> Option<JwtAuthn> {
                 .map(|(claim, header)| ClaimToHeader { claim, header }),
         );
     }
+    let leeway = cx.field(&o, "leeway", Cx::duration);
+    let mode = match cx.field(&o, "mode", |cx, n, p| {
+        cx.choice(n, p, &["jwks", "tokenReview"])
+    }) {
+        Some(m) if m == "tokenReview" => JwtMode::TokenReview,
+        _ => JwtMode::Jwks,
+    };
+    let kubernetes = cx.field(&o, "kubernetes", Cx::bool);
+    let service_account_token_path = cx.field(&o, "serviceAccountTokenPath", Cx::text);
+    let ca_path = cx.field(&o, "caPath", Cx::text);
+    let api_server = cx.field(&o, "apiServer", |cx, n, p| {
+        let s = cx.text(n, p)?;
+        values::check_http_url(&s)
+            .map_err(|msg| cx.error(n, p, msg))
+            .ok()?;
+        Some(s)
+    });
+    let jwks_refresh_interval = cx.field(&o, "jwksRefreshInterval", Cx::positive_duration);
+    let jwks_min_refresh_interval = cx.field(&o, "jwksMinRefreshInterval", Cx::positive_duration);
     Some(JwtAuthn {
         issuer: issuer?,
         audiences,
         jwks_uri: jwks_uri?,
         claim_to_headers,
+        leeway,
+        mode,
+        kubernetes,
+        service_account_token_path,
+        ca_path,
+        api_server,
+        jwks_refresh_interval,
+        jwks_min_refresh_interval,
     })
 }
 

@@ -23,6 +23,8 @@ pub struct GatewayConfig {
     pub observability: Option<Observability>,
     pub security: Security,
     pub limits: Limits,
+    /// Where rate limits are kept when they must hold across replicas (extension). `None`: in each process.
+    pub rate_limit_store: Option<RateLimitStore>,
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +158,28 @@ pub struct JwtAuthn {
     pub audiences: Vec<String>,
     pub jwks_uri: String,
     pub claim_to_headers: Vec<ClaimToHeader>,
+    /// Clock skew allowed on `exp`/`nbf`/`iat`; the identity module defaults it to 30s.
+    pub leeway: Option<Duration>,
+    pub mode: JwtMode,
+    /// Treat the JWKS URI as the Kubernetes API server; `None` decides by its host.
+    pub kubernetes: Option<bool>,
+    pub service_account_token_path: Option<String>,
+    pub ca_path: Option<String>,
+    /// The API server for `mode: tokenReview`; by default the origin of `jwksUri`.
+    pub api_server: Option<String>,
+    pub jwks_refresh_interval: Option<Duration>,
+    /// The least time between two JWKS fetches caused by unknown `kid`s.
+    pub jwks_min_refresh_interval: Option<Duration>,
+}
+
+/// How a `jwt-authn` policy checks a token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum JwtMode {
+    /// Verify the signature locally against the issuer's JWKS.
+    #[default]
+    Jwks,
+    /// Ask the Kubernetes API server (TokenReview).
+    TokenReview,
 }
 
 #[derive(Debug, Clone)]
@@ -303,4 +327,23 @@ impl Default for Limits {
             max_json_depth: 64,
         }
     }
+}
+
+/// `rateLimitStore` (extension): a Redis shared by all replicas, so a limit holds for the whole gateway.
+#[derive(Debug, Clone)]
+pub struct RateLimitStore {
+    /// `redis://[:password@]host[:port][/db]`.
+    pub redis_url: String,
+    /// What happens to calls while Redis cannot answer. Default `failOpen`.
+    pub fail_mode: RateLimitFailMode,
+    pub location: Location,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RateLimitFailMode {
+    /// `failOpen`: admit calls (availability over limits).
+    #[default]
+    Open,
+    /// `failClosed`: refuse calls that are under a limit (limits over availability).
+    Closed,
 }
