@@ -1,0 +1,819 @@
+//! Hardening, end to end over real HTTP: DNS-rebinding protection (Host and Origin checks), the caller's
+//! `Authorization` header kept from upstreams unless a backend asks for it, gateway-owned list cursors over
+//! an upstream that paginates itself, one slow upstream not holding up another route, and the per-backend
+//! timeout. The upstreams are minimal hand-written Streamable HTTP servers (session era, JSON replies) that
+//! record every message and its headers, so the tests can check what actually reached them.
+
+mod common;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------------------------------------
+// A recording upstream
+// ---------------------------------------------------------------------------------------------------------
+
+/// What the upstream does with one request.
+enum Act {
+    Reply(Value),
+    Error(i64, &'static str),
+    /// Replies after a delay.
+    After(Duration, Value),
+    /// Never replies.
+    Never,
+}
+
+type Behaviour = Arc<dyn Fn(&str, &Value) -> Act + Send + Sync>;
+
+/// One message the upstream received.
+#[derive(Clone, Debug)]
+struct Seen {
+    method: String,
+    params: Value,
+    headers: http::HeaderMap,
+}
+
+struct Upstream {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Upstream {
+    /// Starts a session-era upstream that answers `initialize` itself, refuses `server/discover` (so the
+    /// gateway falls back to the session era), offers no GET stream, and hands every other request to
+    /// `behaviour`.
+    async fn start(behaviour: impl Fn(&str, &Value) -> Act + Send + Sync + 'static) -> Upstream {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let behaviour: Behaviour = Arc::new(behaviour);
+        let recorder = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (seen, behaviour) = (recorder.clone(), behaviour.clone());
+                tokio::spawn(http1::Builder::new().serve_connection(
+                    TokioIo::new(stream),
+                    service_fn(move |request| answer(request, seen.clone(), behaviour.clone())),
+                ));
+            }
+        });
+        Upstream { addr, seen }
+    }
+
+    /// A backend entry for this upstream; `mcp` is the backend's `mcp:` flow mapping, if any.
+    fn backend(&self, name: &str, mcp: Option<&str>) -> String {
+        let mut yaml = format!(
+            "- name: {name}\n  type: mcp-http\n  address: http://{}\n",
+            self.addr
+        );
+        if let Some(mcp) = mcp {
+            yaml.push_str(&format!("  mcp: {mcp}\n"));
+        }
+        yaml
+    }
+
+    fn seen(&self, method: &str) -> Vec<Seen> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.method == method)
+            .cloned()
+            .collect()
+    }
+
+    fn all(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Waits until the upstream received `method` at least `count` times.
+    async fn wait_for(&self, method: &str, count: usize) {
+        for _ in 0..400 {
+            if self.seen(method).len() >= count {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the upstream never received {count} × {method}");
+    }
+}
+
+async fn answer(
+    request: hyper::Request<hyper::body::Incoming>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    behaviour: Behaviour,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let status_only = |status: u16| {
+        Ok(hyper::Response::builder()
+            .status(status)
+            .body(Full::new(Bytes::new()))
+            .unwrap())
+    };
+    match *request.method() {
+        http::Method::POST => {}
+        http::Method::DELETE => return status_only(200),
+        _ => return status_only(405),
+    }
+    let headers = request.headers().clone();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let method = message["method"].as_str().unwrap_or_default().to_string();
+    seen.lock().unwrap().push(Seen {
+        method: method.clone(),
+        params: message["params"].clone(),
+        headers,
+    });
+    let Some(id) = message.get("id").cloned() else {
+        return status_only(202);
+    };
+    let act = match method.as_str() {
+        "initialize" => Act::Reply(json!({
+            "protocolVersion": "2025-11-25",
+            "capabilities": {"tools": {}, "prompts": {}},
+            "serverInfo": {"name": "recording", "version": "1"}
+        })),
+        "server/discover" => not_found(),
+        other => behaviour(other, &message["params"]),
+    };
+    let reply = match act {
+        Act::Reply(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        Act::Error(code, text) => {
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": text}})
+        }
+        Act::After(delay, result) => {
+            tokio::time::sleep(delay).await;
+            json!({"jsonrpc": "2.0", "id": id, "result": result})
+        }
+        Act::Never => std::future::pending().await,
+    };
+    Ok(hyper::Response::builder()
+        .header("content-type", "application/json")
+        .header("mcp-session-id", "recording-session")
+        .body(Full::new(Bytes::from(reply.to_string())))
+        .unwrap())
+}
+
+fn not_found() -> Act {
+    Act::Error(-32601, "Method not found")
+}
+
+fn text_result(text: &str) -> Value {
+    json!({"content": [{"type": "text", "text": text}], "isError": false})
+}
+
+fn tool_def(name: &str) -> Value {
+    json!({"name": name, "inputSchema": {"type": "object"}})
+}
+
+fn request(id: impl Into<Value>, method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id.into(), "method": method, "params": params})
+}
+
+fn call(id: impl Into<Value>, tool: &str, arguments: Value) -> Value {
+    request(
+        id,
+        "tools/call",
+        json!({"name": tool, "arguments": arguments}),
+    )
+}
+
+fn tools_list() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+}
+
+const SAMPLE: &str = "- name: sample\n  type: sample\n";
+
+// ---------------------------------------------------------------------------------------------------------
+// 1. DNS-rebinding protection
+// ---------------------------------------------------------------------------------------------------------
+
+/// Asserts a 403 whose body is a JSON-RPC error.
+fn assert_forbidden(reply: &common::Reply, case: &str) {
+    assert_eq!(
+        reply.status, 403,
+        "{case}: expected 403, the gateway answered {} {}",
+        reply.status, reply.text
+    );
+    let content_type = reply
+        .headers
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert!(
+        content_type
+            .as_deref()
+            .is_some_and(|ct| ct.starts_with("application/json")),
+        "{case}: content-type {content_type:?}, body {}",
+        reply.text
+    );
+    let body = reply.json();
+    assert_eq!(body["jsonrpc"], "2.0", "{case}: {body}");
+    assert_eq!(body["id"], Value::Null, "{case}: {body}");
+    assert_eq!(body["error"]["code"], -32600, "{case}: {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("Forbidden"),
+        "{case}: error message {message:?}"
+    );
+    assert!(body.get("result").is_none(), "{case}: {body}");
+}
+
+/// Asserts the request passed the checks and reached the sample tools.
+fn assert_allowed(reply: &common::Reply, case: &str) {
+    assert_eq!(
+        reply.status, 200,
+        "{case}: expected 200, the gateway answered {} {}",
+        reply.status, reply.text
+    );
+    let body = reply.json();
+    let names: Vec<&str> = body["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{case}: no tools in {body}"))
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"get_weather_data"),
+        "{case}: tools {names:?}"
+    );
+}
+
+#[tokio::test]
+async fn loopback_bind_refuses_rebound_hosts_and_foreign_origins() {
+    let gw = common::gateway(&common::route_yaml(SAMPLE)).await;
+    let url = gw.url("/mcp");
+    let port = gw.addr.port();
+    let own_host = format!("127.0.0.1:{port}");
+    let evil_host = format!("evil.example:{port}");
+    let localhost = format!("localhost:{port}");
+
+    let reply = common::post_json(&url, &[("host", &evil_host)], &tools_list()).await;
+    assert_forbidden(&reply, "Host evil.example:PORT");
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("evil.example"),
+        "the reason names the refused host: {}",
+        reply.text
+    );
+
+    // Without a port, too.
+    let reply = common::post_json(&url, &[("host", "evil.example")], &tools_list()).await;
+    assert_forbidden(&reply, "Host evil.example");
+
+    let reply = common::post_json(
+        &url,
+        &[("host", &own_host), ("origin", "http://evil.example")],
+        &tools_list(),
+    )
+    .await;
+    assert_forbidden(&reply, "Origin http://evil.example, loopback Host");
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("http://evil.example"),
+        "the reason names the refused origin: {}",
+        reply.text
+    );
+
+    let reply = common::post_json(
+        &url,
+        &[("host", &localhost), ("origin", "http://evil.example")],
+        &tools_list(),
+    )
+    .await;
+    assert_forbidden(&reply, "Origin http://evil.example, Host localhost");
+
+    let reply = common::post_json(&url, &[("origin", "null")], &tools_list()).await;
+    assert_forbidden(&reply, "Origin null");
+
+    // Not configured here, so refused here (allowed only by the next test's config).
+    let reply = common::post_json(
+        &url,
+        &[("origin", "https://inspector.example")],
+        &tools_list(),
+    )
+    .await;
+    assert_forbidden(&reply, "Origin https://inspector.example, not configured");
+
+    // The Host check applies to every method path of the route, GET included.
+    let get = reqwest::Client::new()
+        .get(&url)
+        .header("host", &evil_host)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status().as_u16(), 403, "GET with Host evil.example");
+
+    // Allowed: loopback names, a local development origin, no Origin at all.
+    let reply =
+        common::post_json(&url, &[("origin", "http://localhost:3000")], &tools_list()).await;
+    assert_allowed(&reply, "Origin http://localhost:3000");
+    let reply = common::post_json(
+        &url,
+        &[("host", &localhost), ("origin", "http://localhost:3000")],
+        &tools_list(),
+    )
+    .await;
+    assert_allowed(&reply, "Host localhost, Origin http://localhost:3000");
+    let reply = common::post_json(
+        &url,
+        &[("origin", &format!("http://127.0.0.1:{port}"))],
+        &tools_list(),
+    )
+    .await;
+    assert_allowed(&reply, "same-origin Origin");
+    let reply = common::post_json(&url, &[("host", &localhost)], &tools_list()).await;
+    assert_allowed(&reply, "Host localhost:PORT");
+    let reply = common::post_json(&url, &[], &tools_list()).await;
+    assert_allowed(&reply, "no Origin");
+}
+
+#[tokio::test]
+async fn configured_allowed_origins_are_accepted() {
+    let yaml = format!(
+        "{}security:\n  allowedOrigins: [\"https://inspector.example\"]\n",
+        common::route_yaml(SAMPLE)
+    );
+    let gw = common::gateway(&yaml).await;
+    let url = gw.url("/mcp");
+
+    let reply = common::post_json(
+        &url,
+        &[("origin", "https://inspector.example")],
+        &tools_list(),
+    )
+    .await;
+    assert_allowed(&reply, "configured Origin https://inspector.example");
+
+    // Only that origin: another scheme or a foreign origin is still refused.
+    let reply = common::post_json(
+        &url,
+        &[("origin", "http://inspector.example")],
+        &tools_list(),
+    )
+    .await;
+    assert_forbidden(&reply, "Origin http://inspector.example (other scheme)");
+    let reply = common::post_json(&url, &[("origin", "http://evil.example")], &tools_list()).await;
+    assert_forbidden(&reply, "Origin http://evil.example with allowedOrigins set");
+
+    // A configured origin does not lift the Host check on a loopback bind.
+    let evil_host = format!("evil.example:{}", gw.addr.port());
+    let reply = common::post_json(
+        &url,
+        &[
+            ("host", &evil_host),
+            ("origin", "https://inspector.example"),
+        ],
+        &tools_list(),
+    )
+    .await;
+    assert_forbidden(&reply, "configured Origin with Host evil.example");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 2. Authorization is not forwarded by default
+// ---------------------------------------------------------------------------------------------------------
+
+async fn echo_upstream() -> Upstream {
+    Upstream::start(|method, _| match method {
+        "tools/list" => Act::Reply(json!({"tools": [tool_def("echo")]})),
+        "tools/call" => Act::Reply(text_result("echoed")),
+        _ => not_found(),
+    })
+    .await
+}
+
+/// Calls `echo` through the gateway with the caller's bearer token and returns the one `tools/call` the
+/// upstream received.
+async fn call_with_token(gw: &common::Gateway, upstream: &Upstream) -> Seen {
+    let reply = common::post_json(
+        &gw.url("/mcp"),
+        &[("authorization", "Bearer secret-token")],
+        &call("auth-1", "echo", json!({})),
+    )
+    .await;
+    let body = reply.json();
+    assert_eq!(
+        body["result"]["content"][0]["text"], "echoed",
+        "the call went through: {} {}",
+        reply.status, reply.text
+    );
+    let calls = upstream.seen("tools/call");
+    assert_eq!(calls.len(), 1, "one tools/call reached the upstream");
+    calls.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn caller_authorization_is_not_forwarded_by_default() {
+    let upstream = echo_upstream().await;
+    let gw = common::gateway(&common::route_yaml(
+        &upstream.backend("rec", Some("{headers: {x-upstream-key: k1}}")),
+    ))
+    .await;
+
+    let seen = call_with_token(&gw, &upstream).await;
+    assert_eq!(seen.params["name"], "echo");
+    assert!(
+        seen.headers.get("authorization").is_none(),
+        "the upstream saw Authorization {:?}",
+        seen.headers.get("authorization")
+    );
+    assert_eq!(
+        seen.headers
+            .get("x-upstream-key")
+            .map(|v| v.to_str().unwrap()),
+        Some("k1"),
+        "the configured header reaches the upstream; it saw {:?}",
+        seen.headers
+    );
+    // No message at all (initialize, notifications, lists, the call) carried the caller's token.
+    for message in upstream.all() {
+        assert!(
+            message.headers.get("authorization").is_none(),
+            "{} carried Authorization {:?}",
+            message.method,
+            message.headers.get("authorization")
+        );
+        assert_eq!(
+            message
+                .headers
+                .get("x-upstream-key")
+                .map(|v| v.to_str().unwrap()),
+            Some("k1"),
+            "{} lacks the configured header",
+            message.method
+        );
+    }
+}
+
+#[tokio::test]
+async fn caller_authorization_is_forwarded_when_the_backend_asks() {
+    let upstream = echo_upstream().await;
+    let gw = common::gateway(&common::route_yaml(
+        &upstream.backend("rec", Some("{forwardAuthorization: true}")),
+    ))
+    .await;
+
+    let seen = call_with_token(&gw, &upstream).await;
+    let values: Vec<&str> = seen
+        .headers
+        .get_all("authorization")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(
+        values,
+        ["Bearer secret-token"],
+        "exactly the caller's header"
+    );
+    // The gateway's own discovery has no caller, so it carries no token.
+    let lists = upstream.seen("tools/list");
+    assert!(!lists.is_empty(), "discovery listed the tools");
+    for list in lists {
+        assert!(
+            list.headers.get("authorization").is_none(),
+            "discovery carried Authorization {:?}",
+            list.headers.get("authorization")
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 3. Pagination with gateway-owned cursors
+// ---------------------------------------------------------------------------------------------------------
+
+const TOOL_COUNT: usize = 1234;
+const PROMPT_COUNT: usize = 600;
+const UPSTREAM_PAGE: usize = 100;
+const GATEWAY_PAGE: usize = 500;
+
+/// One upstream page of `count` items starting at the upstream's own cursor `p<index>`.
+fn upstream_page(key: &str, count: usize, params: &Value, item: impl Fn(usize) -> Value) -> Act {
+    let start = match params.get("cursor").and_then(Value::as_str) {
+        None => 0,
+        Some(c) => match c.strip_prefix('p').and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) if n <= count => n,
+            _ => return Act::Error(-32602, "bad upstream cursor"),
+        },
+    };
+    let end = (start + UPSTREAM_PAGE).min(count);
+    let mut result = json!({ key: (start..end).map(item).collect::<Vec<_>>() });
+    if end < count {
+        result["nextCursor"] = json!(format!("p{end}"));
+    }
+    Act::Reply(result)
+}
+
+async fn list_page(url: &str, method: &str, cursor: Option<Value>) -> common::Reply {
+    let params = match cursor {
+        Some(c) => json!({"cursor": c}),
+        None => json!({}),
+    };
+    common::post_json(url, &[], &request(7, method, params)).await
+}
+
+fn assert_invalid_cursor(reply: &common::Reply, case: &str) {
+    let body = reply.json();
+    assert_eq!(
+        body["error"]["code"], -32602,
+        "{case}: the gateway answered {} {}",
+        reply.status, reply.text
+    );
+    assert_eq!(body["id"], 7, "{case}: {body}");
+    assert!(body.get("result").is_none(), "{case}: {body}");
+}
+
+#[tokio::test]
+async fn list_pages_use_gateway_owned_cursors_over_upstream_pagination() {
+    let upstream = Upstream::start(|method, params| match method {
+        "tools/list" => upstream_page("tools", TOOL_COUNT, params, |i| {
+            tool_def(&format!("t{i:04}"))
+        }),
+        "prompts/list" => upstream_page(
+            "prompts",
+            PROMPT_COUNT,
+            params,
+            |i| json!({"name": format!("p{i:04}")}),
+        ),
+        _ => not_found(),
+    })
+    .await;
+    let gw = common::gateway(&common::route_yaml(&upstream.backend("many", None))).await;
+    let url = gw.url("/mcp");
+
+    // Discovery followed the upstream's own cursors to the end.
+    let upstream_cursors: Vec<Value> = upstream
+        .seen("tools/list")
+        .iter()
+        .map(|s| s.params.get("cursor").cloned().unwrap_or(Value::Null))
+        .collect();
+    let mut expected = vec![Value::Null];
+    expected.extend((1..13).map(|p| json!(format!("p{}", p * UPSTREAM_PAGE))));
+    assert_eq!(
+        upstream_cursors, expected,
+        "discovery's upstream tools/list calls"
+    );
+
+    // Through the gateway: pages of 500 with an opaque cursor, every tool once, in order.
+    let mut names: Vec<String> = Vec::new();
+    let mut page_sizes = Vec::new();
+    let mut cursors: Vec<String> = Vec::new();
+    let mut cursor: Option<Value> = None;
+    loop {
+        let reply = list_page(&url, "tools/list", cursor.clone()).await;
+        let body = reply.json();
+        let tools = body["result"]["tools"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no tools page: {} {}", reply.status, reply.text));
+        page_sizes.push(tools.len());
+        for t in tools {
+            assert_eq!(t["inputSchema"], json!({"type": "object"}), "{t}");
+            names.push(t["name"].as_str().unwrap().to_string());
+        }
+        match body["result"].get("nextCursor") {
+            None | Some(Value::Null) => break,
+            Some(Value::String(next)) => {
+                cursors.push(next.clone());
+                cursor = Some(json!(next));
+            }
+            Some(other) => panic!("nextCursor is not a string: {other}"),
+        }
+        assert!(
+            page_sizes.len() < 10,
+            "the gateway keeps paging: {page_sizes:?}"
+        );
+    }
+    assert_eq!(
+        page_sizes,
+        [GATEWAY_PAGE, GATEWAY_PAGE, TOOL_COUNT - 2 * GATEWAY_PAGE]
+    );
+    let expected: Vec<String> = (0..TOOL_COUNT).map(|i| format!("t{i:04}")).collect();
+    assert_eq!(names, expected, "every tool exactly once, in order");
+    for c in &cursors {
+        assert!(
+            c.len() > 16
+                && c.parse::<u64>().is_err()
+                && !(c.starts_with('p') && c[1..].parse::<u64>().is_ok()),
+            "the cursor is opaque, not an offset or the upstream's cursor: {c}"
+        );
+    }
+    assert_ne!(cursors[0], cursors[1]);
+
+    // A cursor can be followed again (it is a position, not a one-time token).
+    let again = list_page(&url, "tools/list", Some(json!(cursors[1])))
+        .await
+        .json();
+    assert_eq!(again["result"]["tools"][0]["name"], "t1000", "{again}");
+
+    // Forged, tampered or mistyped cursors are refused with -32602.
+    assert_invalid_cursor(
+        &list_page(&url, "tools/list", Some(json!("abc"))).await,
+        "forged cursor abc",
+    );
+    assert_invalid_cursor(
+        &list_page(&url, "tools/list", Some(json!("p500"))).await,
+        "the upstream's own cursor",
+    );
+    // One character in the middle changed: the ciphertext no longer authenticates.
+    let mut tampered: Vec<char> = cursors[0].chars().collect();
+    let middle = tampered.len() / 2;
+    tampered[middle] = if tampered[middle] == 'A' { 'B' } else { 'A' };
+    let tampered: String = tampered.into_iter().collect();
+    assert_invalid_cursor(
+        &list_page(&url, "tools/list", Some(json!(tampered))).await,
+        "tampered cursor",
+    );
+    assert_invalid_cursor(
+        &list_page(&url, "tools/list", Some(json!(500))).await,
+        "numeric cursor",
+    );
+
+    // A cursor of another list is refused on tools/list (and the other way round).
+    let prompts = list_page(&url, "prompts/list", None).await;
+    let prompts_body = prompts.json();
+    assert_eq!(
+        prompts_body["result"]["prompts"].as_array().map(Vec::len),
+        Some(GATEWAY_PAGE),
+        "first prompts page: {} {}",
+        prompts.status,
+        prompts.text
+    );
+    let prompt_cursor = prompts_body["result"]["nextCursor"]
+        .as_str()
+        .unwrap_or_else(|| panic!("prompts/list gave no cursor: {prompts_body}"))
+        .to_string();
+    let rest = list_page(&url, "prompts/list", Some(json!(prompt_cursor)))
+        .await
+        .json();
+    assert_eq!(
+        rest["result"]["prompts"].as_array().map(Vec::len),
+        Some(PROMPT_COUNT - GATEWAY_PAGE),
+        "the prompts cursor is genuine on prompts/list: {rest}"
+    );
+    assert_eq!(rest["result"]["prompts"][0]["name"], "p0500");
+    assert_invalid_cursor(
+        &list_page(&url, "tools/list", Some(json!(prompt_cursor))).await,
+        "a prompts/list cursor on tools/list",
+    );
+    assert_invalid_cursor(
+        &list_page(&url, "prompts/list", Some(json!(cursors[0]))).await,
+        "a tools/list cursor on prompts/list",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 4. A slow upstream does not hold up other routes
+// ---------------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn slow_upstream_does_not_hold_up_another_route() {
+    let slow = Upstream::start(|method, _| match method {
+        "tools/list" => Act::Reply(json!({"tools": [tool_def("slow")]})),
+        "tools/call" => Act::After(Duration::from_secs(2), text_result("finally")),
+        _ => not_found(),
+    })
+    .await;
+    let yaml = format!(
+        "binds:\n  - port: 0\n    address: 127.0.0.1\n    listeners:\n      - name: test\n        routes:\n          - name: slow\n            match: {{path: {{prefix: /a}}}}\n            backends:\n{}          - name: fast\n            match: {{path: {{prefix: /b}}}}\n            backends:\n{}",
+        common::indent(&slow.backend("slow", None), 14),
+        common::indent(SAMPLE, 14)
+    );
+    let gw = common::gateway(&yaml).await;
+    let order = Arc::new(AtomicUsize::new(0));
+
+    let slow_call = {
+        let (url, order) = (gw.url("/a"), order.clone());
+        tokio::spawn(async move {
+            let reply = common::post_json(&url, &[], &call("slow-1", "slow", json!({}))).await;
+            let done = order.fetch_add(1, Ordering::SeqCst);
+            (done, reply)
+        })
+    };
+    slow.wait_for("tools/call", 1).await;
+    assert!(!slow_call.is_finished(), "the slow call is in flight");
+
+    let fast_calls = (0..20).map(|i| {
+        let (url, order) = (gw.url("/b"), order.clone());
+        async move {
+            let reply = common::post_json(
+                &url,
+                &[],
+                &call(
+                    format!("fast-{i}"),
+                    "get_weather_data",
+                    json!({"city": "Tampa, FL", "days": 1}),
+                ),
+            )
+            .await;
+            let done = order.fetch_add(1, Ordering::SeqCst);
+            (done, reply)
+        }
+    });
+    let fast = futures_util::future::join_all(fast_calls).await;
+    assert!(
+        !slow_call.is_finished(),
+        "the slow call is still in flight after all 20 calls on /b"
+    );
+    let (slow_done, slow_reply) = slow_call.await.unwrap();
+
+    for (i, (done, reply)) in fast.iter().enumerate() {
+        let body = reply.json();
+        assert_eq!(body["id"], format!("fast-{i}"), "{body}");
+        assert!(
+            body["result"]["content"].is_array() && body["result"]["isError"] != true,
+            "call {i} on /b: {} {}",
+            reply.status,
+            reply.text
+        );
+        assert!(
+            *done < slow_done,
+            "call {i} on /b finished at position {done}, after the slow call ({slow_done})"
+        );
+    }
+    assert_eq!(slow_done, 20, "the slow call finished last");
+    let body = slow_reply.json();
+    assert_eq!(body["id"], "slow-1");
+    assert_eq!(body["result"]["content"][0]["text"], "finally", "{body}");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 5. The backend timeout
+// ---------------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn backend_timeout_answers_32001_and_the_backend_stays_usable() {
+    let upstream = Upstream::start(|method, params| match (method, params["name"].as_str()) {
+        ("tools/list", _) => Act::Reply(json!({"tools": [tool_def("hang"), tool_def("quick")]})),
+        ("tools/call", Some("hang")) => Act::Never,
+        ("tools/call", Some("quick")) => Act::Reply(text_result("quick answer")),
+        _ => not_found(),
+    })
+    .await;
+    let gw = common::gateway(&common::route_yaml(
+        &upstream.backend("stuck", Some("{timeout: 1s}")),
+    ))
+    .await;
+    let url = gw.url("/mcp");
+
+    let started = Instant::now();
+    let reply = tokio::time::timeout(
+        Duration::from_secs(15),
+        common::post_json(&url, &[], &call("hang-1", "hang", json!({}))),
+    )
+    .await
+    .expect("the gateway answers a hung upstream call within 15s");
+    let elapsed = started.elapsed();
+    let body = reply.json();
+    assert_eq!(
+        body["error"]["code"], -32001,
+        "the gateway answered {} {}",
+        reply.status, reply.text
+    );
+    assert_eq!(body["id"], "hang-1", "{body}");
+    assert!(body.get("result").is_none(), "{body}");
+    assert!(
+        elapsed >= Duration::from_millis(900),
+        "answered after {elapsed:?}, before the 1s timeout could fire"
+    );
+    assert_eq!(
+        upstream
+            .seen("tools/call")
+            .iter()
+            .filter(|s| s.params["name"] == "hang")
+            .count(),
+        1,
+        "the hung call reached the upstream once"
+    );
+
+    let reply = tokio::time::timeout(
+        Duration::from_secs(15),
+        common::post_json(&url, &[], &call("quick-1", "quick", json!({}))),
+    )
+    .await
+    .expect("the next call is answered");
+    let body = reply.json();
+    assert_eq!(body["id"], "quick-1", "{body}");
+    assert_eq!(
+        body["result"]["content"][0]["text"], "quick answer",
+        "the gateway answered {} {}",
+        reply.status, reply.text
+    );
+}
