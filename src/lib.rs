@@ -4,6 +4,7 @@ pub mod config;
 pub mod identity;
 pub mod mcp;
 pub mod net;
+pub mod policy;
 pub mod ratelimit;
 pub mod runtime;
 pub mod sample;

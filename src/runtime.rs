@@ -24,6 +24,7 @@ const DEFAULT_PAGE_SIZE: usize = 500;
 
 pub struct Gateway {
     pub binds: Vec<Arc<Bind>>,
+    pub tls: Option<Arc<crate::server::tls::TlsListener>>,
     pub mcp_routes: Vec<Arc<McpRoute>>,
 }
 
@@ -48,8 +49,14 @@ pub fn sealer(security: &config::Security) -> Result<Sealer, String> {
     Ok(Sealer::generate())
 }
 
-pub fn build(config: &GatewayConfig) -> Result<Gateway, String> {
+pub async fn build(config: &GatewayConfig) -> Result<Gateway, String> {
+    let tls = match config.security.mtls.as_ref().filter(|m| m.enabled) {
+        Some(mtls) => Some(Arc::new(crate::server::tls::TlsListener::new(mtls)?)),
+        None => None,
+    };
     let sealer = Arc::new(sealer(&config.security)?);
+    let limiter =
+        Arc::new(crate::ratelimit::Limiter::from_config(config.rate_limit_store.as_ref()).await?);
     let session_ttl = config.security.session_ttl.unwrap_or(DEFAULT_SESSION_TTL);
     let mut binds = Vec::new();
     let mut mcp_routes = Vec::new();
@@ -65,7 +72,12 @@ pub fn build(config: &GatewayConfig) -> Result<Gateway, String> {
                 .iter()
                 .any(|b| !matches!(b.kind, BackendKind::A2a { .. }));
             let target = if is_mcp {
-                let mcp = Arc::new(mcp_route(route, sealer.clone(), session_ttl)?);
+                let mcp = Arc::new(mcp_route(
+                    route,
+                    sealer.clone(),
+                    session_ttl,
+                    limiter.clone(),
+                )?);
                 mcp_routes.push(mcp.clone());
                 RouteTarget::Mcp(mcp)
             } else {
@@ -79,6 +91,7 @@ pub fn build(config: &GatewayConfig) -> Result<Gateway, String> {
             });
         }
         binds.push(Arc::new(Bind {
+            tls: tls.clone(),
             address: SocketAddr::new(ip, bind.port),
             routes,
             origin: OriginPolicy {
@@ -88,14 +101,20 @@ pub fn build(config: &GatewayConfig) -> Result<Gateway, String> {
             limits: config.limits.clone(),
         }));
     }
-    Ok(Gateway { binds, mcp_routes })
+    Ok(Gateway {
+        binds,
+        mcp_routes,
+        tls,
+    })
 }
 
 fn mcp_route(
     route: &config::Route,
     sealer: Arc<Sealer>,
     session_ttl: Duration,
+    limiter: Arc<crate::ratelimit::Limiter>,
 ) -> Result<McpRoute, String> {
+    let policy = crate::policy::RoutePolicies::build(route, limiter)?;
     let policy_timeout = route.policies.iter().find_map(|p| match &p.kind {
         PolicyKind::Timeout(t) => t.request,
         _ => None,
@@ -177,6 +196,7 @@ fn mcp_route(
     }
     let (changes, _) = tokio::sync::broadcast::channel(16);
     Ok(McpRoute {
+        policy,
         name: route.name.clone(),
         path_prefix: route.path_prefix.clone(),
         backends,
@@ -213,7 +233,7 @@ pub struct Running {
 
 /// Builds, starts discovery and binds every listener. Port 0 binds an ephemeral port (tests).
 pub async fn start(config: &GatewayConfig) -> Result<Running, String> {
-    let gateway = build(config)?;
+    let gateway = build(config).await?;
     let shutdown = tokio_util::sync::CancellationToken::new();
     for route in &gateway.mcp_routes {
         let task = crate::mcp::discovery::spawn(route.clone());
@@ -222,6 +242,9 @@ pub async fn start(config: &GatewayConfig) -> Result<Running, String> {
             stop.cancelled().await;
             task.abort();
         });
+    }
+    if let Some(tls) = &gateway.tls {
+        tls.spawn_reloader(shutdown.clone());
     }
     let addresses = crate::server::serve(gateway.binds.clone(), shutdown.clone())
         .await

@@ -226,11 +226,6 @@ fn eks_example_notes_point_into_the_outer_file() {
     assert_eq!(
         notes,
         [
-            (22, 21, "binds[0].listeners[0].routes[0].policies[0]"),
-            (33, 21, "binds[0].listeners[0].routes[0].policies[1]"),
-            (49, 21, "binds[0].listeners[0].routes[0].policies[2]"),
-            (64, 21, "binds[0].listeners[0].routes[0].policies[4]"),
-            (94, 21, "binds[0].listeners[1].routes[0].policies[0]"),
             (102, 21, "binds[0].listeners[1].routes[0].policies[1]"),
             (121, 21, "binds[0].listeners[1].routes[0].backends[0]"),
             (123, 21, "binds[0].listeners[1].routes[0].backends[1]"),
@@ -246,17 +241,16 @@ fn eks_example_notes_point_into_the_outer_file() {
         );
     }
     assert_eq!(
-        loaded.diagnostics[1].to_string(),
-        "examples/eks/config.yaml:33:21: binds[0].listeners[0].routes[0].policies[1]: accepted but not active in this build: \
-         policy type \"mcp-authz\" (tool access is not restricted by principal)"
+        loaded.diagnostics[0].to_string(),
+        "examples/eks/config.yaml:102:21: binds[0].listeners[1].routes[0].policies[1]: accepted but not active in this build: \
+         policy type \"a2a-authz\" (agent-to-agent calls are not restricted)"
     );
     // The positions are the outer file's: the text there is what each note is about.
     let outer: Vec<&str> = EKS.lines().collect();
     let at = |d: &Diagnostic| &outer[d.location.line - 1][d.location.column - 1..];
-    assert_eq!(at(&loaded.diagnostics[0]), "type: jwt-authn");
-    assert_eq!(at(&loaded.diagnostics[5]), "type: a2a-authz");
-    assert_eq!(at(&loaded.diagnostics[6]), "name: weather-agent-backend");
-    assert_eq!(at(&loaded.diagnostics[8]), "observability:");
+    assert_eq!(at(&loaded.diagnostics[0]), "type: a2a-authz");
+    assert_eq!(at(&loaded.diagnostics[1]), "name: weather-agent-backend");
+    assert_eq!(at(&loaded.diagnostics[3]), "observability:");
 }
 
 #[test]
@@ -365,8 +359,6 @@ fn misspelt_field_and_policy_type_get_a_suggestion() {
     assert_eq!(
         rejected(&text),
         [
-            "t.yaml:9:17: binds[0].listeners[0].routes[0].policies[0]: accepted but not active in this build: policy type \"mcp-authz\" \
-             (tool access is not restricted by principal)",
             "t.yaml:13:23: binds[0].listeners[0].routes[0].policies[0].mcp.rules[0].allowedTool: unknown field \"allowedTool\"; \
              did you mean \"allowedTools\"?",
             "t.yaml:14:23: binds[0].listeners[0].routes[0].policies[1].type: unknown policy type \"jwt-auth\"; did you mean \"jwt-authn\"?",
@@ -551,9 +543,6 @@ fn route_and_backend_semantics() {
                 "t.yaml:14:45: {r}[1].backends[0].address: \"address\" does not apply to type mcp-stdio (it is for mcp-http and a2a \
                  backends; a stdio server is started with mcp.command)"
             ),
-            format!(
-                "t.yaml:18:17: {r}[2].policies[0]: accepted but not active in this build: policy type \"retry\" (failed upstream calls are not retried)"
-            ),
             format!("t.yaml:19:35: {r}[2].policies[0].retry.attempts: must be at least 1, found 0"),
             format!(
                 "t.yaml:21:17: {r}[2].backends[0]: accepted but not active in this build: A2A backend (agent-to-agent calls are not proxied)"
@@ -663,17 +652,17 @@ fn validate_command_prints_diagnostics_and_a_summary() {
     let eks = Path::new(dir).join("examples/eks/config.yaml");
     let (code, out) = run(&eks);
     assert_eq!(code, 0);
-    assert_eq!(out.lines().count(), 10);
+    assert_eq!(out.lines().count(), 5);
     assert!(
         out.starts_with(&format!(
-            "note: {}:22:21: binds[0].listeners[0].routes[0].policies[0]: accepted",
+            "note: {}:102:21: binds[0].listeners[1].routes[0].policies[1]: accepted",
             eks.display()
         )),
         "{out}"
     );
     assert!(
         out.ends_with(&format!(
-            "{}: valid (1 bind, 2 listeners, 2 routes, 3 backends); 9 notes\n",
+            "{}: valid (1 bind, 2 listeners, 2 routes, 3 backends); 4 notes\n",
             eks.display()
         )),
         "{out}"

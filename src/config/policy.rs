@@ -179,12 +179,28 @@ fn mcp_authz(cx: &mut Cx, node: &Node, path: &str) -> Option<McpAuthz> {
         .enumerate()
     {
         let rpath = item(&o.path("rules"), i);
-        let Some(r) = cx.obj(n, &rpath, &["principal", "allowedTools", "rateLimit"]) else {
+        let Some(r) = cx.obj(
+            n,
+            &rpath,
+            &[
+                "principal",
+                "allowedTools",
+                "allowedPrompts",
+                "allowedResources",
+                "rateLimit",
+            ],
+        ) else {
             continue;
         };
         let principal = cx.required(&r, "principal", Cx::text);
         let allowed_tools = cx
             .field(&r, "allowedTools", Cx::str_list)
+            .unwrap_or_default();
+        let allowed_prompts = cx
+            .field(&r, "allowedPrompts", Cx::str_list)
+            .unwrap_or_default();
+        let allowed_resources = cx
+            .field(&r, "allowedResources", Cx::str_list)
             .unwrap_or_default();
         let rate_limit = cx.field(&r, "rateLimit", rate_value);
         let Some(principal) = principal else { continue };
@@ -200,6 +216,8 @@ fn mcp_authz(cx: &mut Cx, node: &Node, path: &str) -> Option<McpAuthz> {
         rules.push(McpAuthzRule {
             principal,
             allowed_tools,
+            allowed_prompts,
+            allowed_resources,
             rate_limit,
         });
     }
@@ -237,6 +255,9 @@ fn a2a_authz(cx: &mut Cx, node: &Node, path: &str) -> Option<A2aAuthz> {
     Some(A2aAuthz { rules })
 }
 
+/// What a rate-limit descriptor can be keyed on.
+const DESCRIPTOR_KEYS: &[&str] = &["tool-name", "principal"];
+
 fn rate_limit(cx: &mut Cx, node: &Node, path: &str) -> Option<RateLimitPolicy> {
     let o = cx.obj(node, path, &["descriptors"])?;
     let mut descriptors = Vec::new();
@@ -249,11 +270,24 @@ fn rate_limit(cx: &mut Cx, node: &Node, path: &str) -> Option<RateLimitPolicy> {
         let Some(d) = cx.obj(
             n,
             &item(&o.path("descriptors"), i),
-            &["key", "value", "rateLimit"],
+            &["key", "value", "rateLimit", "perPrincipal"],
         ) else {
             continue;
         };
         let key = cx.required(&d, "key", Cx::text);
+        if let (Some(k), Some(at)) = (&key, d.get("key"))
+            && !DESCRIPTOR_KEYS.contains(&k.as_str())
+        {
+            cx.error(
+                at,
+                &d.path("key"),
+                format!(
+                    "unknown descriptor key \"{k}\"; expected one of: {}",
+                    DESCRIPTOR_KEYS.join(", ")
+                ),
+            );
+        }
+        let per_principal = cx.field(&d, "perPrincipal", Cx::bool).unwrap_or(false);
         let value = cx.required(&d, "value", Cx::text);
         let rate = cx.required(&d, "rateLimit", rate_value);
         if let (Some(key), Some(value), Some(rate_limit)) = (key, value, rate) {
@@ -261,6 +295,7 @@ fn rate_limit(cx: &mut Cx, node: &Node, path: &str) -> Option<RateLimitPolicy> {
                 key,
                 value,
                 rate_limit,
+                per_principal,
             });
         }
     }
@@ -365,15 +400,15 @@ mod tests {
             SAMPLE,
         );
         let d = diagnostics_of(&text);
-        assert_eq!(d.len(), 3, "{d:?}");
+        assert_eq!(d.len(), 2, "{d:?}");
         assert_eq!(
-            d[1],
+            d[0],
             format!(
                 "t.yaml:8:68: {P}.retry.retryOn[1]: unknown value \"conect-failure\"; did you mean \"connect-failure\"?"
             )
         );
         assert_eq!(
-            d[2],
+            d[1],
             format!(
                 "t.yaml:8:126: {P}.retry.backoff.maxInterval: maxInterval (1s) is shorter than baseInterval (2s)"
             )

@@ -161,14 +161,7 @@ pub fn security(cx: &mut Cx, node: &Node, path: &str) -> Option<Security> {
         session_key_file,
         session_ttl: cx.field(&o, "sessionTtl", Cx::positive_duration),
         allowed_origins,
-        mtls: cx.field(&o, "mtls", |cx, n, p| {
-            cx.inactive(
-                o.key("mtls")?,
-                p,
-                "mutual TLS (connections are plain HTTP; terminate TLS in front of the gateway)",
-            );
-            mtls(cx, n, p)
-        }),
+        mtls: cx.field(&o, "mtls", mtls),
     })
 }
 
@@ -309,10 +302,6 @@ mod tests {
             ),
             (1024, 64)
         );
-        assert_eq!(
-            loaded.diagnostics.len(),
-            2,
-            "notes for observability and mtls"
-        );
+        assert_eq!(loaded.diagnostics.len(), 1, "a note for observability");
     }
 }

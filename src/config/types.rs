@@ -195,8 +195,14 @@ pub struct McpAuthz {
 
 #[derive(Debug, Clone)]
 pub struct McpAuthzRule {
+    /// Exact principal or a glob (`*`, `?`).
     pub principal: String,
+    /// Tool names (as the route exposes them) or globs. Absent: none.
     pub allowed_tools: Vec<String>,
+    /// Prompt names or globs (extension). Absent: none.
+    pub allowed_prompts: Vec<String>,
+    /// Resource URIs or globs (extension). Absent: none.
+    pub allowed_resources: Vec<String>,
     pub rate_limit: Option<RateLimitValue>,
 }
 
@@ -224,9 +230,13 @@ pub struct RateLimitPolicy {
 
 #[derive(Debug, Clone)]
 pub struct RateLimitDescriptor {
+    /// `tool-name` or `principal`.
     pub key: String,
+    /// The tool name or principal (exact or glob) the limit applies to.
     pub value: String,
     pub rate_limit: RateLimitValue,
+    /// Count each principal separately (extension); by default one budget is shared by all callers.
+    pub per_principal: bool,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -10,6 +10,7 @@ use super::jsonrpc;
 use super::route::McpRoute;
 use super::session::SessionClaims;
 use super::upstream::{CallCtx, EventSink};
+use crate::policy::authz::Kind;
 use crate::server::Caller;
 
 pub enum Mode {
@@ -37,11 +38,29 @@ pub enum Answer {
         session: Option<String>,
     },
     Stream(mpsc::Receiver<String>),
+    /// A rate limit refused the call: HTTP 429 with `Retry-After` (seconds).
+    Limited {
+        body: Value,
+        retry_after: u64,
+    },
 }
 
 impl Exchange<'_> {
     pub fn principal(&self) -> &str {
         self.caller.principal.as_deref().unwrap_or("")
+    }
+
+    /// Whether `mcp-authz` lets the caller use `name`; a route without the policy allows everything.
+    /// A denial is logged here, once, with the principal and target.
+    pub fn authorized(&self, kind: Kind, name: &str) -> bool {
+        let Some(authz) = &self.route.policy.authz else {
+            return true;
+        };
+        let allowed = authz.allows(self.principal(), kind, name);
+        if !allowed {
+            tracing::info!(route = %self.route.name, principal = self.principal(), kind = ?kind, name, "authz: denied");
+        }
+        allowed
     }
 
     pub fn is_stateless(&self) -> bool {
@@ -78,6 +97,7 @@ impl Exchange<'_> {
             client_capabilities,
             log_level,
             upstream_id: None,
+            headers: self.caller.headers.clone(),
         }
     }
 

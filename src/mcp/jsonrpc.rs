@@ -14,6 +14,8 @@ pub const HEADER_MISMATCH: i64 = -32020;
 pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 /// Gateway-specific (implementation-defined range): the upstream owning the target failed or timed out.
 pub const UPSTREAM_ERROR: i64 = -32002;
+/// Gateway-specific: a rate limit refused the request (sent with HTTP 429 and `Retry-After`).
+pub const RATE_LIMITED: i64 = -32029;
 /// Gateway-specific: the upstream did not answer within the configured timeout.
 pub const UPSTREAM_TIMEOUT: i64 = -32001;
 

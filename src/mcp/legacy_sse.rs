@@ -124,7 +124,7 @@ pub async fn post(
         Message::Request {
             id, method, params, ..
         } => match methods::dispatch(&ex, &id, &method, params).await {
-            Answer::Json { body: reply, .. } => {
+            Answer::Json { body: reply, .. } | Answer::Limited { body: reply, .. } => {
                 let _ = stream
                     .send(sse::encode(Some("message"), None, &reply.to_string()))
                     .await;

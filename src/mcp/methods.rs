@@ -11,6 +11,9 @@ use super::relay::relay;
 use super::session::{self, SessionClaims};
 use super::{jsonrpc, listen, schema, subscriptions, version};
 use crate::config::OutputSchemaMode;
+use crate::policy::authz::Kind;
+use crate::policy::limits;
+use crate::ratelimit::Decision;
 use crate::seal::random_id;
 
 /// How long a list result may be cached by a stateless client (2026-07-28 `ttlMs`).
@@ -118,7 +121,6 @@ struct Cursor {
 }
 
 fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Answer {
-    let catalogue = ex.route.catalogue.load();
     let start = match params.get("cursor") {
         None | Some(Value::Null) => 0,
         Some(Value::String(c)) => match ex.route.sealer.open::<Cursor>("cursor", c) {
@@ -139,19 +141,34 @@ fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Answer {
             );
         }
     };
+    let catalogue = ex.route.catalogue.load_full();
     let items: Vec<&Value> = match key {
         "tools" => catalogue.tools.iter().map(|t| &t.definition).collect(),
         "prompts" => catalogue.prompts.iter().map(|p| &p.definition).collect(),
         "resources" => catalogue.resources.iter().map(|(_, r)| r).collect(),
         _ => catalogue.templates.iter().map(|(_, t)| t).collect(),
     };
-    let end = (start + ex.route.page_size).min(items.len());
-    let page: Vec<&Value> = items
-        .get(start.min(items.len())..end)
-        .unwrap_or_default()
-        .to_vec();
+    // With mcp-authz the caller sees only its precomputed view of the catalogue.
+    let view = ex
+        .route
+        .policy
+        .authz
+        .as_ref()
+        .map(|a| a.view(&catalogue, ex.principal()));
+    let visible: Option<&Vec<usize>> = view.as_deref().map(|v| match key {
+        "tools" => &v.tools,
+        "prompts" => &v.prompts,
+        "resources" => &v.resources,
+        _ => &v.templates,
+    });
+    let total = visible.map_or(items.len(), Vec::len);
+    let end = (start + ex.route.page_size).min(total);
+    let page: Vec<&Value> = (start.min(end)..end)
+        .map(|i| items[visible.map_or(i, |v| v[i])])
+        .collect();
+    let items_len = total;
     let mut result = json!({ key: page });
-    if end < items.len() {
+    if end < items_len {
         result["nextCursor"] = json!(ex.route.sealer.seal(
             "cursor",
             &Cursor {
@@ -180,7 +197,12 @@ async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer {
         );
     };
     let catalogue = ex.route.catalogue.load();
-    let Some(tool) = catalogue.tool(&name).cloned() else {
+    // A tool the caller may not call is answered exactly like one that does not exist.
+    let Some(tool) = catalogue
+        .tool(&name)
+        .filter(|_| ex.authorized(Kind::Tool, &name))
+        .cloned()
+    else {
         return ex.error(id, jsonrpc::INVALID_PARAMS, format!("Unknown tool: {name}"));
     };
     let arguments = params
@@ -196,6 +218,9 @@ async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer {
             format!("Invalid params: arguments do not match the inputSchema of tool {name}"),
             json!({"tool": name, "violations": violations}),
         ));
+    }
+    if let Some(limited) = rate_limited(ex, id, &name).await {
+        return limited;
     }
     params["name"] = Value::String(tool.upstream_name.clone());
     let (mode, route_name) = (ex.route.output_schema, ex.route.name.clone());
@@ -250,7 +275,10 @@ async fn get_prompt(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer 
         .unwrap_or_default()
         .to_string();
     let catalogue = ex.route.catalogue.load();
-    let Some(prompt) = catalogue.prompt(&name) else {
+    let Some(prompt) = catalogue
+        .prompt(&name)
+        .filter(|_| ex.authorized(Kind::Prompt, &name))
+    else {
         return ex.error(
             id,
             jsonrpc::INVALID_PARAMS,
@@ -283,7 +311,11 @@ async fn read_resource(ex: &Exchange<'_>, id: &Value, params: Value) -> Answer {
     }
 }
 
+/// The backend serving a resource the caller may read; an unauthorized URI is "not found".
 pub fn resource_backend(ex: &Exchange<'_>, uri: &str) -> Option<usize> {
+    if !ex.authorized(Kind::Resource, uri) {
+        return None;
+    }
     let catalogue = ex.route.catalogue.load();
     catalogue
         .resource_backend(uri)
@@ -299,10 +331,13 @@ async fn complete(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer {
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             let catalogue = ex.route.catalogue.load();
-            catalogue.prompt(name).map(|p| {
-                params["ref"]["name"] = Value::String(p.upstream_name.clone());
-                p.backend
-            })
+            catalogue
+                .prompt(name)
+                .filter(|_| ex.authorized(Kind::Prompt, name))
+                .map(|p| {
+                    params["ref"]["name"] = Value::String(p.upstream_name.clone());
+                    p.backend
+                })
         }
         Some("ref/resource") => reference
             .get("uri")
@@ -355,4 +390,44 @@ async fn set_log_level(ex: &Exchange<'_>, id: &Value, params: Value) -> Answer {
     }))
     .await;
     ex.result(id, json!({}))
+}
+
+/// Checks every rate limit that applies to this call; the first that refuses answers it (the upstream is
+/// never called).
+async fn rate_limited(ex: &Exchange<'_>, id: &Value, tool: &str) -> Option<Answer> {
+    let policy = &ex.route.policy;
+    let authz_limit = policy
+        .authz
+        .as_ref()
+        .and_then(|a| a.rule_for(ex.principal()))
+        .and_then(|r| r.rate_limit)
+        .map(|r| r.requests_per_minute);
+    for limit in limits::applicable(
+        &ex.route.name,
+        &policy.limits,
+        authz_limit,
+        ex.principal(),
+        tool,
+    ) {
+        if let Decision::Limited { retry_after } =
+            policy.limiter.check(&limit.key, limit.per_minute).await
+        {
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            tracing::info!(route = %ex.route.name, principal = ex.principal(), tool, key_kind = limit.key_kind, per_minute = limit.per_minute, "rate limit: call refused");
+            let body = jsonrpc::error_with_data(
+                id,
+                jsonrpc::RATE_LIMITED,
+                format!(
+                    "Rate limit exceeded: {} calls per minute; retry in {seconds}s",
+                    limit.per_minute
+                ),
+                json!({"retryAfterSeconds": seconds, "limit": limit.per_minute, "per": limit.key_kind}),
+            );
+            return Some(Answer::Limited {
+                body,
+                retry_after: seconds,
+            });
+        }
+    }
+    None
 }

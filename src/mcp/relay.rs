@@ -3,13 +3,14 @@
 //! replies before saying anything else, and switches to an event stream the moment it has something to relay.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::exchange::{Answer, Exchange, Mode};
 use super::route::{McpRoute, PendingReply};
-use super::upstream::{UpstreamError, UpstreamEvent};
+use super::upstream::{CallCtx, Upstream, UpstreamError, UpstreamEvent};
 use super::{jsonrpc, sse};
 use crate::seal::random_id;
 
@@ -61,6 +62,53 @@ pub fn cancel(ex: &Exchange<'_>, request_id: &Value) {
         .get(&InFlight::key(ex, request_id))
     {
         token.cancel();
+    }
+}
+
+/// One request with the route's `retry` policy: each try bounded by `perTryTimeout`, all of them by the
+/// backend's timeout, which a retry never outlives.
+async fn with_retries(
+    route: &McpRoute,
+    upstream: &Upstream,
+    ctx: &CallCtx,
+    method: &str,
+    params: &Value,
+    timeout: Duration,
+) -> Result<Value, UpstreamError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let retry = route.policy.retry.as_ref();
+    if let Some(retry) = retry {
+        retry.on_request();
+    }
+    let mut attempt = 1;
+    loop {
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let per_try = retry
+            .and_then(|r| r.per_try_timeout)
+            .map_or(remaining, |p| p.min(remaining));
+        let result = match tokio::time::timeout(
+            per_try,
+            upstream.request(ctx, method, params.clone()),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) if per_try < remaining => Err(UpstreamError::Reset(format!(
+                "no answer within perTryTimeout {per_try:?}"
+            ))),
+            Err(_) => Err(UpstreamError::Timeout),
+        };
+        match result {
+            Err(error) if retry.is_some_and(|r| r.should_retry(&error, attempt)) => {
+                let wait = retry
+                    .map_or(Duration::ZERO, |r| r.backoff(attempt))
+                    .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+                tracing::info!(route = %route.name, upstream = upstream.name(), method, attempt, error = %error, "retrying in {wait:?}");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
 }
 
@@ -120,6 +168,7 @@ pub async fn relay(
     let mut ctx = ex.call_ctx(backend.upstream.name(), ex.accepts_sse.then_some(events_tx));
     let cancel = tokio_util::sync::CancellationToken::new();
     let flight = InFlight::register(ex, id, cancel.clone());
+    let route = ex.route.clone();
     let upstream = backend.upstream.clone();
     let (timeout, method_owned, id_owned) = (backend.timeout, method.to_string(), id.clone());
     let route_name = ex.route.name.clone();
@@ -134,7 +183,7 @@ pub async fn relay(
         let reply = loop {
             ctx.upstream_id = Some(Default::default());
             let attempt = tokio::select! {
-                attempt = tokio::time::timeout(timeout, upstream.request(&ctx, &method_owned, params.clone())) => attempt,
+                attempt = with_retries(&route, &upstream, &ctx, &method_owned, &params, timeout) => attempt,
                 _ = cancel.cancelled() => {
                     // Tell the upstream too, under the id its request went out with.
                     if let Some(upstream_id) = ctx.upstream_id.as_ref().and_then(|slot| slot.get()) {
@@ -145,23 +194,14 @@ pub async fn relay(
                 }
             };
             let reply = match attempt {
-                Ok(Ok(reply)) => reply,
-                Ok(Err(e)) => {
+                Ok(reply) => reply,
+                Err(e) => {
                     return upstream_failure(
                         &route_name,
                         upstream.name(),
                         &method_owned,
                         &id_owned,
                         e,
-                    );
-                }
-                Err(_) => {
-                    return upstream_failure(
-                        &route_name,
-                        upstream.name(),
-                        &method_owned,
-                        &id_owned,
-                        UpstreamError::Timeout,
                     );
                 }
             };

@@ -34,6 +34,7 @@ pub struct Health {
 }
 
 pub struct McpRoute {
+    pub policy: crate::policy::RoutePolicies,
     pub name: String,
     pub path_prefix: String,
     pub backends: Vec<Backend>,

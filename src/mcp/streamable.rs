@@ -402,6 +402,16 @@ fn into_response(answer: Answer) -> Response<Body> {
             response
         }
         Answer::Stream(rx) => body::sse(rx),
+        Answer::Limited {
+            body: value,
+            retry_after,
+        } => {
+            let mut response = body::json(StatusCode::TOO_MANY_REQUESTS, &value);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+            response
+        }
     }
 }
 

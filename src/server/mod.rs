@@ -1,7 +1,9 @@
 //! Listeners: accept connections, check Host/Origin, find the route by path prefix, answer health probes.
 
+mod auth;
 pub mod body;
 mod origin;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +30,9 @@ pub struct Caller {
     pub principal: Option<String>,
     /// The caller's own `Authorization` header, forwarded upstream only where a backend asks for it.
     pub authorization: Option<String>,
+    /// Headers the gateway adds toward upstreams from the caller's verified claims (`claimToHeaders`).
+    /// Client-sent headers never reach an upstream, so a caller cannot forge these.
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 pub enum RouteTarget {
@@ -45,6 +50,9 @@ pub struct RouteEntry {
 
 pub struct Bind {
     pub address: SocketAddr,
+    /// `security.mtls`: TLS with client certificates; the certificate's identity is the principal
+    /// where the route does not authenticate by token.
+    pub tls: Option<Arc<tls::TlsListener>>,
     pub routes: Vec<RouteEntry>,
     pub origin: OriginPolicy,
     pub limits: Limits,
@@ -107,24 +115,57 @@ async fn accept_loop(listener: TcpListener, bind: Arc<Bind>, shutdown: Cancellat
         let bind = bind.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let bind = bind.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(&bind, request).await) }
-            });
-            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            tokio::select! {
-                result = connection.as_mut() => if let Err(e) = result { tracing::debug!(%peer, error = %e, "connection ended with an error") },
-                _ = shutdown.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), connection).await;
-                }
+            match bind.tls.clone() {
+                None => serve_connection(stream, bind, None, shutdown, peer).await,
+                Some(tls) => match tls.accept(stream).await {
+                    Ok((stream, identity)) => {
+                        serve_connection(
+                            stream,
+                            bind,
+                            identity.map(|i| i.principal),
+                            shutdown,
+                            peer,
+                        )
+                        .await
+                    }
+                    Err(e) => tracing::info!(%peer, error = %e, "TLS handshake refused"),
+                },
             }
         });
     }
 }
 
-async fn handle(bind: &Bind, request: Request<Incoming>) -> Response<Body> {
+/// Serves HTTP/1.1 on one accepted connection (plain or TLS) until it closes or the gateway stops.
+async fn serve_connection<S>(
+    stream: S,
+    bind: Arc<Bind>,
+    peer_principal: Option<String>,
+    shutdown: CancellationToken,
+    peer: SocketAddr,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| {
+        let bind = bind.clone();
+        let peer_principal = peer_principal.clone();
+        async move { Ok::<_, std::convert::Infallible>(handle(&bind, request, peer_principal).await) }
+    });
+    let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => if let Err(e) = result { tracing::debug!(%peer, error = %e, "connection ended with an error") },
+        _ = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), connection).await;
+        }
+    }
+}
+
+async fn handle(
+    bind: &Bind,
+    request: Request<Incoming>,
+    peer_principal: Option<String>,
+) -> Response<Body> {
     let path = request.uri().path().to_string();
     match path.as_str() {
         "/healthz" => return body::json(StatusCode::OK, &json!({"status": "ok"})),
@@ -143,22 +184,25 @@ async fn handle(bind: &Bind, request: Request<Incoming>) -> Response<Body> {
             ),
         );
     }
+    if let Some(metadata) = auth::resource_metadata(
+        &path,
+        request.headers(),
+        bind.mcp_routes().map(|r| r.as_ref()),
+    ) {
+        return metadata;
+    }
     let Some(route) = bind.route_for(&path) else {
         return body::json(
             StatusCode::NOT_FOUND,
             &json!({"error": format!("no route matches {path}")}),
         );
     };
-    let caller = Caller {
-        principal: None,
-        authorization: request
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-    };
+
     match &route.target {
-        RouteTarget::Mcp(mcp) => crate::mcp::handle(mcp, request, &caller, &bind.limits).await,
+        RouteTarget::Mcp(mcp) => match auth::caller(mcp, &request, peer_principal).await {
+            Ok(caller) => crate::mcp::handle(mcp, request, &caller, &bind.limits).await,
+            Err(refused) => refused,
+        },
         RouteTarget::Inactive { what } => body::json(
             StatusCode::NOT_IMPLEMENTED,
             &json!({"error": format!("{what} is accepted in the config but not served by this build")}),

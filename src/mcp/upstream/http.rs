@@ -372,6 +372,9 @@ impl HttpUpstream {
                 headers.insert("mcp-name", value);
             }
         }
+        for (name, value) in &ctx.headers {
+            headers.insert(name.clone(), value.clone());
+        }
         if self.forward_authorization
             && let Some(auth) = ctx
                 .authorization
@@ -387,7 +390,7 @@ impl HttpUpstream {
             .client
             .request(request)
             .await
-            .map_err(|e| UpstreamError::Connect(error_chain(&e)))?;
+            .map_err(|e| request_error(&e))?;
         let status = response.status();
         if !status.is_success() {
             let body = read_limited(response.into_body(), 4096)
@@ -431,7 +434,7 @@ impl HttpUpstream {
         }
         let mut parser = sse::Parser::new(MAX_REPLY);
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| UpstreamError::Connect(error_chain(&e)))?;
+            let frame = frame.map_err(|e| UpstreamError::Reset(error_chain(&e)))?;
             let Some(data) = frame.data_ref() else {
                 continue;
             };
@@ -517,7 +520,7 @@ impl HttpUpstream {
 async fn read_limited(mut body: Incoming, limit: usize) -> Result<Vec<u8>, UpstreamError> {
     let mut out = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| UpstreamError::Connect(error_chain(&e)))?;
+        let frame = frame.map_err(|e| UpstreamError::Reset(error_chain(&e)))?;
         if let Some(data) = frame.data_ref() {
             if out.len() + data.len() > limit {
                 return Err(UpstreamError::Protocol(format!(
@@ -528,6 +531,15 @@ async fn read_limited(mut body: Incoming, limit: usize) -> Result<Vec<u8>, Upstr
         }
     }
     Ok(out)
+}
+
+/// A failed request: a connect error never reached the upstream; anything later may have.
+pub fn request_error(error: &hyper_util::client::legacy::Error) -> UpstreamError {
+    if error.is_connect() {
+        UpstreamError::Connect(error_chain(error))
+    } else {
+        UpstreamError::Reset(error_chain(error))
+    }
 }
 
 /// The whole cause chain, so "connection refused" is not hidden behind "client error (Connect)".

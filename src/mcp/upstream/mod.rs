@@ -45,6 +45,8 @@ pub struct CallCtx {
     pub client_capabilities: Option<Value>,
     /// The caller's `logging/setLevel`, told to stateless upstreams (they log only when asked).
     pub log_level: Option<String>,
+    /// Headers the gateway injects from the caller's verified claims (`claimToHeaders`).
+    pub headers: Vec<(::http::HeaderName, ::http::HeaderValue)>,
     /// Filled with the id the upstream request went out under, so a cancellation can name it.
     pub upstream_id: Option<Arc<std::sync::OnceLock<Value>>>,
 }
@@ -65,8 +67,10 @@ pub struct UpstreamSessionClaim {
 
 #[derive(Debug, Clone)]
 pub enum UpstreamError {
-    /// Could not connect or the connection broke before a reply.
+    /// Could not connect: the request never reached the upstream.
     Connect(String),
+    /// The connection broke after the request was sent: it may have reached the upstream.
+    Reset(String),
     /// The upstream answered with an HTTP error status.
     Status(u16, String),
     /// The upstream broke the protocol (bad JSON, stream ended early, oversized event).
@@ -79,6 +83,7 @@ impl fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             UpstreamError::Connect(e) => write!(f, "connection failed: {e}"),
+            UpstreamError::Reset(e) => write!(f, "connection reset: {e}"),
             UpstreamError::Status(code, body) => write!(f, "HTTP {code}: {body}"),
             UpstreamError::Protocol(e) => write!(f, "protocol error: {e}"),
             UpstreamError::Timeout => write!(f, "timed out"),

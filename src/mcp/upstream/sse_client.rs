@@ -14,7 +14,7 @@ use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, oneshot};
 
-use super::http::error_chain;
+use super::http::{error_chain, request_error};
 use super::{CallCtx, EventSink, SessionCache, UpstreamError, UpstreamEvent};
 use crate::mcp::{jsonrpc, sse, version};
 use crate::net::{HttpClient, http_client};
@@ -291,6 +291,9 @@ impl SseUpstream {
             .header(http::header::CONTENT_TYPE, "application/json");
         let headers = request.headers_mut().expect("builder is valid");
         headers.extend(self.headers.clone());
+        for (name, value) in &ctx.headers {
+            headers.insert(name.clone(), value.clone());
+        }
         if self.forward_authorization
             && let Some(auth) = ctx
                 .authorization
@@ -306,7 +309,7 @@ impl SseUpstream {
             .client
             .request(request)
             .await
-            .map_err(|e| UpstreamError::Connect(error_chain(&e)))?;
+            .map_err(|e| request_error(&e))?;
         if !response.status().is_success() {
             return Err(UpstreamError::Status(
                 response.status().as_u16(),
