@@ -629,8 +629,6 @@ observability:
             "t.yaml:9:3: security.sessionKeyFile: set either sessionKey or sessionKeyFile, not both",
             "t.yaml:10:20: security.allowedOrigins[0]: \"https://app.example.com/\" is not an origin: an origin has no path, query \
              or trailing slash; write \"https://app.example.com\"",
-            "t.yaml:11:3: security.mtls: accepted but not active in this build: mutual TLS (connections are plain HTTP; terminate \
-             TLS in front of the gateway)",
             "t.yaml:11:9: security.mtls.serverKey: missing required field \"serverKey\"",
             "t.yaml:12:47: limits.maxJsonDepth: must be between 1 and 10000, found 0",
             "t.yaml:13:1: observability: accepted but not active in this build: observability (no traces are exported and no \
