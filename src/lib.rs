@@ -2,9 +2,11 @@
 
 pub mod config;
 pub mod identity;
+pub mod inspect;
 pub mod mcp;
 pub mod net;
 pub mod policy;
+pub mod quickstart;
 pub mod ratelimit;
 pub mod runtime;
 pub mod sample;

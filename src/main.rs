@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use agent_gateway::{config, runtime};
+use agent_gateway::{config, inspect, quickstart, runtime};
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +34,17 @@ enum Command {
     Quickstart {
         #[arg(long, default_value_t = 8080)]
         port: u16,
+        /// Require a bearer token: prints a ready token for a sample principal allowed three tools.
+        #[arg(long)]
+        auth: bool,
+    },
+    /// Show the tools a principal would see through each MCP route, and why the others are hidden.
+    Catalogue {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The principal, e.g. system:serviceaccount:agent-core-infra:ekspoc-v6-kagent-agent-sa
+        #[arg(long = "as")]
+        principal: String,
     },
 }
 
@@ -58,28 +69,75 @@ fn main() -> ExitCode {
             for d in &loaded.diagnostics {
                 tracing::info!("{d}");
             }
-            serve(loaded.config, None)
+            serve(loaded.config)
         }
-        Command::Quickstart { port } => {
+        Command::Quickstart { port, auth } => {
             init_logging(&cli.log_format);
-            serve(quickstart_config(port), Some(port))
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            let (config, token) = runtime.block_on(async {
+                if !auth {
+                    return (quickstart::config(port, None), None);
+                }
+                let issuer = quickstart::Issuer::generate();
+                let jwks = issuer
+                    .serve_jwks()
+                    .await
+                    .expect("a loopback port for the quickstart JWKS");
+                (
+                    quickstart::config(port, Some(jwks)),
+                    Some(issuer.token(quickstart::PRINCIPAL)),
+                )
+            });
+            serve_on(
+                runtime,
+                config,
+                Some(quickstart::instructions(port, token.as_deref())),
+            )
+        }
+        Command::Catalogue { config, principal } => {
+            init_logging(&cli.log_format);
+            let loaded = match config::load_file(&config) {
+                Ok(loaded) => loaded,
+                Err(diagnostics) => {
+                    diagnostics.iter().for_each(|d| eprintln!("{d}"));
+                    return ExitCode::from(1);
+                }
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            match runtime.block_on(inspect::catalogue(&loaded.config, &principal)) {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{}: {e}", config.display());
+                    ExitCode::from(1)
+                }
+            }
         }
     }
 }
 
-fn quickstart_config(port: u16) -> config::GatewayConfig {
-    let text =
-        include_str!("../examples/quickstart.yaml").replace("port: 8080", &format!("port: {port}"));
-    config::load_str(&text, "examples/quickstart.yaml")
-        .expect("the bundled quickstart config is valid")
-        .config
-}
-
-fn serve(config: config::GatewayConfig, quickstart_port: Option<u16>) -> ExitCode {
+fn serve(config: config::GatewayConfig) -> ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
+    serve_on(runtime, config, None)
+}
+
+/// Serves until SIGINT/SIGTERM; `banner` is printed once every listener is up.
+fn serve_on(
+    runtime: tokio::runtime::Runtime,
+    config: config::GatewayConfig,
+    banner: Option<String>,
+) -> ExitCode {
     runtime.block_on(async move {
         let running = match runtime::start(&config).await {
             Ok(r) => r,
@@ -91,8 +149,8 @@ fn serve(config: config::GatewayConfig, quickstart_port: Option<u16>) -> ExitCod
         for address in &running.addresses {
             tracing::info!(%address, "listening");
         }
-        if let Some(port) = quickstart_port {
-            print_quickstart(port);
+        if let Some(banner) = banner {
+            println!("{banner}");
         }
         wait_for_signal().await;
         tracing::info!("shutting down: no new connections, in-flight requests get 10s");
@@ -100,24 +158,6 @@ fn serve(config: config::GatewayConfig, quickstart_port: Option<u16>) -> ExitCod
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         ExitCode::SUCCESS
     })
-}
-
-fn print_quickstart(port: u16) {
-    println!(
-        r#"
-Agent Gateway is running on http://127.0.0.1:{port}/mcp with the built-in sample upstream.
-
-List the tools:
-  curl -s http://127.0.0.1:{port}/mcp -H 'Content-Type: application/json' \
-    -d '{{"jsonrpc":"2.0","id":1,"method":"tools/list"}}'
-
-Call one (the user's guide, step 6.2):
-  curl -s http://127.0.0.1:{port}/mcp -H 'Content-Type: application/json' \
-    -d '{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"get_weather_data","arguments":{{"city":"Tampa, FL"}}}}}}'
-
-Upstream health: http://127.0.0.1:{port}/health/upstreams   Stop: Ctrl-C
-"#
-    );
 }
 
 async fn wait_for_signal() {

@@ -42,7 +42,15 @@ pub async fn caller<B>(
             })
         }
         Err(error) => {
-            tracing::warn!(route = %route.name, hint = %error.operator_hint(), "authn: request refused");
+            // A missing token is routine (clients probe before authenticating); a bad one needs an operator.
+            match error {
+                crate::identity::AuthError::Missing => {
+                    tracing::info!(route = %route.name, "authn: request without a bearer token refused")
+                }
+                _ => {
+                    tracing::warn!(route = %route.name, hint = %error.operator_hint(), "authn: request refused")
+                }
+            }
             let metadata = format!(
                 "{}{METADATA_PATH}{}",
                 origin(request.headers()),

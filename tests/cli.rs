@@ -1,0 +1,133 @@
+//! The command line as a newcomer uses it: `quickstart --auth` prints a token that works, `catalogue --as`
+//! explains what a principal sees, `validate` exits non-zero on a broken config.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_agent-gateway");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn quickstart_auth_prints_a_working_token() {
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["quickstart", "--auth", "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let token = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.split("Bearer ").nth(1) {
+                return rest.trim_end_matches(['\'', ' ', '\\']).to_string();
+            }
+        }
+        panic!("quickstart printed no token");
+    })
+    .await
+    .unwrap();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    common::wait_ready(&format!("http://127.0.0.1:{port}/readyz")).await;
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    assert_eq!(common::post_json(&url, &[], &list).await.status, 401);
+    let auth = format!("Bearer {token}");
+    let v = common::post_json(&url, &[("authorization", &auth)], &list)
+        .await
+        .json();
+    let names: Vec<&str> = v["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["get_weather_data", "generate_analysis_code", "execute_code"]
+    );
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "get_weather_data", "arguments": {"city": "Tampa, FL"}}});
+    let v = common::post_json(&url, &[("authorization", &auth)], &call)
+        .await
+        .json();
+    assert_eq!(v["result"]["structuredContent"]["city"], "Tampa, FL", "{v}");
+    let denied = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "store_activity_plan", "arguments": {"city": "x", "plan": "y"}}});
+    assert_eq!(
+        common::post_json(&url, &[("authorization", &auth)], &denied)
+            .await
+            .json()["error"]["message"],
+        "Unknown tool: store_activity_plan"
+    );
+    let _ = child.kill().await;
+}
+
+#[tokio::test]
+async fn catalogue_as_explains_what_a_principal_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gateway.yaml");
+    let config = "binds:\n  - port: 1\n    address: 127.0.0.1\n    listeners:\n      - name: l\n        routes:\n          - name: tools\n            match: {path: {prefix: /mcp}}\n            policies:\n              - type: mcp-authz\n                mcp:\n                  rules:\n                    - principal: weather\n                      allowedTools: [get_*]\n            backends:\n              - {name: s, type: sample}\n";
+    std::fs::write(&file, config).unwrap();
+    let run = |principal: &str| {
+        let out = std::process::Command::new(BIN)
+            .args([
+                "catalogue",
+                "--config",
+                file.to_str().unwrap(),
+                "--as",
+                principal,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let weather = run("weather");
+    assert!(weather.contains("visible to weather (2 of 6)"), "{weather}");
+    assert!(
+        weather.contains("    get_weather_data\n")
+            && weather.contains("execute_code: not in allowedTools of the rule for weather"),
+        "{weather}"
+    );
+    let stranger = run("stranger");
+    assert!(
+        stranger.contains("visible to stranger (0 of 6)") && stranger.contains("deny by default"),
+        "{stranger}"
+    );
+}
+
+#[tokio::test]
+async fn validate_exits_by_result() {
+    let ok = std::process::Command::new(BIN)
+        .args(["validate", "examples/eks/config.yaml"])
+        .current_dir(common::repo())
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    assert!(
+        String::from_utf8_lossy(&ok.stdout)
+            .contains("valid (1 bind, 2 listeners, 2 routes, 3 backends)")
+    );
+    let bad = std::process::Command::new(BIN)
+        .args(["validate", "tests/fixtures/config/bad.yaml"])
+        .current_dir(common::repo())
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+}
