@@ -169,7 +169,7 @@ fn mcp_route(
                     args: args.clone(),
                     env: env.clone(),
                 };
-                (Upstream::Stdio(stdio::StdioUpstream::spawn(settings)), mcp)
+                (Upstream::Stdio(stdio::StdioUpstream::new(settings)), mcp)
             }
             BackendKind::Sample { mcp } => (
                 Upstream::Sample(sample::SampleUpstream::new(backend.name.clone())),

@@ -180,18 +180,42 @@ async fn python_stdio_upstream_is_restarted_after_it_dies() {
     let v = post_json(&url, &[], &call).await.json();
     assert_eq!(v["result"]["content"][0]["text"], "before", "{v}");
 
+    // One process for the gateway's own discovery and one for this (sessionless, anonymous) caller:
+    // upstream sessions are never shared between callers.
     let pids = pgrep(&unique).await;
     assert_eq!(
         pids.len(),
-        1,
-        "exactly one stdio upstream runs with --name {unique}: {pids:?}"
+        2,
+        "discovery's and this caller's stdio upstreams run with --name {unique}: {pids:?}"
     );
-    let status = Command::new("kill")
-        .args(["-9", &pids[0].to_string()])
-        .status()
-        .await
-        .unwrap();
-    assert!(status.success());
+    // A second caller (a session of its own) gets a process of its own.
+    let init = json!({"jsonrpc": "2.0", "id": 9, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let reply = post_json(&url, &[], &init).await;
+    let session = reply.headers["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let v = post_json(
+        &url,
+        &[("mcp-session-id", &session)],
+        &tools_call(3, "echo", json!({"text": "mine"})),
+    )
+    .await
+    .json();
+    assert_eq!(v["result"]["content"][0]["text"], "mine", "{v}");
+    assert_eq!(
+        pgrep(&unique).await.len(),
+        3,
+        "the session has its own process"
+    );
+    for pid in &pids {
+        let status = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .await
+            .unwrap();
+        assert!(status.success());
+    }
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let call = tools_call(2, "echo", json!({"text": "after"}));
@@ -213,8 +237,10 @@ async fn python_stdio_upstream_is_restarted_after_it_dies() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let now = pgrep(&unique).await;
-    assert_eq!(now.len(), 1, "one new stdio upstream: {now:?}");
-    assert_ne!(now[0], pids[0], "a new process");
+    assert!(
+        !now.is_empty() && now.iter().all(|p| !pids.contains(p)),
+        "the killed processes were replaced: before {pids:?}, now {now:?}"
+    );
     drop(gw);
 }
 

@@ -129,7 +129,7 @@ impl Upstream {
         let result = match self {
             Upstream::Http(u) => u.notify(ctx, method, params).await,
             Upstream::Sse(u) => u.notify(ctx, method, params).await,
-            Upstream::Stdio(u) => u.notify(method, params).await,
+            Upstream::Stdio(u) => u.notify(ctx, method, params).await,
             Upstream::Sample(_) => Ok(()),
         };
         if let Err(e) = result {

@@ -13,7 +13,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::{CallCtx, UpstreamError, UpstreamEvent};
+use super::{CallCtx, SessionCache, UpstreamError, UpstreamEvent};
 use crate::mcp::{jsonrpc, version};
 
 const MAX_LINE: usize = 16 * 1024 * 1024;
@@ -28,15 +28,64 @@ struct InFlight {
     progress_token: Option<Value>,
 }
 
-pub struct StdioUpstream {
-    pub name: String,
+/// One child process and the calls in flight on it.
+struct Process {
     outbox: mpsc::Sender<String>,
     pending: Pending,
     next_id: AtomicU64,
     /// Set while a process is up and initialized.
     ready: Arc<tokio::sync::watch::Sender<bool>>,
-    pub changed: Arc<Notify>,
     stop: CancellationToken,
+}
+
+/// A stdio backend: one child process per caller (the gateway's discovery is a caller too), so no upstream
+/// session is shared between callers. Processes beyond the cap are stopped, least recently used first.
+pub struct StdioUpstream {
+    pub name: String,
+    settings: StdioSettings,
+    processes: SessionCache<Arc<Process>>,
+    pub changed: Arc<Notify>,
+}
+
+/// Child processes one stdio backend runs at most.
+const PROCESSES_PER_BACKEND: usize = 64;
+
+impl StdioUpstream {
+    pub fn new(settings: StdioSettings) -> StdioUpstream {
+        StdioUpstream {
+            name: settings.name.clone(),
+            settings,
+            processes: SessionCache::new(PROCESSES_PER_BACKEND),
+            changed: Arc::default(),
+        }
+    }
+
+    fn process(&self, ctx: &CallCtx) -> Arc<Process> {
+        if let Some(process) = self.processes.get(&ctx.caller_key) {
+            return process;
+        }
+        let process = Arc::new(Process::spawn(&self.settings, self.changed.clone()));
+        self.processes.insert(&ctx.caller_key, process.clone());
+        process
+    }
+
+    pub async fn request(
+        &self,
+        ctx: &CallCtx,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, UpstreamError> {
+        self.process(ctx).request(ctx, method, params).await
+    }
+
+    pub async fn notify(
+        &self,
+        ctx: &CallCtx,
+        method: &str,
+        params: Value,
+    ) -> Result<(), UpstreamError> {
+        self.process(ctx).notify(method, params).await
+    }
 }
 
 pub struct StdioSettings {
@@ -46,13 +95,12 @@ pub struct StdioSettings {
     pub env: BTreeMap<String, String>,
 }
 
-impl StdioUpstream {
-    pub fn spawn(settings: StdioSettings) -> StdioUpstream {
+impl Process {
+    fn spawn(settings: &StdioSettings, changed: Arc<Notify>) -> Process {
         let (outbox, inbox) = mpsc::channel(256);
         let pending: Pending = Arc::default();
         let (ready, _) = tokio::sync::watch::channel(false);
         let ready = Arc::new(ready);
-        let changed = Arc::new(Notify::new());
         let stop = CancellationToken::new();
         tokio::spawn(supervise(
             settings.clone_for_task(),
@@ -62,18 +110,16 @@ impl StdioUpstream {
             changed.clone(),
             stop.clone(),
         ));
-        StdioUpstream {
-            name: settings.name,
+        Process {
             outbox,
             pending,
             next_id: AtomicU64::new(1),
             ready,
-            changed,
             stop,
         }
     }
 
-    pub async fn request(
+    async fn request(
         &self,
         ctx: &CallCtx,
         method: &str,
@@ -115,7 +161,7 @@ impl StdioUpstream {
         reply
     }
 
-    pub async fn notify(&self, method: &str, params: Value) -> Result<(), UpstreamError> {
+    async fn notify(&self, method: &str, params: Value) -> Result<(), UpstreamError> {
         self.outbox
             .send(jsonrpc::notification(method, params).to_string())
             .await
@@ -134,7 +180,7 @@ impl StdioUpstream {
     }
 }
 
-impl Drop for StdioUpstream {
+impl Drop for Process {
     fn drop(&mut self) {
         self.stop.cancel();
     }
