@@ -1,0 +1,721 @@
+//! The policies of the user's guide enforced end to end, over HTTP, through the real gateway:
+//!
+//! - the guide's step 3.1 ConfigMap (`examples/eks/config.yaml`), loaded verbatim but for what cannot exist
+//!   here (the JWKS URI, the bind port, the MCP backend's address), in front of a second in-process gateway
+//!   serving the built-in sample upstream (the guide's six tools). Tokens are minted here from the committed
+//!   test keys and verified against a real JWKS server;
+//! - `claimToHeaders` against a hand-written recording upstream that keeps every header it receives;
+//! - two gateway processes (the real binary) sharing one real `redis-server`, holding one global limit.
+
+mod common;
+mod identity_common;
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use identity_common::{ISSUER, JwksServer, TestKey, WEATHER_SA, now, sa_claims, with};
+use jsonwebtoken::Algorithm;
+use serde_json::{Value, json};
+
+const GUIDE_CONFIG: &str = "examples/eks/config.yaml";
+const OTHER_SA: &str = "system:serviceaccount:agent-core-infra:planning-agent-sa";
+/// The weather agent's `allowedTools` in the guide, which are also the sample upstream's six tools.
+const SIX_TOOLS: [&str; 6] = [
+    "get_weather_data",
+    "generate_analysis_code",
+    "execute_code",
+    "store_user_preferences",
+    "get_activity_preferences",
+    "store_activity_plan",
+];
+
+/// Replaces every occurrence of `from` in `text`, asserting how many there are, so a change to the guide's
+/// file cannot silently leave a substitution undone.
+fn substitute(text: &str, from: &str, to: &str, expected: usize) -> String {
+    assert_eq!(
+        text.matches(from).count(),
+        expected,
+        "{GUIDE_CONFIG}: expected {expected} occurrence(s) of {from:?}"
+    );
+    text.replace(from, to)
+}
+
+/// The guide's ConfigMap with only what cannot exist here replaced: the issuer (our test issuer, which is the
+/// same string), the JWKS URI, the bind port (0: a free one) and the MCP backend's address. The bind address
+/// stays the default 0.0.0.0; the test connects to 127.0.0.1.
+fn guide_yaml(jwks_uri: &str, upstream: SocketAddr) -> String {
+    let text = std::fs::read_to_string(common::repo().join(GUIDE_CONFIG)).unwrap();
+    let text = substitute(
+        &text,
+        "jwksUri: https://kubernetes.default.svc/openid/v1/jwks",
+        &format!("jwksUri: {jwks_uri}"),
+        2,
+    );
+    let text = substitute(
+        &text,
+        "issuer: https://kubernetes.default.svc\n",
+        &format!("issuer: {ISSUER}\n"),
+        2,
+    );
+    let text = substitute(&text, "- port: 8080\n", "- port: 0\n", 1);
+    substitute(
+        &text,
+        "address: http://agent-core-mcp-service.agent-core-infra.svc.cluster.local:8000",
+        &format!("address: http://{upstream}"),
+        1,
+    )
+}
+
+/// The guide's gateway, the sample-serving gateway behind it, and the JWKS server its tokens verify against.
+struct Guide {
+    front: common::Gateway,
+    _upstream: common::Gateway,
+    _jwks: JwksServer,
+    key: TestKey,
+    /// Held for the test's duration: one guide gateway at a time (its config names fixed ports, e.g. the
+    /// metrics port 9090, that two copies could not share).
+    _serial: tokio::sync::MutexGuard<'static, ()>,
+}
+
+static GUIDE_SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+impl Guide {
+    async fn start() -> Guide {
+        let serial = GUIDE_SERIAL.lock().await;
+        let upstream =
+            common::gateway(&common::route_yaml("- name: sample\n  type: sample\n")).await;
+        let key = TestKey::load("rsa-a", Algorithm::RS256);
+        let jwks = JwksServer::start(&[&key]).await;
+        let yaml = guide_yaml(&jwks.url(), upstream.addr);
+        let loaded = agent_gateway::config::load_str(&yaml, "examples/eks/config.yaml")
+            .unwrap_or_else(|d| panic!("the guide's config does not load: {d:?}"));
+        let running = agent_gateway::runtime::start(&loaded.config)
+            .await
+            .expect("the guide's gateway starts");
+        let bound = running.addresses[0];
+        assert!(
+            bound.ip().is_unspecified(),
+            "the guide's bind has no address, so the default 0.0.0.0 applies: {bound}"
+        );
+        let addr = SocketAddr::from(([127, 0, 0, 1], bound.port()));
+        let front = common::Gateway { addr, running };
+        common::wait_ready(&front.url("/readyz")).await;
+        Guide {
+            front,
+            _upstream: upstream,
+            _jwks: jwks,
+            key,
+            _serial: serial,
+        }
+    }
+
+    fn mcp(&self) -> String {
+        self.front.url("/mcp")
+    }
+
+    /// A token as `kubectl create token <sa> --audience agent-gateway` gives it, for `sub`.
+    fn token(&self, sub: &str) -> String {
+        self.key.sign(&with(sa_claims(), json!({ "sub": sub })))
+    }
+
+    async fn rpc(&self, token: Option<&str>, body: &Value) -> common::Reply {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .iter()
+            .map(|b| ("authorization", b.as_str()))
+            .collect();
+        common::post_json(&self.mcp(), &headers, body).await
+    }
+
+    async fn call(&self, token: &str, id: i64, tool: &str, arguments: Value) -> common::Reply {
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                          "params": {"name": tool, "arguments": arguments}});
+        self.rpc(Some(token), &body).await
+    }
+
+    async fn tool_names(&self, token: &str) -> Vec<String> {
+        let reply = self
+            .rpc(
+                Some(token),
+                &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "tools/list: {}", reply.text);
+        let body = reply.json();
+        assert!(
+            body.get("error").is_none(),
+            "tools/list failed: {}",
+            reply.text
+        );
+        assert!(
+            body["result"].get("nextCursor").is_none(),
+            "one page: {}",
+            reply.text
+        );
+        body["result"]["tools"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no tools array: {}", reply.text))
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// The structured result of a successful `tools/call`, or a panic showing the gateway's answer.
+fn structured(reply: &common::Reply, what: &str) -> Value {
+    assert_eq!(reply.status, 200, "{what}: {}", reply.text);
+    let body = reply.json();
+    assert!(body.get("error").is_none(), "{what}: {}", reply.text);
+    assert_ne!(
+        body["result"]["isError"], true,
+        "{what}: tool error: {}",
+        reply.text
+    );
+    body["result"]["structuredContent"].clone()
+}
+
+#[tokio::test]
+async fn guide_weather_agent_sees_and_calls_its_six_tools() {
+    let g = Guide::start().await;
+    let token = g.token(WEATHER_SA);
+    let names = g.tool_names(&token).await;
+    assert_eq!(names.len(), 6, "no duplicates: {names:?}");
+    assert_eq!(
+        names.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+        SIX_TOOLS.into_iter().collect::<BTreeSet<_>>()
+    );
+
+    let reply = g
+        .call(&token, 2, "get_weather_data", json!({"city": "Tampa, FL"}))
+        .await;
+    let weather = structured(&reply, "get_weather_data");
+    assert_eq!(reply.json()["id"], 2);
+    assert_eq!(weather["source"], "synthetic");
+    assert_eq!(
+        weather["days"].as_array().map(Vec::len),
+        Some(7),
+        "{weather}"
+    );
+}
+
+#[tokio::test]
+async fn guide_other_principal_sees_nothing_and_a_denial_looks_like_an_unknown_tool() {
+    let g = Guide::start().await;
+    let token = g.token(OTHER_SA);
+    assert_eq!(g.tool_names(&token).await, Vec::<String>::new());
+
+    let denied = g
+        .call(&token, 7, "get_weather_data", json!({"city": "Tampa, FL"}))
+        .await;
+    let unknown = g
+        .call(&token, 7, "no_such_tool", json!({"city": "Tampa, FL"}))
+        .await;
+    assert_eq!(
+        (denied.status, denied.headers.get("content-type")),
+        (unknown.status, unknown.headers.get("content-type")),
+        "denied: {} / unknown: {}",
+        denied.text,
+        unknown.text
+    );
+    // The only difference allowed is the name the caller itself sent.
+    assert_eq!(
+        denied.text.replace("get_weather_data", "TOOL"),
+        unknown.text.replace("no_such_tool", "TOOL"),
+        "a denied call must be answered exactly like an unknown tool"
+    );
+    let error = &denied.json()["error"];
+    assert!(error.is_object(), "a denial is an error: {}", denied.text);
+    assert!(
+        denied.json().get("result").is_none(),
+        "the upstream was not called: {}",
+        denied.text
+    );
+
+    // The same principal is denied for every one of the six tools; the weather agent is not.
+    for tool in SIX_TOOLS {
+        let r = g.call(&token, 8, tool, json!({})).await;
+        let u = g.call(&token, 8, "no_such_tool", json!({})).await;
+        assert_eq!(
+            r.text.replace(tool, "TOOL"),
+            u.text.replace("no_such_tool", "TOOL"),
+            "{tool}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn guide_execute_code_is_limited_at_ten_per_minute() {
+    let g = Guide::start().await;
+    let token = g.token(WEATHER_SA);
+    let weather = structured(
+        &g.call(&token, 1, "get_weather_data", json!({"city": "Tampa, FL"}))
+            .await,
+        "get_weather_data",
+    );
+    let analysis = structured(
+        &g.call(
+            &token,
+            2,
+            "generate_analysis_code",
+            json!({ "weather_data": weather }),
+        )
+        .await,
+        "generate_analysis_code",
+    );
+    let code = analysis["python_code"].as_str().expect("python_code");
+
+    for i in 1..=10 {
+        let reply = g
+            .call(
+                &token,
+                100 + i,
+                "execute_code",
+                json!({ "python_code": code }),
+            )
+            .await;
+        let result = structured(&reply, &format!("execute_code call {i} of 10"));
+        assert_eq!(
+            result["classifications"].as_array().map(Vec::len),
+            Some(7),
+            "call {i}: {result}"
+        );
+    }
+
+    let limited = g
+        .call(&token, 111, "execute_code", json!({ "python_code": code }))
+        .await;
+    assert_eq!(limited.status, 429, "the 11th call: {}", limited.text);
+    let retry_after: u64 = limited
+        .headers
+        .get("retry-after")
+        .unwrap_or_else(|| panic!("429 without Retry-After: {:?}", limited.headers))
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("Retry-After in whole seconds");
+    // Ten a minute is one every six seconds.
+    assert!((1..=6).contains(&retry_after), "Retry-After {retry_after}");
+    assert!(
+        limited
+            .headers
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("application/json")),
+        "{:?}",
+        limited.headers
+    );
+    let body = limited.json();
+    assert_eq!(body["jsonrpc"], "2.0", "{body}");
+    assert_eq!(body["id"], 111, "{body}");
+    assert_eq!(body["error"]["code"], -32029, "{body}");
+    assert!(body.get("result").is_none(), "{body}");
+
+    // The limit is on execute_code only: other tools still answer, and the arguments are still checked first.
+    structured(
+        &g.call(
+            &token,
+            112,
+            "get_weather_data",
+            json!({"city": "Tampa, FL"}),
+        )
+        .await,
+        "get_weather_data after execute_code was limited",
+    );
+    let invalid = g.call(&token, 113, "execute_code", json!({})).await;
+    assert_eq!(
+        invalid.json()["error"]["code"],
+        -32602,
+        "schema validation comes before the rate limit: {}",
+        invalid.text
+    );
+}
+
+#[tokio::test]
+async fn guide_authentication_failures_answer_401_with_a_bearer_challenge() {
+    let g = Guide::start().await;
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let metadata_url = format!(
+        "http://{}/.well-known/oauth-protected-resource/mcp",
+        g.front.addr
+    );
+
+    let missing = g.rpc(None, &list).await;
+    assert_eq!(missing.status, 401, "{}", missing.text);
+    let challenge = www_authenticate(&missing);
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(
+        challenge.contains(&format!("resource_metadata=\"{metadata_url}\"")),
+        "{challenge}"
+    );
+
+    let metadata = reqwest::get(&metadata_url).await.unwrap();
+    assert_eq!(metadata.status(), 200);
+    assert!(
+        metadata
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("application/json")),
+        "{:?}",
+        metadata.headers()
+    );
+    let metadata: Value = metadata.json().await.unwrap();
+    assert_eq!(
+        metadata["resource"],
+        format!("http://{}/mcp", g.front.addr),
+        "{metadata}"
+    );
+    assert_eq!(
+        metadata["authorization_servers"],
+        json!([ISSUER]),
+        "{metadata}"
+    );
+
+    let now = now();
+    let expired = g.key.sign(&with(
+        sa_claims(),
+        json!({"exp": now - 600, "iat": now - 4000, "nbf": now - 4000}),
+    ));
+    let reply = g.rpc(Some(&expired), &list).await;
+    assert_eq!(reply.status, 401, "{}", reply.text);
+    let challenge = www_authenticate(&reply);
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    assert!(challenge.contains("resource_metadata="), "{challenge}");
+
+    // `kubectl create token <sa>` without `--audience agent-gateway`.
+    let wrong_audience = g.key.sign(&with(sa_claims(), json!({ "aud": [ISSUER] })));
+    let reply = g.rpc(Some(&wrong_audience), &list).await;
+    assert_eq!(reply.status, 401, "{}", reply.text);
+    assert!(
+        www_authenticate(&reply).contains("error=\"invalid_token\""),
+        "{}",
+        www_authenticate(&reply)
+    );
+
+    // None of these reached a tool: the weather agent's own token still works.
+    let names = g.tool_names(&g.token(WEATHER_SA)).await;
+    assert_eq!(names.len(), 6);
+}
+
+fn www_authenticate(reply: &common::Reply) -> String {
+    reply
+        .headers
+        .get("www-authenticate")
+        .unwrap_or_else(|| panic!("401 without WWW-Authenticate: {:?}", reply.headers))
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// What the recording upstream received: the method and every header of each request.
+type Recorded = Arc<Mutex<Vec<(String, http::HeaderMap)>>>;
+
+/// A minimal Streamable HTTP MCP server (session era, JSON replies) with one tool, recording every request.
+async fn recording_upstream() -> (SocketAddr, Recorded) {
+    let recorded: Recorded = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let r = recorded.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let r = r.clone();
+            let service = service_fn(move |request| record(r.clone(), request));
+            tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+        }
+    });
+    (addr, recorded)
+}
+
+async fn record(
+    recorded: Recorded,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let method = message["method"].as_str().unwrap_or_default().to_string();
+    recorded
+        .lock()
+        .unwrap()
+        .push((method.clone(), parts.headers));
+    let id = message["id"].clone();
+    let result = match method.as_str() {
+        "initialize" => {
+            json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "recorder", "version": "1"}})
+        }
+        "tools/list" => json!({"tools": [{"name": "whoami", "inputSchema": {"type": "object"}}]}),
+        "tools/call" => json!({"content": [{"type": "text", "text": "recorded"}]}),
+        _ if id.is_null() => {
+            return Ok(hyper::Response::builder()
+                .status(202)
+                .body(Full::new(Bytes::new()))
+                .unwrap());
+        }
+        _ => {
+            let error = json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "not here"}});
+            return Ok(hyper::Response::builder()
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(error.to_string())))
+                .unwrap());
+        }
+    };
+    let reply = json!({"jsonrpc": "2.0", "id": id, "result": result});
+    Ok(hyper::Response::builder()
+        .header("content-type", "application/json")
+        .header("mcp-session-id", "recorder-session")
+        .body(Full::new(Bytes::from(reply.to_string())))
+        .unwrap())
+}
+
+#[tokio::test]
+async fn claim_to_headers_overrides_a_forged_identity_header() {
+    let (upstream, recorded) = recording_upstream().await;
+    let key = TestKey::load("rsa-a", Algorithm::RS256);
+    let jwks = JwksServer::start(&[&key]).await;
+    // The guide's jwt-authn policy, as written there, in front of the recording upstream.
+    let yaml = format!(
+        "binds:
+  - port: 0
+    address: 127.0.0.1
+    listeners:
+      - name: mcp-listener
+        routes:
+          - name: agent-to-mcp-tools
+            match:
+              path:
+                prefix: /mcp
+            policies:
+              - type: jwt-authn
+                jwt:
+                  issuer: {ISSUER}
+                  audiences:
+                    - agent-gateway
+                  jwksUri: {}
+                  claimToHeaders:
+                    - claim: sub
+                      header: x-agent-identity
+            backends:
+              - name: recorder
+                type: mcp-http
+                address: http://{upstream}
+                mcp:
+                  endpoint: /mcp
+                  protocol: http
+",
+        jwks.url()
+    );
+    let gw = common::gateway(&yaml).await;
+
+    for (n, (sub, forged)) in [
+        (WEATHER_SA, OTHER_SA),
+        (OTHER_SA, WEATHER_SA),
+        (WEATHER_SA, "admin"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let token = key.sign(&with(sa_claims(), json!({ "sub": sub })));
+        let bearer = format!("Bearer {token}");
+        let headers = [
+            ("authorization", bearer.as_str()),
+            ("x-agent-identity", forged),
+            ("X-Agent-Identity", forged),
+        ];
+        let call = json!({"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}});
+        let before = recorded.lock().unwrap().len();
+        let reply = common::post_json(&gw.url("/mcp"), &headers, &call).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(
+            reply.json()["result"]["content"][0]["text"],
+            "recorded",
+            "{}",
+            reply.text
+        );
+        let calls: Vec<http::HeaderMap> = recorded.lock().unwrap()[before..]
+            .iter()
+            .filter(|(m, _)| m == "tools/call")
+            .map(|(_, h)| h.clone())
+            .collect();
+        assert_eq!(calls.len(), 1, "one tools/call reached the upstream");
+        let identity: Vec<&str> = calls[0]
+            .get_all("x-agent-identity")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(
+            identity,
+            [sub],
+            "the upstream must see the token's sub only, never the client's {forged:?}"
+        );
+    }
+
+    // Without a token nothing reaches the upstream, forged header or not.
+    let before = recorded.lock().unwrap().len();
+    let call = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}});
+    let reply =
+        common::post_json(&gw.url("/mcp"), &[("x-agent-identity", WEATHER_SA)], &call).await;
+    assert_eq!(reply.status, 401, "{}", reply.text);
+    assert_eq!(recorded.lock().unwrap().len(), before);
+}
+
+/// A child process killed (and reaped) on drop.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `redis-server` on 127.0.0.1 with persistence off; a missing binary fails the test.
+fn start_redis() -> (Killed, u16) {
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start redis-server ({e}); install it: apt-get install -y redis-server")
+        });
+    let child = Killed(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "redis-server did not listen on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port)
+}
+
+fn limited_config(gateway_port: u16, redis_port: u16) -> String {
+    format!(
+        "rateLimitStore: {{redis: redis://127.0.0.1:{redis_port}, failMode: failClosed}}
+binds:
+  - port: {gateway_port}
+    address: 127.0.0.1
+    listeners:
+      - name: mcp-listener
+        routes:
+          - name: agent-to-mcp-tools
+            match:
+              path:
+                prefix: /mcp
+            policies:
+              - type: rate-limit
+                rateLimit:
+                  descriptors:
+                    - key: tool-name
+                      value: get_weather_data
+                      rateLimit:
+                        requestsPerMinute: 6
+            backends:
+              - name: sample
+                type: sample
+"
+    )
+}
+
+/// `agent-gateway run --config FILE`, its log in `log`.
+fn spawn_gateway(config: &Path, log: &Path) -> Killed {
+    let log = std::fs::File::create(log).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_agent-gateway"))
+        .arg("run")
+        .arg("--config")
+        .arg(config)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("the gateway binary starts");
+    Killed(child)
+}
+
+#[tokio::test]
+async fn two_gateway_processes_sharing_one_redis_enforce_one_limit() {
+    let (_redis, redis_port) = start_redis();
+    let dir = tempfile::tempdir().unwrap();
+    let mut gateways = Vec::new();
+    let mut urls = Vec::new();
+    for name in ["a", "b"] {
+        let port = free_port();
+        let config = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&config, limited_config(port, redis_port)).unwrap();
+        let log = dir.path().join(format!("{name}.log"));
+        gateways.push((spawn_gateway(&config, &log), log));
+        urls.push(format!("http://127.0.0.1:{port}"));
+    }
+    for (url, (_, log)) in urls.iter().zip(&gateways) {
+        let ready = tokio::time::timeout(
+            Duration::from_secs(30),
+            common::wait_ready(&format!("{url}/readyz")),
+        )
+        .await;
+        assert!(
+            ready.is_ok(),
+            "{url} not ready; its log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+    }
+
+    let mut outcomes = Vec::new();
+    for i in 0..14 {
+        let url = format!("{}/mcp", urls[i % 2]);
+        let call = json!({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+                          "params": {"name": "get_weather_data", "arguments": {"city": "Tampa, FL"}}});
+        let reply = common::post_json(&url, &[], &call).await;
+        match reply.status {
+            200 => {
+                structured(&reply, &format!("call {i} on gateway {}", i % 2));
+            }
+            429 => {
+                assert!(
+                    reply.headers.contains_key("retry-after"),
+                    "{:?}",
+                    reply.headers
+                );
+                assert_eq!(reply.json()["error"]["code"], -32029, "{}", reply.text);
+            }
+            other => panic!(
+                "call {i} on gateway {}: HTTP {other}: {}",
+                i % 2,
+                reply.text
+            ),
+        }
+        outcomes.push(reply.status);
+    }
+    let allowed = outcomes.iter().filter(|s| **s == 200).count();
+    assert_eq!(
+        allowed, 6,
+        "six calls in all across both gateways, not six each: {outcomes:?}"
+    );
+    assert_eq!(
+        outcomes,
+        [[200; 6].as_slice(), [429; 8].as_slice()].concat(),
+        "the first six pass (three on each gateway), every later one is refused"
+    );
+    drop(gateways);
+}
