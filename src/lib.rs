@@ -12,3 +12,4 @@ pub mod runtime;
 pub mod sample;
 pub mod seal;
 pub mod server;
+pub mod telemetry;
