@@ -69,7 +69,7 @@ fn main() -> ExitCode {
             for d in &loaded.diagnostics {
                 tracing::info!("{d}");
             }
-            serve(loaded.config)
+            serve(loaded.config, config)
         }
         Command::Quickstart { port, auth } => {
             init_logging(&cli.log_format);
@@ -95,6 +95,7 @@ fn main() -> ExitCode {
                 runtime,
                 config,
                 Some(quickstart::instructions(port, token.as_deref())),
+                None,
             )
         }
         Command::Catalogue { config, principal } => {
@@ -124,19 +125,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(config: config::GatewayConfig) -> ExitCode {
+/// `run`: serves the config file and reloads it when it changes.
+fn serve(config: config::GatewayConfig, path: PathBuf) -> ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
-    serve_on(runtime, config, None)
+    serve_on(runtime, config, None, Some(path))
 }
 
-/// Serves until SIGINT/SIGTERM; `banner` is printed once every listener is up.
+/// Serves until SIGINT/SIGTERM; `banner` is printed once every listener is up; with `watch`, the config
+/// file is reloaded when it changes.
 fn serve_on(
     runtime: tokio::runtime::Runtime,
     config: config::GatewayConfig,
     banner: Option<String>,
+    watch: Option<PathBuf>,
 ) -> ExitCode {
     runtime.block_on(async move {
         let running = match runtime::start(&config).await {
@@ -148,6 +152,10 @@ fn serve_on(
         };
         for address in &running.addresses {
             tracing::info!(%address, "listening");
+        }
+        let running = std::sync::Arc::new(running);
+        if let Some(path) = watch {
+            running.watch(path);
         }
         if let Some(banner) = banner {
             println!("{banner}");

@@ -49,14 +49,34 @@ pub fn sealer(security: &config::Security) -> Result<Sealer, String> {
     Ok(Sealer::generate())
 }
 
+/// What outlives a config reload: the session key (so sessions survive) and the rate limiter (so
+/// budgets are not reset by a reload).
+#[derive(Clone)]
+pub struct Shared {
+    pub sealer: Arc<Sealer>,
+    pub limiter: Arc<crate::ratelimit::Limiter>,
+}
+
+impl Shared {
+    pub async fn new(config: &GatewayConfig) -> Result<Shared, String> {
+        let sealer = Arc::new(sealer(&config.security)?);
+        let limiter = Arc::new(
+            crate::ratelimit::Limiter::from_config(config.rate_limit_store.as_ref()).await?,
+        );
+        Ok(Shared { sealer, limiter })
+    }
+}
+
 pub async fn build(config: &GatewayConfig) -> Result<Gateway, String> {
+    build_with(config, &Shared::new(config).await?)
+}
+
+pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, String> {
     let tls = match config.security.mtls.as_ref().filter(|m| m.enabled) {
         Some(mtls) => Some(Arc::new(crate::server::tls::TlsListener::new(mtls)?)),
         None => None,
     };
-    let sealer = Arc::new(sealer(&config.security)?);
-    let limiter =
-        Arc::new(crate::ratelimit::Limiter::from_config(config.rate_limit_store.as_ref()).await?);
+    let (sealer, limiter) = (shared.sealer.clone(), shared.limiter.clone());
     let session_ttl = config.security.session_ttl.unwrap_or(DEFAULT_SESSION_TTL);
     let mut binds = Vec::new();
     let mut mcp_routes = Vec::new();
@@ -224,34 +244,184 @@ fn mcp_route(
     })
 }
 
-/// A started gateway: where it listens, and the handle that stops it.
+/// A started gateway: where it listens, the handle that stops it, and what a config reload swaps.
 pub struct Running {
     pub addresses: Vec<std::net::SocketAddr>,
-    pub gateway: Gateway,
+    /// Where `/metrics` is served, when `observability.prometheus` is enabled.
+    pub metrics: Option<std::net::SocketAddr>,
     pub shutdown: tokio_util::sync::CancellationToken,
+    slots: Vec<crate::server::BindSlot>,
+    /// The binds as configured (address, port): a reload may change routes, not listeners.
+    listeners: Vec<(String, u16)>,
+    /// Stops the discovery and certificate-reload tasks of the config being served.
+    generation: std::sync::Mutex<tokio_util::sync::CancellationToken>,
+    shared: Shared,
 }
 
 /// Builds, starts discovery and binds every listener. Port 0 binds an ephemeral port (tests).
 pub async fn start(config: &GatewayConfig) -> Result<Running, String> {
-    let gateway = build(config).await?;
+    let shared = Shared::new(config).await?;
+    let gateway = build_with(config, &shared)?;
     let shutdown = tokio_util::sync::CancellationToken::new();
+    let generation = shutdown.child_token();
+    activate(&gateway, &generation);
+    let metrics = serve_metrics(config, &shutdown).await?;
+    let slots: Vec<crate::server::BindSlot> = gateway
+        .binds
+        .iter()
+        .map(|b| Arc::new(arc_swap::ArcSwap::new(b.clone())))
+        .collect();
+    let addresses = crate::server::serve(slots.clone(), shutdown.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Running {
+        metrics,
+        addresses,
+        shutdown,
+        slots,
+        listeners: listeners(config),
+        generation: std::sync::Mutex::new(generation),
+        shared,
+    })
+}
+
+fn listeners(config: &GatewayConfig) -> Vec<(String, u16)> {
+    config
+        .binds
+        .iter()
+        .map(|b| (b.address.clone(), b.port))
+        .collect()
+}
+
+/// Starts what a built gateway runs in the background, until `generation` is cancelled.
+fn activate(gateway: &Gateway, generation: &tokio_util::sync::CancellationToken) {
     for route in &gateway.mcp_routes {
         let task = crate::mcp::discovery::spawn(route.clone());
-        let stop = shutdown.clone();
+        let stop = generation.clone();
         tokio::spawn(async move {
             stop.cancelled().await;
             task.abort();
         });
     }
     if let Some(tls) = &gateway.tls {
-        tls.spawn_reloader(shutdown.clone());
+        tls.spawn_reloader(generation.clone());
     }
-    let addresses = crate::server::serve(gateway.binds.clone(), shutdown.clone())
+}
+
+impl Running {
+    /// Serves `config` from now on: builds it whole, lets its routes finish their first discovery (at most
+    /// 10s), then swaps every listener's routes at once. Requests in flight finish on the old routes;
+    /// sessions carry on (they are sealed, not stored). Listeners, the metrics port and the session key
+    /// are fixed for the life of the process: changing them is refused with a message saying so.
+    pub async fn reload(&self, config: &GatewayConfig) -> Result<(), String> {
+        let result = self.try_reload(config).await;
+        crate::telemetry::metrics::config_reload(result.is_ok());
+        result
+    }
+
+    async fn try_reload(&self, config: &GatewayConfig) -> Result<(), String> {
+        if listeners(config) != self.listeners {
+            return Err(format!(
+                "binds changed from {:?} to {:?}: restart the gateway to listen elsewhere",
+                self.listeners,
+                listeners(config)
+            ));
+        }
+        let gateway = build_with(config, &self.shared)?;
+        let generation = self.shutdown.child_token();
+        activate(&gateway, &generation);
+        let ready = async {
+            while !gateway
+                .mcp_routes
+                .iter()
+                .all(|r| r.discovered.load(std::sync::atomic::Ordering::Acquire))
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(10), ready).await;
+        for (slot, bind) in self.slots.iter().zip(&gateway.binds) {
+            slot.store(bind.clone());
+        }
+        let previous = std::mem::replace(&mut *self.generation.lock().unwrap(), generation);
+        previous.cancel();
+        Ok(())
+    }
+
+    /// Watches the config file (a ConfigMap mount swaps it through a symlink, so the content is compared,
+    /// not the modification time) and reloads on change; an invalid file is refused, named in the log with
+    /// every problem, and the running config kept. SIGHUP checks at once.
+    pub fn watch(self: &Arc<Self>, path: std::path::PathBuf) {
+        let running = self.clone();
+        tokio::spawn(async move {
+            let mut last = std::fs::read(&path).ok();
+            #[cfg(unix)]
+            let mut hangup =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+            loop {
+                #[cfg(unix)]
+                let signal = async {
+                    match hangup.as_mut() {
+                        Some(h) => {
+                            h.recv().await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                };
+                #[cfg(not(unix))]
+                let signal = std::future::pending::<()>();
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = signal => {}
+                    _ = running.shutdown.cancelled() => return,
+                }
+                let current = std::fs::read(&path).ok();
+                if current.is_none() || current == last {
+                    continue;
+                }
+                last = current;
+                match crate::config::load_file(&path) {
+                    Ok(loaded) => match running.reload(&loaded.config).await {
+                        Ok(()) => tracing::info!(config = %path.display(), "config reloaded"),
+                        Err(e) => {
+                            tracing::error!(config = %path.display(), "config reload refused: {e}; still serving the previous config")
+                        }
+                    },
+                    Err(diagnostics) => {
+                        crate::telemetry::metrics::config_reload(false);
+                        for d in &diagnostics {
+                            tracing::error!("{d}");
+                        }
+                        tracing::error!(config = %path.display(), "config rejected; still serving the previous config");
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Serves Prometheus metrics on their own port (the guide: 9090, `/metrics`), apart from traffic, on the
+/// same address family as the first bind.
+async fn serve_metrics(
+    config: &GatewayConfig,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Result<Option<SocketAddr>, String> {
+    let Some(prometheus) = config
+        .observability
+        .as_ref()
+        .and_then(|o| o.prometheus.as_ref())
+        .filter(|p| p.enabled)
+    else {
+        return Ok(None);
+    };
+    let ip: IpAddr = config
+        .binds
+        .first()
+        .and_then(|b| b.address.parse().ok())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let address = SocketAddr::new(ip, prometheus.port);
+    crate::telemetry::serve_metrics(address, prometheus.path.clone(), shutdown.clone())
         .await
-        .map_err(|e| e.to_string())?;
-    Ok(Running {
-        addresses,
-        gateway,
-        shutdown,
-    })
+        .map(Some)
+        .map_err(|e| format!("observability.prometheus: cannot listen on {address}: {e}"))
 }

@@ -229,7 +229,7 @@ fn eks_example_notes_point_into_the_outer_file() {
             (102, 21, "binds[0].listeners[1].routes[0].policies[1]"),
             (121, 21, "binds[0].listeners[1].routes[0].backends[0]"),
             (123, 21, "binds[0].listeners[1].routes[0].backends[1]"),
-            (127, 5, "observability"),
+            (129, 7, "observability.opentelemetry"),
         ]
     );
     for d in &loaded.diagnostics {
@@ -250,7 +250,7 @@ fn eks_example_notes_point_into_the_outer_file() {
     let at = |d: &Diagnostic| &outer[d.location.line - 1][d.location.column - 1..];
     assert_eq!(at(&loaded.diagnostics[0]), "type: a2a-authz");
     assert_eq!(at(&loaded.diagnostics[1]), "name: weather-agent-backend");
-    assert_eq!(at(&loaded.diagnostics[3]), "observability:");
+    assert_eq!(at(&loaded.diagnostics[3]), "opentelemetry:");
 }
 
 #[test]
@@ -631,8 +631,8 @@ observability:
              or trailing slash; write \"https://app.example.com\"",
             "t.yaml:11:9: security.mtls.serverKey: missing required field \"serverKey\"",
             "t.yaml:12:47: limits.maxJsonDepth: must be between 1 and 10000, found 0",
-            "t.yaml:13:1: observability: accepted but not active in this build: observability (no traces are exported and no \
-             metrics are served)",
+            "t.yaml:14:3: observability.opentelemetry: accepted but not active in this build: OpenTelemetry export (no traces \
+             are exported yet; metrics are served)",
             "t.yaml:14:3: observability.prometheus.port: port 8080 is also the port of binds[0] (line 2); metrics need a port of their own",
             "t.yaml:16:29: observability.opentelemetry.tracing.samplingRate: must be between 0 and 1 (a fraction of requests), found 1.5",
         ]

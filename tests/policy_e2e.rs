@@ -51,7 +51,7 @@ fn substitute(text: &str, from: &str, to: &str, expected: usize) -> String {
 }
 
 /// The guide's ConfigMap with only what cannot exist here replaced: the issuer (our test issuer, which is the
-/// same string), the JWKS URI, the bind port (0: a free one) and the MCP backend's address. The bind address
+/// same string), the JWKS URI, the bind and metrics ports (0: free ones) and the MCP backend's address. The bind address
 /// stays the default 0.0.0.0; the test connects to 127.0.0.1.
 fn guide_yaml(jwks_uri: &str, upstream: SocketAddr) -> String {
     let text = std::fs::read_to_string(common::repo().join(GUIDE_CONFIG)).unwrap();
@@ -68,6 +68,8 @@ fn guide_yaml(jwks_uri: &str, upstream: SocketAddr) -> String {
         2,
     );
     let text = substitute(&text, "- port: 8080\n", "- port: 0\n", 1);
+    // Metrics get a free port too, so tests never contend for 9090.
+    let text = substitute(&text, "port: 9090\n", "port: 0\n", 1);
     substitute(
         &text,
         "address: http://agent-core-mcp-service.agent-core-infra.svc.cluster.local:8000",

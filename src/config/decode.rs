@@ -41,13 +41,6 @@ pub fn decode(root: &Node, cx: &mut Cx) -> GatewayConfig {
         }
     }
     config.observability = cx.field(&o, "observability", settings::observability);
-    if let Some(k) = o.key("observability") {
-        cx.inactive(
-            k,
-            "observability",
-            "observability (no traces are exported and no metrics are served)",
-        );
-    }
     config.security = cx
         .field(&o, "security", settings::security)
         .unwrap_or_default();
@@ -58,7 +51,10 @@ pub fn decode(root: &Node, cx: &mut Cx) -> GatewayConfig {
         .observability
         .as_ref()
         .and_then(|obs| obs.prometheus.as_ref())
-        && let Some(b) = config.binds.iter().find(|b| b.port == prom.port)
+        && let Some(b) = config
+            .binds
+            .iter()
+            .find(|b| prom.port != 0 && b.port == prom.port)
     {
         let at = o.get("observability").unwrap_or(root);
         let msg = format!(

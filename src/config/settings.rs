@@ -10,6 +10,13 @@ use super::yaml::Node;
 
 pub fn observability(cx: &mut Cx, node: &Node, path: &str) -> Option<Observability> {
     let o = cx.obj(node, path, &["opentelemetry", "prometheus", "mcp"])?;
+    if let Some(k) = o.key("opentelemetry") {
+        cx.inactive(
+            k,
+            &o.path("opentelemetry"),
+            "OpenTelemetry export (no traces are exported yet; metrics are served)",
+        );
+    }
     Some(Observability {
         opentelemetry: cx.field(&o, "opentelemetry", opentelemetry),
         prometheus: cx.field(&o, "prometheus", prometheus),
@@ -91,7 +98,7 @@ fn prometheus(cx: &mut Cx, node: &Node, path: &str) -> Option<Prometheus> {
     Some(Prometheus {
         enabled: enabled_flag(cx, &o),
         port: cx
-            .field(&o, "port", |cx, n, p| cx.int(n, p, 1, 65535))
+            .field(&o, "port", |cx, n, p| cx.int(n, p, 0, 65535))
             .map_or(9090, |p| p as u16),
         path: cx
             .field(&o, "path", http_path)
@@ -302,6 +309,10 @@ mod tests {
             ),
             (1024, 64)
         );
-        assert_eq!(loaded.diagnostics.len(), 1, "a note for observability");
+        assert!(
+            loaded.diagnostics.is_empty(),
+            "metrics and mtls are active: {:?}",
+            loaded.diagnostics
+        );
     }
 }

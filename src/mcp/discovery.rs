@@ -129,6 +129,9 @@ pub async fn refresh(route: &McpRoute, listings: &mut [Option<Listing>]) {
     .await;
     let mut changed = false;
     for ((backend, result), slot) in route.backends.iter().zip(results).zip(listings.iter_mut()) {
+        crate::telemetry::metrics::upstream(&route.name, backend.upstream.name())
+            .discovery(result.is_ok());
+
         let mut health = backend.health.lock().unwrap();
         match result {
             Ok(listing) => {
@@ -189,6 +192,7 @@ pub async fn refresh(route: &McpRoute, listings: &mut [Option<Listing>]) {
         .flatten()
         .collect();
     route.schemas.retain(&live);
+    crate::telemetry::metrics::catalogue_tools(&route.name, catalogue.tools.len());
     route.catalogue.store(Arc::new(catalogue));
     for kind in ["tools", "prompts", "resources"] {
         let _ = route.changes.send(kind);

@@ -58,6 +58,13 @@ impl Exchange<'_> {
         };
         let allowed = authz.allows(self.principal(), kind, name);
         if !allowed {
+            // Tool denials are counted with the call's other rejections.
+            if !matches!(kind, Kind::Tool) {
+                crate::telemetry::metrics::authz_denied(
+                    &self.route.name,
+                    crate::telemetry::metrics::DenialKind::Tool,
+                );
+            }
             tracing::info!(route = %self.route.name, principal = self.principal(), kind = ?kind, name, "authz: denied");
         }
         allowed

@@ -43,7 +43,9 @@ pub fn stream(
         }
         sse::encode(Some("message"), None, &message.to_string())
     };
+    let active = crate::telemetry::metrics::stream_opened(&route.name);
     tokio::spawn(async move {
+        let _active = active;
         if let Some(first) = first
             && tx.send(stamp(first)).await.is_err()
         {

@@ -15,6 +15,7 @@ use crate::policy::authz::Kind;
 use crate::policy::limits;
 use crate::ratelimit::Decision;
 use crate::seal::random_id;
+use crate::telemetry::metrics::{self, LimitKind, Outcome, Rejection};
 
 /// How long a list result may be cached by a stateless client (2026-07-28 `ttlMs`).
 const LIST_TTL_MS: u64 = 60_000;
@@ -197,20 +198,23 @@ async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer {
         );
     };
     let catalogue = ex.route.catalogue.load();
+    let route = &ex.route.name;
     // A tool the caller may not call is answered exactly like one that does not exist.
-    let Some(tool) = catalogue
-        .tool(&name)
-        .filter(|_| ex.authorized(Kind::Tool, &name))
-        .cloned()
-    else {
+    let Some(tool) = catalogue.tool(&name).cloned() else {
+        metrics::tool_rejected(route, &name, false, Rejection::UnknownTool);
         return ex.error(id, jsonrpc::INVALID_PARAMS, format!("Unknown tool: {name}"));
     };
+    if !ex.authorized(Kind::Tool, &name) {
+        metrics::tool_rejected(route, &name, true, Rejection::Forbidden);
+        return ex.error(id, jsonrpc::INVALID_PARAMS, format!("Unknown tool: {name}"));
+    }
     let arguments = params
         .get("arguments")
         .cloned()
         .unwrap_or_else(|| json!({}));
     let violations = schema::violations(&tool.input, &arguments);
     if !violations.is_empty() {
+        metrics::tool_rejected(route, &name, true, Rejection::Schema);
         tracing::info!(route = %ex.route.name, tool = %name, violations = violations.len(), "tools/call arguments rejected by the tool's inputSchema");
         return ex.reply(jsonrpc::error_with_data(
             id,
@@ -224,8 +228,18 @@ async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer {
     }
     params["name"] = Value::String(tool.upstream_name.clone());
     let (mode, route_name) = (ex.route.output_schema, ex.route.name.clone());
+    let backend_name = ex.route.backends[tool.backend].upstream.name().to_string();
+    let start = std::time::Instant::now();
     relay(ex, tool.backend, id, "tools/call", params, move |reply| {
-        check_output(reply, &tool, mode, &route_name)
+        let reply = check_output(reply, &tool, mode, &route_name);
+        metrics::tool_call(
+            &route_name,
+            &backend_name,
+            &tool.exposed,
+            outcome(&reply),
+            start.elapsed(),
+        );
+        reply
     })
     .await
 }
@@ -412,6 +426,12 @@ async fn rate_limited(ex: &Exchange<'_>, id: &Value, tool: &str) -> Option<Answe
         if let Decision::Limited { retry_after } =
             policy.limiter.check(&limit.key, limit.per_minute).await
         {
+            let kind = match limit.key_kind {
+                "tool" => LimitKind::Tool,
+                "principal+tool" => LimitKind::PrincipalTool,
+                _ => LimitKind::Principal,
+            };
+            metrics::tool_rejected(&ex.route.name, tool, true, Rejection::RateLimited(kind));
             let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
             tracing::info!(route = %ex.route.name, principal = ex.principal(), tool, key_kind = limit.key_kind, per_minute = limit.per_minute, "rate limit: call refused");
             let body = jsonrpc::error_with_data(
@@ -430,4 +450,15 @@ async fn rate_limited(ex: &Exchange<'_>, id: &Value, tool: &str) -> Option<Answe
         }
     }
     None
+}
+
+/// How a relayed tool call ended, for its metrics.
+fn outcome(reply: &Value) -> Outcome {
+    match jsonrpc::error_code(reply) {
+        None if reply["result"]["isError"] == true => Outcome::Error,
+        None => Outcome::Ok,
+        Some(jsonrpc::UPSTREAM_TIMEOUT) => Outcome::Timeout,
+        Some(jsonrpc::UPSTREAM_ERROR) => Outcome::Unavailable,
+        Some(_) => Outcome::Error,
+    }
 }

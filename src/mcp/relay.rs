@@ -100,6 +100,7 @@ async fn with_retries(
         };
         match result {
             Err(error) if retry.is_some_and(|r| r.should_retry(&error, attempt)) => {
+                crate::telemetry::metrics::retry(upstream.name());
                 let wait = retry
                     .map_or(Duration::ZERO, |r| r.backoff(attempt))
                     .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
@@ -107,7 +108,12 @@ async fn with_retries(
                 tokio::time::sleep(wait).await;
                 attempt += 1;
             }
-            other => return other,
+            other => {
+                if matches!(other, Err(UpstreamError::Timeout)) {
+                    crate::telemetry::metrics::timeout(upstream.name());
+                }
+                return other;
+            }
         }
     }
 }

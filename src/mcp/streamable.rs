@@ -18,6 +18,7 @@ use super::{listen, methods, relay, version};
 use crate::config::Limits;
 use crate::server::Caller;
 use crate::server::body::{self, Body};
+use crate::telemetry::metrics::{self, ErrorType};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
@@ -77,11 +78,61 @@ pub async fn read_body(incoming: Incoming, limits: &Limits) -> Result<Bytes, Res
     }
 }
 
+/// Answers one POST and records it: the request metric, and an error metric for errors other than those
+/// of `tools/call` (which its own metrics count).
 async fn post(
     route: &Arc<McpRoute>,
     request: Request<Incoming>,
     caller: &Caller,
     limits: &Limits,
+) -> Response<Body> {
+    let start = std::time::Instant::now();
+    let mut method = String::from("invalid");
+    let response = post_message(route, request, caller, limits, &mut method).await;
+    let principal = caller.principal.as_deref();
+    metrics::request(
+        &route.name,
+        principal,
+        &method,
+        response.status().as_u16(),
+        start.elapsed(),
+    );
+    if method != "tools/call"
+        && let Some(body::ErrorCode(code)) = response.extensions().get::<body::ErrorCode>()
+    {
+        metrics::error(&route.name, error_type(*code, response.status()));
+    }
+    response
+}
+
+/// The metric's error type of a JSON-RPC error code.
+fn error_type(code: i64, status: StatusCode) -> ErrorType {
+    match code {
+        jsonrpc::PARSE_ERROR => ErrorType::ParseError,
+        jsonrpc::INVALID_REQUEST if status == StatusCode::NOT_FOUND => ErrorType::SessionNotFound,
+        jsonrpc::INVALID_REQUEST if status == StatusCode::UNAUTHORIZED => {
+            ErrorType::Unauthenticated
+        }
+        jsonrpc::INVALID_REQUEST if status == StatusCode::FORBIDDEN => ErrorType::Forbidden,
+        jsonrpc::INVALID_REQUEST => ErrorType::InvalidRequest,
+        jsonrpc::METHOD_NOT_FOUND => ErrorType::MethodNotFound,
+        jsonrpc::INVALID_PARAMS => ErrorType::InvalidParams,
+        jsonrpc::HEADER_MISMATCH | jsonrpc::UNSUPPORTED_PROTOCOL_VERSION => {
+            ErrorType::ProtocolVersion
+        }
+        jsonrpc::RATE_LIMITED => ErrorType::RateLimited,
+        jsonrpc::UPSTREAM_TIMEOUT => ErrorType::UpstreamTimeout,
+        jsonrpc::UPSTREAM_ERROR => ErrorType::UpstreamUnavailable,
+        _ => ErrorType::Internal,
+    }
+}
+
+async fn post_message(
+    route: &Arc<McpRoute>,
+    request: Request<Incoming>,
+    caller: &Caller,
+    limits: &Limits,
+    method_seen: &mut String,
 ) -> Response<Body> {
     let (parts, incoming) = request.into_parts();
     let content_type = parts
@@ -127,7 +178,12 @@ async fn post(
         }
     };
     let message = match Message::classify(value) {
-        Ok(m) => m,
+        Ok(m) => {
+            if let Message::Request { method, .. } | Message::Notification { method, .. } = &m {
+                method_seen.clone_from(method);
+            }
+            m
+        }
         Err(invalid) => {
             return transport_error(
                 StatusCode::BAD_REQUEST,

@@ -60,10 +60,13 @@ pub fn applicable(
             continue;
         }
         // The descriptor's index keeps two descriptors with overlapping globs from sharing a budget.
-        let key = match (d.kind_is_tool(), d.per_principal) {
-            (true, true) => format!("{route}/d{i}/principal+tool:{principal}|{tool}"),
-            (true, false) => format!("{route}/d{i}/tool:{tool}"),
-            (false, _) => format!("{route}/d{i}/principal:{principal}"),
+        let (key, key_kind) = match (d.kind_is_tool(), d.per_principal) {
+            (true, true) => (
+                format!("{route}/d{i}/principal+tool:{principal}|{tool}"),
+                "principal+tool",
+            ),
+            (true, false) => (format!("{route}/d{i}/tool:{tool}"), key_kind),
+            (false, _) => (format!("{route}/d{i}/principal:{principal}"), key_kind),
         };
         limits.push(Limit {
             key,

@@ -79,14 +79,19 @@ impl Bind {
 }
 
 /// Binds every listener first (so a port conflict fails start-up), then serves until `shutdown`.
+/// A listener's current routes: swapped whole when the config reloads, read once per request, so a
+/// request never sees half a config and in-flight requests finish on the routes they started with.
+pub type BindSlot = Arc<arc_swap::ArcSwap<Bind>>;
+
 pub async fn serve(
-    binds: Vec<Arc<Bind>>,
+    binds: Vec<BindSlot>,
     shutdown: CancellationToken,
 ) -> std::io::Result<Vec<SocketAddr>> {
     let mut listeners = Vec::new();
     for bind in binds {
-        let listener = TcpListener::bind(bind.address).await.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", bind.address))
+        let address = bind.load().address;
+        let listener = TcpListener::bind(address).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot listen on {address}: {e}"))
         })?;
         listeners.push((listener, bind));
     }
@@ -98,7 +103,7 @@ pub async fn serve(
     Ok(addresses)
 }
 
-async fn accept_loop(listener: TcpListener, bind: Arc<Bind>, shutdown: CancellationToken) {
+async fn accept_loop(listener: TcpListener, slot: BindSlot, shutdown: CancellationToken) {
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -112,16 +117,17 @@ async fn accept_loop(listener: TcpListener, bind: Arc<Bind>, shutdown: Cancellat
             _ = shutdown.cancelled() => return,
         };
         let _ = stream.set_nodelay(true);
-        let bind = bind.clone();
+        let slot = slot.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            match bind.tls.clone() {
-                None => serve_connection(stream, bind, None, shutdown, peer).await,
+            let tls = slot.load().tls.clone();
+            match tls {
+                None => serve_connection(stream, slot, None, shutdown, peer).await,
                 Some(tls) => match tls.accept(stream).await {
                     Ok((stream, identity)) => {
                         serve_connection(
                             stream,
-                            bind,
+                            slot,
                             identity.map(|i| i.principal),
                             shutdown,
                             peer,
@@ -138,7 +144,7 @@ async fn accept_loop(listener: TcpListener, bind: Arc<Bind>, shutdown: Cancellat
 /// Serves HTTP/1.1 on one accepted connection (plain or TLS) until it closes or the gateway stops.
 async fn serve_connection<S>(
     stream: S,
-    bind: Arc<Bind>,
+    slot: BindSlot,
     peer_principal: Option<String>,
     shutdown: CancellationToken,
     peer: SocketAddr,
@@ -146,7 +152,7 @@ async fn serve_connection<S>(
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = service_fn(move |request| {
-        let bind = bind.clone();
+        let bind = slot.load_full();
         let peer_principal = peer_principal.clone();
         async move { Ok::<_, std::convert::Infallible>(handle(&bind, request, peer_principal).await) }
     });
@@ -201,7 +207,13 @@ async fn handle(
     match &route.target {
         RouteTarget::Mcp(mcp) => match auth::caller(mcp, &request, peer_principal).await {
             Ok(caller) => crate::mcp::handle(mcp, request, &caller, &bind.limits).await,
-            Err(refused) => refused,
+            Err(refused) => {
+                crate::telemetry::metrics::error(
+                    &mcp.name,
+                    crate::telemetry::metrics::ErrorType::Unauthenticated,
+                );
+                refused
+            }
         },
         RouteTarget::Inactive { what } => body::json(
             StatusCode::NOT_IMPLEMENTED,
