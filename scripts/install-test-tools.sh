@@ -126,8 +126,61 @@ print_versions() {
       "python mcp $(python -c 'import importlib.metadata as m; print(m.version("mcp"))')"
 }
 
+# --- A2A peers -------------------------------------------------------------
+# Two more venvs for the A2A relay tests (tests/a2a_*.rs, tests/peers/a2a_*.py):
+#   .tools/venv-a2a     a2a-sdk 1.3 [http-server] + uvicorn: protocol 1.0, with
+#                       the 0.3 compatibility switch; pinned in
+#                       tests/peers/a2a-requirements.txt
+#   .tools/venv-a2a03   a2a-sdk 0.3.x [http-server] + uvicorn: protocol 0.3
+#                       only, as KAgent's agents; pinned in
+#                       tests/peers/a2a-requirements-03.txt
+# Own stamps, keyed like the others, so these install and update on their own.
+A2A_VENV="$TOOLS/venv-a2a"
+A2A03_VENV="$TOOLS/venv-a2a03"
+A2A_STAMP="$TOOLS/.stamp-a2a"
+A2A03_STAMP="$TOOLS/.stamp-a2a03"
+
+a2a_key() { cat "$PEERS/a2a-requirements.txt" "$SELF" | sha256sum | cut -d' ' -f1; }
+a2a03_key() { cat "$PEERS/a2a-requirements-03.txt" "$SELF" | sha256sum | cut -d' ' -f1; }
+a2a_current() {
+  [[ -f "$A2A_STAMP" && "$(cat "$A2A_STAMP")" == "$(a2a_key)" && -x "$A2A_VENV/bin/python" ]]
+}
+a2a03_current() {
+  [[ -f "$A2A03_STAMP" && "$(cat "$A2A03_STAMP")" == "$(a2a03_key)" && -x "$A2A03_VENV/bin/python" ]]
+}
+
+# $1 venv dir, $2 requirements file, $3 log name, $4 expected version prefix.
+install_a2a_venv() {
+  log "python: venv ${1#"$REPO_ROOT/"} with ${2#"$REPO_ROOT/"}"
+  if [[ ! -x "$1/bin/python" ]]; then
+    run_logged "$3-venv" python3 -m venv "$1"
+  fi
+  run_logged "$3-pip" "$1/bin/python" -m pip install --disable-pip-version-check -q -r "$2"
+  # Smoke test: the server and client sides the test peers use must import.
+  local v
+  v="$("$1/bin/python" -c 'import importlib.metadata as m, uvicorn, starlette, a2a.server.request_handlers, a2a.client; print(m.version("a2a-sdk"))')" \
+    || die "a2a-sdk in $1 does not import"
+  [[ "$v" == "$4"* ]] || die "expected a2a-sdk $4*, got $v in $1"
+  log "a2a-sdk $v in ${1#"$REPO_ROOT/"}"
+}
+
+install_a2a_peers() {
+  if ! a2a_current; then
+    rm -f "$A2A_STAMP"
+    install_a2a_venv "$A2A_VENV" "$PEERS/a2a-requirements.txt" a2a 1.3.
+    a2a_key >"$A2A_STAMP"
+  fi
+  if ! a2a03_current; then
+    rm -f "$A2A03_STAMP"
+    install_a2a_venv "$A2A03_VENV" "$PEERS/a2a-requirements-03.txt" a2a03 0.3.
+    a2a03_key >"$A2A03_STAMP"
+  fi
+}
+# ---------------------------------------------------------------------------
+
 main() {
   mkdir -p "$TOOLS" "$LOGS"
+  install_a2a_peers
   if node_current && py_current && [[ -f "$TOOLS/env.sh" ]]; then
     log "up to date ($TOOLS)"
     exit 0

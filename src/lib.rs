@@ -1,5 +1,6 @@
 //! Agent Gateway: secures, connects and observes agent-to-tool (MCP) and agent-to-agent (A2A) traffic.
 
+pub mod a2a;
 pub mod config;
 pub mod identity;
 pub mod inspect;

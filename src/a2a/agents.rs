@@ -1,0 +1,213 @@
+//! The agents behind a route and their cards: fetched at start, refreshed periodically (and on demand when
+//! a request needs a card that is not there yet). An agent without a configured name is known by the name
+//! in its card, made URL-safe.
+
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use bytes::Bytes;
+use http::{Method, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use serde_json::Value;
+
+use super::card::url_path;
+use crate::net::http_client;
+
+pub const CARD_PATHS: [&str; 2] = ["/.well-known/agent-card.json", "/.well-known/agent.json"];
+const MAX_CARD: usize = 1024 * 1024;
+const CARD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The protocol versions an agent speaks, from its card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    V03,
+    V10,
+}
+
+impl Family {
+    /// `A2A-Version` values: empty means 0.3 (the spec's rule); patch levels are ignored.
+    pub fn parse(version: &str) -> Option<Family> {
+        let v = version.trim();
+        if v.is_empty() || v == "0.3" || v.starts_with("0.3.") {
+            Some(Family::V03)
+        } else if v == "1" || v.starts_with("1.") {
+            Some(Family::V10)
+        } else {
+            None
+        }
+    }
+}
+
+pub struct CardInfo {
+    pub raw: Value,
+    pub slug: String,
+    pub families: Vec<Family>,
+    /// Path of the JSON-RPC endpoint relative to the agent's base URL ("" for the base itself).
+    pub rpc_path: String,
+}
+
+pub struct Agent {
+    pub configured: Option<String>,
+    /// Base URL without a trailing slash.
+    pub base: String,
+    pub card: ArcSwapOption<CardInfo>,
+}
+
+impl Agent {
+    pub fn new(configured: Option<String>, base: &str) -> Agent {
+        Agent {
+            configured,
+            base: base.trim_end_matches('/').to_string(),
+            card: ArcSwapOption::empty(),
+        }
+    }
+
+    pub fn name(&self) -> Option<String> {
+        self.configured
+            .clone()
+            .or_else(|| self.card.load().as_ref().map(|c| c.slug.clone()))
+    }
+
+    pub fn base_path(&self) -> &str {
+        url_path(&self.base)
+    }
+
+    pub async fn refresh(&self) -> Result<(), String> {
+        let mut last = String::new();
+        for path in CARD_PATHS {
+            match fetch_json(&format!("{}{path}", self.base)).await {
+                Ok(raw) => {
+                    let info = card_info(raw, self.base_path());
+                    if info.raw.get("signatures").is_some() {
+                        tracing::warn!(agent = %info.slug, "the agent's card is signed; the gateway serves it with rewritten URLs and without the signatures");
+                    }
+                    self.card.store(Some(info.into()));
+                    return Ok(());
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+fn card_info(raw: Value, base_path: &str) -> CardInfo {
+    let slug = slugify(raw.get("name").and_then(Value::as_str).unwrap_or("agent"));
+    let mut families = Vec::new();
+    let mut rpc_url = None;
+    if let Some(Value::Array(interfaces)) = raw.get("supportedInterfaces") {
+        for i in interfaces {
+            let binding = i.get("protocolBinding").and_then(Value::as_str);
+            if binding.is_some_and(|b| b.eq_ignore_ascii_case("jsonrpc")) {
+                rpc_url = rpc_url.or_else(|| i.get("url").and_then(Value::as_str));
+            }
+            if let Some(f) = i
+                .get("protocolVersion")
+                .and_then(Value::as_str)
+                .and_then(Family::parse)
+            {
+                families.push(f);
+            }
+        }
+    }
+    let preferred = raw.get("preferredTransport").and_then(Value::as_str);
+    if raw.get("url").is_some() && preferred.is_none_or(|t| t.eq_ignore_ascii_case("jsonrpc")) {
+        rpc_url = rpc_url.or_else(|| raw.get("url").and_then(Value::as_str));
+    }
+    // A card with top-level `url` and no interfaces list is a 0.3 card (0.3.0 is its `protocolVersion`).
+    if raw.get("url").is_some() || families.is_empty() {
+        families.push(
+            raw.get("protocolVersion")
+                .and_then(Value::as_str)
+                .and_then(Family::parse)
+                .unwrap_or(Family::V03),
+        );
+    }
+    families.dedup();
+    let rpc_path = rpc_url.map_or(String::new(), |u| {
+        let path = url_path(u);
+        let base = base_path.trim_end_matches('/');
+        path.strip_prefix(base)
+            .unwrap_or(path)
+            .trim_end_matches('/')
+            .to_string()
+    });
+    CardInfo {
+        raw,
+        slug,
+        families,
+        rpc_path,
+    }
+}
+
+/// A card's display name as a path segment: lowercase ASCII letters, digits and `-`.
+pub fn slugify(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-').to_string();
+    if out.is_empty() { "agent".into() } else { out }
+}
+
+async fn fetch_json(url: &str) -> Result<Value, String> {
+    let uri: Uri = url.parse().map_err(|e| format!("bad URL {url}: {e}"))?;
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri(uri)
+        .header("accept", "application/json")
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    let response = tokio::time::timeout(CARD_TIMEOUT, http_client().request(request))
+        .await
+        .map_err(|_| format!("{url}: timed out"))?
+        .map_err(|e| format!("{url}: {e}"))?;
+    if response.status() != StatusCode::OK {
+        return Err(format!("{url}: HTTP {}", response.status()));
+    }
+    let body = Limited::new(response.into_body(), MAX_CARD)
+        .collect()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?
+        .to_bytes();
+    serde_json::from_slice(&body).map_err(|e| format!("{url}: not a JSON card: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn learns_versions_and_the_rpc_path_from_either_card_shape() {
+        let v03 = card_info(
+            json!({"name": "Weather Agent", "url": "http://h/a2a/", "protocolVersion": "0.3.0"}),
+            "",
+        );
+        assert_eq!(
+            (
+                v03.slug.as_str(),
+                v03.families.as_slice(),
+                v03.rpc_path.as_str()
+            ),
+            ("weather-agent", &[Family::V03][..], "/a2a")
+        );
+        let v10 = card_info(
+            json!({"name": "w", "supportedInterfaces": [
+            {"url": "http://h/x", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
+            {"url": "http://h/", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}]}),
+            "",
+        );
+        assert_eq!(
+            (v10.families.as_slice(), v10.rpc_path.as_str()),
+            (&[Family::V10][..], "")
+        );
+        assert_eq!(Family::parse(""), Some(Family::V03));
+        assert_eq!(Family::parse("1.0"), Some(Family::V10));
+        assert_eq!(Family::parse("2.0"), None);
+    }
+}

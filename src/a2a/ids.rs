@@ -1,0 +1,232 @@
+//! Task ownership without replica-local state: every task id and context id the client sees is sealed with
+//! the caller's principal and the agent's name (`Sealer`, purposes `a2a-task` and `a2a-context`), and opened
+//! on the way in. An id sealed for another principal or agent, or a forged one, is refused as TaskNotFound,
+//! so any replica holding the key enforces ownership.
+//!
+//! What is rewritten, in both protocol versions and in requests, responses and stream events alike:
+//! - `taskId`, `contextId` and `referenceTaskIds[]` wherever they appear (messages, status and artifact
+//!   updates, push-notification configs);
+//! - `id` of a Task object (an object with `id` and `status`, plus `contextId` or `kind: "task"`);
+//! - `params.id` of the methods whose `id` is a task id (`tasks/get`, `GetTask`, …, see `TASK_ID_METHODS`).
+//!   The 1.0 push-config methods use `taskId` for the task and `id` for the config, which is left alone.
+//!
+//! `metadata` and data parts (`data`) are never touched: they belong to the agent and the client.
+//!
+//! A `contextId` the client chose itself (one that is not a sealed token) starts a new conversation; it is
+//! forwarded prefixed with a hash of the principal so two principals choosing the same string never share
+//! an agent-side context. This is also what makes `ListTasks` by `contextId` safe: contexts are never
+//! shared between principals. Sealing uses a random nonce, so within one exchange each raw id maps to one
+//! token (the one the client sent, when it sent one), and clients comparing ids across events still match.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::seal::Sealer;
+
+pub const TASK: &str = "a2a-task";
+pub const CONTEXT: &str = "a2a-context";
+
+/// Methods (both versions) whose `params.id` is a task id.
+const TASK_ID_METHODS: &[&str] = &[
+    "tasks/get",
+    "tasks/cancel",
+    "tasks/resubscribe",
+    "tasks/pushNotificationConfig/get",
+    "tasks/pushNotificationConfig/list",
+    "tasks/pushNotificationConfig/delete",
+    "GetTask",
+    "CancelTask",
+    "SubscribeToTask",
+];
+
+pub fn method_has_task_id(method: &str) -> bool {
+    TASK_ID_METHODS.contains(&method)
+}
+
+#[derive(Serialize, Deserialize)]
+struct Claim {
+    /// Principal ("" for an anonymous caller).
+    p: String,
+    /// Agent name.
+    a: String,
+    id: String,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct NotFound;
+
+pub struct IdMap {
+    sealer: Arc<Sealer>,
+    principal: String,
+    agent: String,
+    known: HashMap<(&'static str, String), String>,
+}
+
+impl IdMap {
+    pub fn new(sealer: Arc<Sealer>, principal: Option<&str>, agent: &str) -> IdMap {
+        IdMap {
+            sealer,
+            principal: principal.unwrap_or_default().to_string(),
+            agent: agent.to_string(),
+            known: HashMap::new(),
+        }
+    }
+
+    pub fn open_task(&mut self, token: &str) -> Result<String, NotFound> {
+        self.open(TASK, token).ok_or(NotFound)
+    }
+
+    /// A context id: ours and owned by the caller → the agent's id; ours but someone else's → NotFound;
+    /// not ours at all → a client-chosen id, namespaced by principal.
+    pub fn open_context(&mut self, token: &str) -> Result<String, NotFound> {
+        if let Some(raw) = self.open(CONTEXT, token) {
+            return Ok(raw);
+        }
+        if self.sealer.open::<Claim>(CONTEXT, token).is_ok() {
+            return Err(NotFound);
+        }
+        let hash = Sha256::digest(self.principal.as_bytes());
+        let prefix: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+        Ok(format!("{prefix}~{token}"))
+    }
+
+    fn open(&mut self, purpose: &'static str, token: &str) -> Option<String> {
+        let claim: Claim = self.sealer.open(purpose, token).ok()?;
+        if claim.p != self.principal || claim.a != self.agent {
+            return None;
+        }
+        self.known
+            .insert((purpose, claim.id.clone()), token.to_string());
+        Some(claim.id)
+    }
+
+    pub fn seal(&mut self, purpose: &'static str, raw: &str) -> String {
+        if let Some(token) = self.known.get(&(purpose, raw.to_string())) {
+            return token.clone();
+        }
+        let token = self.sealer.seal(
+            purpose,
+            &Claim {
+                p: self.principal.clone(),
+                a: self.agent.clone(),
+                id: raw.to_string(),
+            },
+        );
+        self.known.insert((purpose, raw.to_string()), token.clone());
+        token
+    }
+
+    /// Opens every id in a request's `params` (or an HTTP+JSON body).
+    pub fn inbound(&mut self, value: &mut Value) -> Result<(), NotFound> {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    match (key.as_str(), &mut *v) {
+                        ("metadata" | "data", _) => {}
+                        ("taskId", Value::String(s)) => *s = self.open_task(s)?,
+                        ("contextId", Value::String(s)) => *s = self.open_context(s)?,
+                        ("referenceTaskIds", Value::Array(ids)) => {
+                            for id in ids.iter_mut() {
+                                if let Value::String(s) = id {
+                                    *s = self.open_task(s)?;
+                                }
+                            }
+                        }
+                        _ => self.inbound(v)?,
+                    }
+                }
+                Ok(())
+            }
+            Value::Array(items) => items.iter_mut().try_for_each(|v| self.inbound(v)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Seals every id in a response's `result`, a stream event or an HTTP+JSON body.
+    pub fn outbound(&mut self, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                let is_task = map.get("id").is_some_and(Value::is_string)
+                    && map.get("status").is_some_and(Value::is_object)
+                    && (map.contains_key("contextId")
+                        || map.get("kind").and_then(Value::as_str) == Some("task"));
+                for (key, v) in map.iter_mut() {
+                    match (key.as_str(), &mut *v) {
+                        ("metadata" | "data", _) => {}
+                        ("id", Value::String(s)) if is_task => *s = self.seal(TASK, s),
+                        ("taskId", Value::String(s)) => *s = self.seal(TASK, s),
+                        ("contextId", Value::String(s)) => *s = self.seal(CONTEXT, s),
+                        ("referenceTaskIds", Value::Array(ids)) => {
+                            for id in ids.iter_mut() {
+                                if let Value::String(s) = id {
+                                    *s = self.seal(TASK, s);
+                                }
+                            }
+                        }
+                        _ => self.outbound(v),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.outbound(v)),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(principal: &str) -> IdMap {
+        static KEY: std::sync::OnceLock<Arc<Sealer>> = std::sync::OnceLock::new();
+        let sealer = KEY.get_or_init(|| Arc::new(Sealer::generate())).clone();
+        IdMap::new(sealer, Some(principal), "weather")
+    }
+
+    #[test]
+    fn seals_tasks_and_contexts_and_only_the_owner_opens_them() {
+        let mut task = json!({"id": "t1", "contextId": "c1", "kind": "task", "status": {"state": "working"},
+            "history": [{"messageId": "m", "taskId": "t1", "contextId": "c1", "metadata": {"taskId": "keep"}}]});
+        let mut alice = map("alice");
+        alice.outbound(&mut task);
+        let sealed_id = task["id"].as_str().unwrap().to_string();
+        assert_ne!(sealed_id, "t1");
+        assert_eq!(
+            task["history"][0]["taskId"],
+            sealed_id.as_str(),
+            "one token per raw id in an exchange"
+        );
+        assert_eq!(task["history"][0]["metadata"]["taskId"], "keep");
+        assert_eq!(map("alice").open_task(&sealed_id), Ok("t1".into()));
+        assert_eq!(map("bob").open_task(&sealed_id), Err(NotFound));
+        assert_eq!(map("bob").open_task("t1"), Err(NotFound));
+        let ctx = task["contextId"].as_str().unwrap();
+        assert_eq!(map("alice").open_context(ctx), Ok("c1".into()));
+        assert_eq!(map("bob").open_context(ctx), Err(NotFound));
+    }
+
+    #[test]
+    fn client_chosen_contexts_are_namespaced_per_principal() {
+        let a = map("alice").open_context("my-ctx").unwrap();
+        let b = map("bob").open_context("my-ctx").unwrap();
+        assert!(a.ends_with("~my-ctx") && b.ends_with("~my-ctx") && a != b);
+    }
+
+    #[test]
+    fn a_token_from_the_request_is_reused_in_the_response() {
+        let mut alice = map("alice");
+        let token = alice.seal(TASK, "t9");
+        let mut fresh = map("alice");
+        let mut params = json!({"id": "x", "message": {"taskId": token}});
+        fresh.inbound(&mut params).unwrap();
+        assert_eq!(params["message"]["taskId"], "t9");
+        let mut event = json!({"statusUpdate": {"taskId": "t9", "status": {}}});
+        fresh.outbound(&mut event);
+        assert_eq!(event["statusUpdate"]["taskId"], token.as_str());
+    }
+}

@@ -1,0 +1,221 @@
+//! Talking to an agent: one request out, and its answer back with ids sealed, either as one JSON body or as
+//! an event stream relayed event by event (each event is rewritten and sent on as soon as it is complete;
+//! nothing waits for the stream to end).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::card;
+use super::ids::IdMap;
+use crate::mcp::sse;
+use crate::net::http_client;
+use crate::server::body::{self, Body};
+
+/// Largest JSON answer or single stream event accepted from an agent.
+const MAX_REPLY: usize = 16 * 1024 * 1024;
+
+/// Request headers passed to the agent. Everything else (notably `Authorization` and cookies) stays here:
+/// the caller's credentials are for the gateway, not for the agent.
+const FORWARDED_REQUEST: [&str; 5] = [
+    "content-type",
+    "accept",
+    "a2a-version",
+    "a2a-extensions",
+    "x-a2a-extensions",
+];
+const FORWARDED_RESPONSE: [&str; 3] = ["a2a-version", "a2a-extensions", "x-a2a-extensions"];
+
+#[derive(Clone, Copy)]
+pub struct Timeouts {
+    /// Until the agent's answer has started (and, for a JSON answer, ended).
+    pub request: Duration,
+    /// Longest silence on an event stream before the gateway ends it.
+    pub idle: Duration,
+}
+
+/// Rewrite the answer as an agent card (extended-card methods) rather than only sealing ids.
+pub struct CardRewrite {
+    pub base_path: String,
+    pub public: String,
+    /// JSON-RPC answers carry the card in `result`; HTTP+JSON answers are the card.
+    pub in_result: bool,
+}
+
+pub enum SendError {
+    Unreachable(String),
+    Timeout,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Unreachable(e) => write!(f, "agent unreachable: {e}"),
+            SendError::Timeout => f.write_str("agent did not answer in time"),
+        }
+    }
+}
+
+pub fn upstream_headers(from: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for name in FORWARDED_REQUEST {
+        for value in from.get_all(name) {
+            out.append(HeaderName::from_static(name), value.clone());
+        }
+    }
+    out
+}
+
+pub async fn send(
+    url: &str,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+    timeouts: Timeouts,
+) -> Result<Response<Incoming>, SendError> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(url)
+        .body(Full::new(body))
+        .map_err(|e| SendError::Unreachable(e.to_string()))?;
+    *request.headers_mut() = headers;
+    match tokio::time::timeout(timeouts.request, http_client().request(request)).await {
+        Err(_) => Err(SendError::Timeout),
+        Ok(Err(e)) => Err(SendError::Unreachable(e.to_string())),
+        Ok(Ok(response)) => Ok(response),
+    }
+}
+
+pub fn is_event_stream(response: &Response<Incoming>) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/event-stream"))
+}
+
+/// A JSON answer, read whole (bounded); `None` when the body is empty.
+pub async fn read_json(
+    response: Response<Incoming>,
+    timeouts: Timeouts,
+) -> Result<(StatusCode, HeaderMap, Option<Value>, Bytes), SendError> {
+    let (parts, body) = response.into_parts();
+    let bytes = tokio::time::timeout(timeouts.request, Limited::new(body, MAX_REPLY).collect())
+        .await
+        .map_err(|_| SendError::Timeout)?
+        .map_err(|e| SendError::Unreachable(e.to_string()))?
+        .to_bytes();
+    let value = serde_json::from_slice(&bytes).ok();
+    Ok((parts.status, parts.headers, value, bytes))
+}
+
+/// Relays the agent's answer to the client with every id sealed for the caller.
+pub async fn relay(
+    response: Response<Incoming>,
+    mut ids: IdMap,
+    card_rewrite: Option<CardRewrite>,
+    timeouts: Timeouts,
+) -> Response<Body> {
+    if is_event_stream(&response) {
+        let headers = response.headers().clone();
+        let mut out = stream(response.into_body(), ids, timeouts.idle);
+        copy_headers(&headers, out.headers_mut());
+        return out;
+    }
+    let (status, headers, value, bytes) = match read_json(response, timeouts).await {
+        Ok(read) => read,
+        Err(e) => {
+            return super::errors::rest(StatusCode::BAD_GATEWAY, "INTERNAL_ERROR", &e.to_string());
+        }
+    };
+    let mut out = match value {
+        Some(mut value) => {
+            ids.outbound(&mut value);
+            if let Some(c) = card_rewrite {
+                let target = if c.in_result {
+                    value.get_mut("result")
+                } else {
+                    Some(&mut value)
+                };
+                if let Some(target) = target.filter(|t| t.is_object()) {
+                    *target = card::rewrite(target, &c.base_path, &c.public).0;
+                }
+            }
+            body::json(status, &value)
+        }
+        // Not JSON (an empty 204, a proxy's error page): passed on unchanged, it carries no ids we know of.
+        None => {
+            let mut r = Response::new(body::full(bytes));
+            *r.status_mut() = status;
+            if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+                r.headers_mut().insert(header::CONTENT_TYPE, ct.clone());
+            }
+            r
+        }
+    };
+    copy_headers(&headers, out.headers_mut());
+    out
+}
+
+fn copy_headers(from: &HeaderMap, to: &mut HeaderMap) {
+    for name in FORWARDED_RESPONSE {
+        if let Some(v) = from.get(name) {
+            to.insert(HeaderName::from_static(name), v.clone());
+        }
+    }
+}
+
+fn stream(mut body: Incoming, mut ids: IdMap, idle: Duration) -> Response<Body> {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        let mut parser = sse::Parser::new(MAX_REPLY);
+        loop {
+            let frame = tokio::select! {
+                frame = tokio::time::timeout(idle, body.frame()) => frame,
+                // The client went away: dropping the body closes the agent's stream too.
+                _ = tx.closed() => return,
+            };
+            let frame = match frame {
+                Ok(Some(Ok(frame))) => frame,
+                Ok(None) => return,
+                Ok(Some(Err(e))) => {
+                    tracing::warn!(error = %e, "a2a: agent stream broke off");
+                    return;
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        idle_secs = idle.as_secs(),
+                        "a2a: agent stream idle too long; closing it"
+                    );
+                    return;
+                }
+            };
+            let Some(data) = frame.data_ref() else {
+                continue;
+            };
+            let Ok(events) = parser.push(data) else {
+                tracing::warn!("a2a: agent sent an oversized stream event; closing the stream");
+                return;
+            };
+            for event in events {
+                let data = match serde_json::from_str::<Value>(&event.data) {
+                    Ok(mut value) => {
+                        ids.outbound(&mut value);
+                        value.to_string()
+                    }
+                    Err(_) => event.data,
+                };
+                let encoded = sse::encode(event.event.as_deref(), event.id.as_deref(), &data);
+                if tx.send(encoded).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    body::sse(rx)
+}
