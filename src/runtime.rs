@@ -14,7 +14,7 @@ use crate::mcp::naming::DEFAULT_DELIMITER;
 use crate::mcp::route::Backend;
 use crate::mcp::upstream::{Upstream, http, sample, sse_client, stdio};
 use crate::seal::Sealer;
-use crate::server::{Bind, OriginPolicy, RouteEntry, RouteTarget};
+use crate::server::{A2aEntry, Bind, OriginPolicy, RouteEntry, RouteTarget};
 
 /// Per-call upstream timeout when neither the backend nor a timeout policy sets one.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -24,6 +24,7 @@ const DEFAULT_PAGE_SIZE: usize = 500;
 
 pub struct Gateway {
     pub binds: Vec<Arc<Bind>>,
+    pub a2a_routes: Vec<Arc<crate::a2a::A2aRoute>>,
     pub tls: Option<Arc<crate::server::tls::TlsListener>>,
     pub mcp_routes: Vec<Arc<McpRoute>>,
 }
@@ -80,6 +81,7 @@ pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, St
     let session_ttl = config.security.session_ttl.unwrap_or(DEFAULT_SESSION_TTL);
     let mut binds = Vec::new();
     let mut mcp_routes = Vec::new();
+    let mut a2a_routes = Vec::new();
     for bind in &config.binds {
         let ip: IpAddr = bind
             .address
@@ -101,9 +103,9 @@ pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, St
                 mcp_routes.push(mcp.clone());
                 RouteTarget::Mcp(mcp)
             } else {
-                RouteTarget::Inactive {
-                    what: format!("route {} (A2A)", route.name),
-                }
+                let a2a = Arc::new(a2a_route(route, sealer.clone(), limiter.clone())?);
+                a2a_routes.push(a2a.route.clone());
+                RouteTarget::A2a(a2a)
             };
             routes.push(RouteEntry {
                 prefix: route.path_prefix.clone(),
@@ -124,6 +126,7 @@ pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, St
     Ok(Gateway {
         binds,
         mcp_routes,
+        a2a_routes,
         tls,
     })
 }
@@ -303,6 +306,9 @@ fn activate(gateway: &Gateway, generation: &tokio_util::sync::CancellationToken)
             task.abort();
         });
     }
+    for route in &gateway.a2a_routes {
+        route.start(generation.clone());
+    }
     if let Some(tls) = &gateway.tls {
         tls.spawn_reloader(generation.clone());
     }
@@ -424,4 +430,55 @@ async fn serve_metrics(
         .await
         .map(Some)
         .map_err(|e| format!("observability.prometheus: cannot listen on {address}: {e}"))
+}
+
+/// An A2A route: its agents (named in config or by their cards), a2a-authz, and the timeout policy.
+fn a2a_route(
+    route: &config::Route,
+    sealer: Arc<Sealer>,
+    limiter: Arc<crate::ratelimit::Limiter>,
+) -> Result<A2aEntry, String> {
+    let policy = crate::policy::RoutePolicies::build(route, limiter)?;
+    let agents = route
+        .backends
+        .iter()
+        .filter_map(|b| match &b.kind {
+            BackendKind::A2a {
+                address,
+                agent_name,
+            } => Some((agent_name.clone(), address.clone())),
+            _ => None,
+        })
+        .collect();
+    let authz = route.policies.iter().find_map(|p| match &p.kind {
+        PolicyKind::A2aAuthz(a) => Some(a.clone()),
+        _ => None,
+    });
+    let (request, idle) = route
+        .policies
+        .iter()
+        .find_map(|p| match &p.kind {
+            PolicyKind::Timeout(t) => Some((t.request, t.idle)),
+            _ => None,
+        })
+        .unwrap_or((None, None));
+    let mut relay = crate::a2a::A2aRoute::new(
+        route.name.clone(),
+        route.path_prefix.clone(),
+        agents,
+        authz,
+        sealer,
+    );
+    if request.is_some() || idle.is_some() {
+        relay = relay.with_timeouts(
+            request.unwrap_or(Duration::from_secs(300)),
+            idle.unwrap_or(Duration::from_secs(300)),
+        );
+    }
+    Ok(A2aEntry {
+        route: Arc::new(relay),
+        policy,
+        name: route.name.clone(),
+        path_prefix: route.path_prefix.clone(),
+    })
 }

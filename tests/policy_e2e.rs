@@ -721,3 +721,117 @@ async fn two_gateway_processes_sharing_one_redis_enforce_one_limit() {
     );
     drop(gateways);
 }
+
+/// The guide's step 7 flow through its a2a-listener: the planning agent may call the weather agent, the
+/// orchestrator any agent, anyone else none; agents are named by their cards (the guide gives no names).
+#[tokio::test]
+async fn guide_agent_to_agent_flow_with_its_two_principals() {
+    let serial = GUIDE_SERIAL.lock().await;
+    let start = |name: &'static str| async move {
+        let mut cmd = tokio::process::Command::new(common::tool("venv-a2a/bin/python"));
+        cmd.arg(common::repo().join("tests/peers/a2a_agent.py"))
+            .args(["--name", name, "--compat"]);
+        common::spawn_listening(cmd).await
+    };
+    let ((_weather, weather), (_planning, planning)) =
+        tokio::join!(start("weather-agent-v6"), start("planning-agent"));
+    let upstream = common::gateway(&common::route_yaml("- name: sample\n  type: sample\n")).await;
+    let key = TestKey::load("rsa-a", Algorithm::RS256);
+    let jwks = JwksServer::start(&[&key]).await;
+    let yaml = guide_yaml(&jwks.url(), upstream.addr);
+    let yaml = substitute(
+        &yaml,
+        "http://weather-agent-service.agent-core-infra.svc.cluster.local:8080",
+        &format!("http://127.0.0.1:{weather}"),
+        1,
+    );
+    let yaml = substitute(
+        &yaml,
+        "http://planning-agent-service.agent-core-infra.svc.cluster.local:8080",
+        &format!("http://127.0.0.1:{planning}"),
+        1,
+    );
+    let loaded = agent_gateway::config::load_str(&yaml, "examples/eks/config.yaml")
+        .unwrap_or_else(|d| panic!("{d:?}"));
+    let running = agent_gateway::runtime::start(&loaded.config).await.unwrap();
+    let front = common::Gateway {
+        addr: SocketAddr::from(([127, 0, 0, 1], running.addresses[0].port())),
+        running,
+    };
+    common::wait_ready(&front.url("/readyz")).await;
+    let token = |sub: &str| {
+        format!(
+            "Bearer {}",
+            key.sign(&with(sa_claims(), json!({ "sub": sub })))
+        )
+    };
+    let planning_sa = token("system:serviceaccount:agent-core-infra:planning-agent-sa");
+    let orchestrator = token("system:serviceaccount:agent-core-infra:orchestrator-agent-sa");
+    let weather_sa = token("system:serviceaccount:agent-core-infra:ekspoc-v6-kagent-agent-sa");
+
+    // The guide's curl, verbatim body.
+    let task = json!({"task": "Get weather forecast for Tampa, FL this weekend"});
+    let url = front.url("/agents/weather-agent-v6");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let reply = loop {
+        let reply = common::post_json(&url, &[("authorization", &planning_sa)], &task).await;
+        // Agent names come from cards fetched at start; allow the first fetch to land.
+        if reply.status != 404 || tokio::time::Instant::now() > deadline {
+            break reply;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(
+        reply.json()["reply"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Tampa"),
+        "{}",
+        reply.text
+    );
+
+    let to_planning = common::post_json(
+        &front.url("/agents/planning-agent"),
+        &[("authorization", &planning_sa)],
+        &task,
+    )
+    .await;
+    assert_eq!(
+        to_planning.status, 403,
+        "the planning agent may call only the weather agent"
+    );
+    let by_orchestrator = common::post_json(
+        &front.url("/agents/planning-agent"),
+        &[("authorization", &orchestrator)],
+        &task,
+    )
+    .await;
+    assert_eq!(by_orchestrator.status, 200, "{}", by_orchestrator.text);
+    assert_eq!(
+        common::post_json(&url, &[("authorization", &weather_sa)], &task)
+            .await
+            .status,
+        403,
+        "no rule: denied"
+    );
+    assert_eq!(common::post_json(&url, &[], &task).await.status, 401);
+
+    let listed: Value = reqwest::Client::new()
+        .get(front.url("/agents"))
+        .header("authorization", &planning_sa)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["weather-agent-v6"]);
+    drop(serial);
+}

@@ -48,11 +48,6 @@ pub fn backend(cx: &mut Cx, node: &Node, path: &str) -> Option<DecodedBackend> {
             }
             let address = cx.required(&o, "address", url);
             let agent_name = cx.field(&o, "agentName", Cx::text);
-            cx.inactive(
-                &location,
-                path,
-                "A2A backend (agent-to-agent calls are not proxied)",
-            );
             BackendKind::A2a {
                 address: address.unwrap_or_default(),
                 agent_name,

@@ -28,8 +28,14 @@ pub use types::*;
 use cx::{Cx, Pos};
 
 /// Policy types this build enforces. Others are decoded and validated, and get a `Note` saying they are not active.
-pub const ACTIVE_POLICY_TYPES: &[&str] =
-    &["timeout", "jwt-authn", "mcp-authz", "rate-limit", "retry"];
+pub const ACTIVE_POLICY_TYPES: &[&str] = &[
+    "timeout",
+    "jwt-authn",
+    "mcp-authz",
+    "a2a-authz",
+    "rate-limit",
+    "retry",
+];
 
 /// A config that passed validation.
 #[derive(Debug, Clone)]

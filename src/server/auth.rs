@@ -11,11 +11,28 @@ use crate::mcp::jsonrpc;
 
 const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
+/// What authentication needs of a route, MCP or A2A.
+pub struct Guarded<'a> {
+    pub policy: &'a crate::policy::RoutePolicies,
+    pub name: &'a str,
+    pub path_prefix: &'a str,
+}
+
+impl<'a> Guarded<'a> {
+    pub fn mcp(route: &'a McpRoute) -> Guarded<'a> {
+        Guarded {
+            policy: &route.policy,
+            name: &route.name,
+            path_prefix: &route.path_prefix,
+        }
+    }
+}
+
 /// The caller of a request on `route`: from its bearer token where the route authenticates, else from
 /// its client certificate, else anonymous.
 #[allow(clippy::result_large_err)]
 pub async fn caller<B>(
-    route: &McpRoute,
+    route: &Guarded<'_>,
     request: &Request<B>,
     certificate_principal: Option<String>,
 ) -> Result<Caller, Response<Body>> {

@@ -37,10 +37,15 @@ pub struct Caller {
 
 pub enum RouteTarget {
     Mcp(Arc<McpRoute>),
-    /// Parsed but not served by this build (A2A).
-    Inactive {
-        what: String,
-    },
+    A2a(Arc<A2aEntry>),
+}
+
+/// An A2A route: the relay and the route's policies (authentication; a2a-authz lives in the relay).
+pub struct A2aEntry {
+    pub route: Arc<crate::a2a::A2aRoute>,
+    pub policy: crate::policy::RoutePolicies,
+    pub name: String,
+    pub path_prefix: String,
 }
 
 pub struct RouteEntry {
@@ -205,20 +210,29 @@ async fn handle(
     };
 
     match &route.target {
-        RouteTarget::Mcp(mcp) => match auth::caller(mcp, &request, peer_principal).await {
-            Ok(caller) => crate::mcp::handle(mcp, request, &caller, &bind.limits).await,
-            Err(refused) => {
-                crate::telemetry::metrics::error(
-                    &mcp.name,
-                    crate::telemetry::metrics::ErrorType::Unauthenticated,
-                );
-                refused
+        RouteTarget::Mcp(mcp) => {
+            match auth::caller(&auth::Guarded::mcp(mcp), &request, peer_principal).await {
+                Ok(caller) => crate::mcp::handle(mcp, request, &caller, &bind.limits).await,
+                Err(refused) => {
+                    crate::telemetry::metrics::error(
+                        &mcp.name,
+                        crate::telemetry::metrics::ErrorType::Unauthenticated,
+                    );
+                    refused
+                }
             }
-        },
-        RouteTarget::Inactive { what } => body::json(
-            StatusCode::NOT_IMPLEMENTED,
-            &json!({"error": format!("{what} is accepted in the config but not served by this build")}),
-        ),
+        }
+        RouteTarget::A2a(a2a) => {
+            let guarded = auth::Guarded {
+                policy: &a2a.policy,
+                name: &a2a.name,
+                path_prefix: &a2a.path_prefix,
+            };
+            match auth::caller(&guarded, &request, peer_principal).await {
+                Ok(caller) => a2a.route.handle(request, caller.principal.as_deref()).await,
+                Err(refused) => refused,
+            }
+        }
     }
 }
 
