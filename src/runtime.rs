@@ -168,12 +168,7 @@ fn mcp_route(
                         address.trim_end_matches('/'),
                         mcp.endpoint.as_deref().unwrap_or("/sse")
                     );
-                    let settings = sse_client::SseSettings {
-                        name: settings.name,
-                        url,
-                        headers: settings.headers,
-                        forward_authorization: settings.forward_authorization,
-                    };
+                    let settings = http::HttpSettings { url, ..settings };
                     Upstream::Sse(Box::new(sse_client::SseUpstream::new(settings)?))
                 } else {
                     Upstream::Http(Box::new(http::HttpUpstream::new(settings)?))
@@ -263,6 +258,13 @@ pub struct Running {
 
 /// Builds, starts discovery and binds every listener. Port 0 binds an ephemeral port (tests).
 pub async fn start(config: &GatewayConfig) -> Result<Running, String> {
+    // Traces: the exporter runs on this runtime; a collector that is down costs dropped spans only.
+    crate::telemetry::tracing::install(
+        config
+            .observability
+            .as_ref()
+            .and_then(|o| o.opentelemetry.as_ref()),
+    )?;
     let shared = Shared::new(config).await?;
     let gateway = build_with(config, &shared)?;
     let shutdown = tokio_util::sync::CancellationToken::new();

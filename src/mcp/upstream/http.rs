@@ -56,20 +56,26 @@ pub struct HttpSettings {
     pub forward_authorization: bool,
 }
 
-impl HttpUpstream {
-    pub fn new(settings: HttpSettings) -> Result<HttpUpstream, String> {
-        let uri: Uri = settings
+impl HttpSettings {
+    /// The upstream's URL and extra headers, checked once when the route is built.
+    pub fn parse(&self) -> Result<(Uri, HeaderMap), String> {
+        let uri: Uri = self
             .url
             .parse()
-            .map_err(|e| format!("backend {}: bad URL {}: {e}", settings.name, settings.url))?;
+            .map_err(|e| format!("backend {}: bad URL {}: {e}", self.name, self.url))?;
         let mut headers = HeaderMap::new();
-        for (k, v) in settings.headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|e| format!("backend {}: header {k}: {e}", settings.name))?;
-            let value = HeaderValue::from_str(&v)
-                .map_err(|e| format!("backend {}: header {k}: {e}", settings.name))?;
-            headers.insert(name, value);
+        for (k, v) in &self.headers {
+            let bad = |e: &dyn std::fmt::Display| format!("backend {}: header {k}: {e}", self.name);
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| bad(&e))?;
+            headers.insert(name, HeaderValue::from_str(v).map_err(|e| bad(&e))?);
         }
+        Ok((uri, headers))
+    }
+}
+
+impl HttpUpstream {
+    pub fn new(settings: HttpSettings) -> Result<HttpUpstream, String> {
+        let (uri, headers) = settings.parse()?;
         Ok(HttpUpstream {
             name: settings.name,
             uri,
@@ -383,6 +389,8 @@ impl HttpUpstream {
         {
             headers.insert(http::header::AUTHORIZATION, auth);
         }
+        // W3C trace context of the attempt's client span (set by the relay around this call).
+        crate::telemetry::tracing::inject_current(headers);
         let request = request
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
@@ -392,6 +400,7 @@ impl HttpUpstream {
             .await
             .map_err(|e| request_error(&e))?;
         let status = response.status();
+        crate::telemetry::tracing::record_status(status.as_u16());
         if !status.is_success() {
             let body = read_limited(response.into_body(), 4096)
                 .await

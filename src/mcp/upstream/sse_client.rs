@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
+use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, oneshot};
 
-use super::http::{error_chain, request_error};
+use super::http::{HttpSettings, error_chain, request_error};
 use super::{CallCtx, EventSink, SessionCache, UpstreamError, UpstreamEvent};
 use crate::mcp::{jsonrpc, sse, version};
 use crate::net::{HttpClient, http_client};
@@ -52,29 +52,9 @@ impl Drop for Connection {
     }
 }
 
-pub struct SseSettings {
-    pub name: String,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub forward_authorization: bool,
-}
-
 impl SseUpstream {
-    pub fn new(settings: SseSettings) -> Result<SseUpstream, String> {
-        let stream_uri: Uri = settings
-            .url
-            .parse()
-            .map_err(|e| format!("backend {}: bad URL {}: {e}", settings.name, settings.url))?;
-        let mut headers = HeaderMap::new();
-        for (k, v) in settings.headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|e| format!("backend {}: header {k}: {e}", settings.name))?;
-            headers.insert(
-                name,
-                HeaderValue::from_str(&v)
-                    .map_err(|e| format!("backend {}: header {k}: {e}", settings.name))?,
-            );
-        }
+    pub fn new(settings: HttpSettings) -> Result<SseUpstream, String> {
+        let (stream_uri, headers) = settings.parse()?;
         Ok(SseUpstream {
             name: settings.name,
             stream_uri,
