@@ -178,9 +178,43 @@ install_a2a_peers() {
 }
 # ---------------------------------------------------------------------------
 
+# --- Python mcp 1.28 (KAgent's MCP client) ----------------------------------
+#   .tools/venv-mcp1    Python `mcp` 1.28.0, the version KAgent v0.9.12's agent
+#                       runtime locks, for tests/kagent_e2e.rs
+#                       (tests/peers/kagent_client.py); pinned in
+#                       tests/peers/mcp1-requirements.txt
+# Own stamp, keyed like the others, so it installs and updates on its own.
+MCP1_VENV="$TOOLS/venv-mcp1"
+MCP1_STAMP="$TOOLS/.stamp-mcp1"
+
+mcp1_key() { cat "$PEERS/mcp1-requirements.txt" "$SELF" | sha256sum | cut -d' ' -f1; }
+mcp1_current() {
+  [[ -f "$MCP1_STAMP" && "$(cat "$MCP1_STAMP")" == "$(mcp1_key)" && -x "$MCP1_VENV/bin/python" ]]
+}
+
+install_mcp1_peer() {
+  mcp1_current && return 0
+  rm -f "$MCP1_STAMP"
+  log "python: venv .tools/venv-mcp1 with tests/peers/mcp1-requirements.txt (mcp 1.28)"
+  if [[ ! -x "$MCP1_VENV/bin/python" ]]; then
+    run_logged mcp1-venv python3 -m venv "$MCP1_VENV"
+  fi
+  run_logged mcp1-pip "$MCP1_VENV/bin/python" -m pip install --disable-pip-version-check -q \
+    -r "$PEERS/mcp1-requirements.txt"
+  # Smoke test: the client API KAgent's runtime (google-adk) calls must import.
+  local v
+  v="$("$MCP1_VENV/bin/python" -c 'import importlib.metadata as m; from mcp import ClientSession; from mcp.client.streamable_http import streamablehttp_client, create_mcp_http_client; print(m.version("mcp"))')" \
+    || die "python mcp 1.28 in .tools/venv-mcp1 does not import"
+  [[ "$v" == 1.28.* ]] || die "expected mcp 1.28.*, got $v in .tools/venv-mcp1"
+  log "mcp $v in .tools/venv-mcp1"
+  mcp1_key >"$MCP1_STAMP"
+}
+# ---------------------------------------------------------------------------
+
 main() {
   mkdir -p "$TOOLS" "$LOGS"
   install_a2a_peers
+  install_mcp1_peer
   if node_current && py_current && [[ -f "$TOOLS/env.sh" ]]; then
     log "up to date ($TOOLS)"
     exit 0
