@@ -142,6 +142,10 @@ fn mcp_route(
         PolicyKind::Timeout(t) => t.request,
         _ => None,
     });
+    let idle_timeout = route.policies.iter().find_map(|p| match &p.kind {
+        PolicyKind::Timeout(t) => t.idle,
+        _ => None,
+    });
     let several = route.backends.len() > 1;
     let mut backends = Vec::new();
     for backend in &route.backends {
@@ -228,6 +232,7 @@ fn mcp_route(
             .prefix_delimiter
             .clone()
             .unwrap_or_else(|| DEFAULT_DELIMITER.to_string()),
+        idle_timeout,
         refresh_interval: route.mcp.refresh_interval.unwrap_or(DEFAULT_REFRESH),
         page_size: DEFAULT_PAGE_SIZE,
         changes,

@@ -51,8 +51,14 @@ pub fn stream(
         {
             return;
         }
+        // `timeout.idle`: a stream that carried no event for that long is closed (clients reopen it).
+        let idle = route
+            .idle_timeout
+            .unwrap_or(Duration::from_secs(u32::MAX.into()));
+        let mut idle_deadline = tokio::time::Instant::now() + idle;
         loop {
             let event = tokio::select! {
+                _ = tokio::time::sleep_until(idle_deadline) => return,
                 change = changes.recv() => match change {
                     Ok(kind) if filter.lists.contains(&kind) => stamp(jsonrpc::notification(&format!("notifications/{kind}/list_changed"), Value::Null)),
                     Ok(_) | Err(RecvError::Lagged(_)) => continue,
@@ -69,6 +75,9 @@ pub fn stream(
                 .session
                 .as_ref()
                 .is_some_and(|h| route.revoked.lock().unwrap().contains(h));
+            if !event.starts_with(':') {
+                idle_deadline = tokio::time::Instant::now() + idle;
+            }
             if closed || tx.send(event).await.is_err() {
                 return;
             }

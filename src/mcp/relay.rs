@@ -86,9 +86,27 @@ async fn with_retries(
         let per_try = retry
             .and_then(|r| r.per_try_timeout)
             .map_or(remaining, |p| p.min(remaining));
+        // One client span per attempt, child of the request's server span (found from the `traceparent`
+        // the caller's headers carry); the upstream gets the attempt's context as `traceparent` (header,
+        // and `_meta` since it speaks MCP).
+        let span = crate::telemetry::tracing::Attempt::mcp(
+            &ctx.headers,
+            upstream.name(),
+            method,
+            params,
+            ctx.principal.as_deref(),
+            attempt,
+        );
+        let mut attempt_params = params.clone();
+        if let Some(traceparent) = span.traceparent() {
+            crate::telemetry::tracing::add_meta(&mut attempt_params, &traceparent);
+        }
         let result = match tokio::time::timeout(
             per_try,
-            upstream.request(ctx, method, params.clone()),
+            opentelemetry::context::FutureExt::with_context(
+                upstream.request(ctx, method, attempt_params),
+                span.context(),
+            ),
         )
         .await
         {
@@ -98,6 +116,17 @@ async fn with_retries(
             ))),
             Err(_) => Err(UpstreamError::Timeout),
         };
+        match &result {
+            Ok(reply) => span.end(
+                None,
+                reply.pointer("/error/code").and_then(Value::as_i64),
+                None,
+            ),
+            Err(UpstreamError::Status(status, _)) => {
+                span.end(Some(*status), None, Some(format!("HTTP {status}")))
+            }
+            Err(error) => span.end(None, None, Some(error.to_string())),
+        }
         match result {
             Err(error) if retry.is_some_and(|r| r.should_retry(&error, attempt)) => {
                 crate::telemetry::metrics::retry(upstream.name());
@@ -260,12 +289,13 @@ pub async fn relay(
             let (tx, rx) = mpsc::channel::<String>(64);
             let session = match &ex.mode { Mode::Session(c) => Some(c.h.clone()), _ => None };
             let route = ex.route.clone();
+            let id = id.clone();
             tokio::spawn(async move {
                 let call = call;
                 if forward(&route, session.as_deref(), first, &tx).await.is_err() {
                     return;
                 }
-                stream_until_reply(route, session, call, events, tx).await;
+                stream_until_reply(route, session, call, events, tx, id).await;
             });
             Answer::Stream(rx)
         }
@@ -278,9 +308,22 @@ async fn stream_until_reply(
     mut call: AbortOnDrop,
     mut events: mpsc::Receiver<UpstreamEvent>,
     tx: mpsc::Sender<String>,
+    id: Value,
 ) {
+    // `timeout.idle`: a stream on which the upstream says nothing for that long is ended with an error
+    // reply (and the upstream call aborted), rather than held open.
+    let idle = route
+        .idle_timeout
+        .unwrap_or(Duration::from_secs(u32::MAX.into()));
     loop {
         tokio::select! {
+            _ = tokio::time::sleep(idle) => {
+                tracing::warn!(route = %route.name, ?idle, "stream idle: no upstream event within timeout.idle; closing it");
+                crate::telemetry::metrics::error(&route.name, crate::telemetry::metrics::ErrorType::UpstreamTimeout);
+                let reply = jsonrpc::error(&id, jsonrpc::UPSTREAM_TIMEOUT, format!("no upstream event within the idle timeout ({idle:?})"));
+                let _ = tx.send(sse::encode(Some("message"), None, &reply.to_string())).await;
+                return;
+            }
             reply = &mut call.0 => {
                 let reply = reply.unwrap_or_else(|_| jsonrpc::error(&Value::Null, jsonrpc::INTERNAL_ERROR, "the call was aborted"));
                 // Events the upstream sent just before its reply still go first.

@@ -45,6 +45,8 @@ pub struct McpRoute {
     pub output_schema: OutputSchemaMode,
     pub delimiter: String,
     pub refresh_interval: Duration,
+    /// `timeout.idle`: the longest a streamed answer may go without an upstream event.
+    pub idle_timeout: Option<Duration>,
     pub page_size: usize,
     /// Fired when the catalogue changes, for `notifications/*/list_changed` to open streams.
     pub changes: broadcast::Sender<&'static str>,
