@@ -17,7 +17,7 @@ step "cargo clippy -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
 step "cargo test (unit and integration tests)"
-cargo test --all-targets --no-fail-fast
+cargo test --no-fail-fast
 
 step "MCP conformance suite through the gateway"
 cargo build --quiet --bin agent-gateway

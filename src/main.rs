@@ -14,9 +14,9 @@ use agent_gateway::{config, inspect, quickstart, runtime};
     about = "Secures, connects and observes agent-to-tool (MCP) and agent-to-agent (A2A) traffic"
 )]
 struct Cli {
-    /// Log format: text (default) or json.
-    #[arg(long, global = true, default_value = "text")]
-    log_format: String,
+    /// Log format: json (default for `run`: one access-log line per request) or text (default otherwise).
+    #[arg(long, global = true, value_parser = ["json", "text"])]
+    log_format: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,6 +38,8 @@ enum Command {
         #[arg(long)]
         auth: bool,
     },
+    /// Print the JSON Schema of the config file (for editors; see docs/config.md).
+    Schema,
     /// Show the tools a principal would see through each MCP route, and why the others are hidden.
     Catalogue {
         #[arg(long, short)]
@@ -55,7 +57,7 @@ fn main() -> ExitCode {
             ExitCode::from(config::validate_command(&file, &mut std::io::stdout()) as u8)
         }
         Command::Run { config } => {
-            init_logging(&cli.log_format);
+            init_logging(cli.log_format.as_deref().unwrap_or("json"));
             let loaded = match config::load_file(&config) {
                 Ok(loaded) => loaded,
                 Err(diagnostics) => {
@@ -72,7 +74,7 @@ fn main() -> ExitCode {
             serve(loaded.config, config)
         }
         Command::Quickstart { port, auth } => {
-            init_logging(&cli.log_format);
+            init_logging(cli.log_format.as_deref().unwrap_or("text"));
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -98,8 +100,16 @@ fn main() -> ExitCode {
                 None,
             )
         }
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&config::schema::json_schema())
+                    .expect("the schema serializes")
+            );
+            ExitCode::SUCCESS
+        }
         Command::Catalogue { config, principal } => {
-            init_logging(&cli.log_format);
+            init_logging(cli.log_format.as_deref().unwrap_or("text"));
             let loaded = match config::load_file(&config) {
                 Ok(loaded) => loaded,
                 Err(diagnostics) => {
@@ -183,6 +193,8 @@ async fn wait_for_signal() {
     let _ = ctrl_c.await;
 }
 
+/// Logs to stderr, filtered like `RUST_LOG` (default `info`). `json`: one JSON object per line, the access
+/// log's lines (target `access`) included; `text`: the human format.
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -190,7 +202,12 @@ fn init_logging(format: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     if format == "json" {
-        builder.json().init();
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init();
     } else {
         builder.init();
     }

@@ -226,7 +226,13 @@ async fn rotation_is_learnt_on_an_unknown_kid_at_a_limited_rate() {
     let token_a = key_a.sign(&sa_claims());
     let token_b = key_b.sign(&sa_claims());
     let flood: Vec<String> = (0..100)
-        .map(|i| TestKey { kid: format!("forged-{i}"), ..key_b.clone() }.sign(&sa_claims()))
+        .map(|i| {
+            TestKey {
+                kid: format!("forged-{i}"),
+                ..key_b.clone()
+            }
+            .sign(&sa_claims())
+        })
         .collect();
 
     assert_eq!(auth(&a, &token_a).await, Ok(WEATHER_SA.to_string()));

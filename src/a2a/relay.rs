@@ -78,16 +78,59 @@ pub async fn send(
     body: Bytes,
     timeouts: Timeouts,
 ) -> Result<Response<Incoming>, SendError> {
+    // The client span (child of the request's server span) and its W3C context toward the agent.
+    let span = crate::telemetry::tracing::Attempt::a2a(&a2a_method(&method, url, &body));
     let mut request = Request::builder()
         .method(method)
         .uri(url)
         .body(Full::new(body))
         .map_err(|e| SendError::Unreachable(e.to_string()))?;
     *request.headers_mut() = headers;
+    for (name, value) in span.headers() {
+        request.headers_mut().insert(name, value);
+    }
     match tokio::time::timeout(timeouts.request, http_client().request(request)).await {
-        Err(_) => Err(SendError::Timeout),
-        Ok(Err(e)) => Err(SendError::Unreachable(e.to_string())),
-        Ok(Ok(response)) => Ok(response),
+        Err(_) => {
+            span.end(None, None, Some("agent did not answer in time".into()));
+            Err(SendError::Timeout)
+        }
+        Ok(Err(e)) => {
+            span.end(None, None, Some(e.to_string()));
+            Err(SendError::Unreachable(e.to_string()))
+        }
+        Ok(Ok(response)) => {
+            span.end(Some(response.status().as_u16()), None, None);
+            Ok(response)
+        }
+    }
+}
+
+/// The A2A method of a request: the JSON-RPC `method`, or for the HTTP+JSON binding the operation its
+/// path names (`message:send` is `message/send`).
+fn a2a_method(method: &Method, url: &str, body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Rpc {
+        method: Option<String>,
+    }
+    if let Ok(Rpc { method: Some(m) }) = serde_json::from_slice::<Rpc>(body) {
+        return m;
+    }
+    let path = url.split('?').next().unwrap_or(url);
+    let last = path.rsplit('/').next().unwrap_or("");
+    match last.split_once(':') {
+        Some((resource, verb)) if !resource.is_empty() => {
+            let resource = if path.contains("/tasks/") && resource != "message" {
+                "tasks"
+            } else {
+                resource
+            };
+            format!("{resource}/{verb}")
+        }
+        _ if path.contains("/tasks") => format!("tasks/{}", method.as_str().to_lowercase()),
+        _ if path.ends_with("/card") || path.ends_with("extendedAgentCard") => {
+            "agent/getAuthenticatedExtendedCard".into()
+        }
+        _ => format!("{method} {last}"),
     }
 }
 

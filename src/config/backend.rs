@@ -325,10 +325,6 @@ mod tests {
             panic!()
         };
         assert_eq!(agent_name.as_deref(), Some("weather"));
-        assert_eq!(
-            loaded.diagnostics.len(),
-            1,
-            "the note that A2A is not active"
-        );
+        assert!(loaded.diagnostics.is_empty(), "A2A backends are served: {:?}", loaded.diagnostics);
     }
 }

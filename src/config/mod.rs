@@ -14,6 +14,7 @@ mod ratelimit_store;
 mod read;
 mod route;
 mod scalar;
+pub mod schema;
 mod settings;
 pub mod types;
 mod values;

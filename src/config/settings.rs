@@ -10,13 +10,6 @@ use super::yaml::Node;
 
 pub fn observability(cx: &mut Cx, node: &Node, path: &str) -> Option<Observability> {
     let o = cx.obj(node, path, &["opentelemetry", "prometheus", "mcp"])?;
-    if let Some(k) = o.key("opentelemetry") {
-        cx.inactive(
-            k,
-            &o.path("opentelemetry"),
-            "OpenTelemetry export (no traces are exported yet; metrics are served)",
-        );
-    }
     Some(Observability {
         opentelemetry: cx.field(&o, "opentelemetry", opentelemetry),
         prometheus: cx.field(&o, "prometheus", prometheus),
@@ -45,7 +38,15 @@ fn opentelemetry(cx: &mut Cx, node: &Node, path: &str) -> Option<OpenTelemetry> 
         cx.field(&o, "endpoint", url)
     };
     let protocol = cx.field(&o, "protocol", |cx, n, p| {
-        cx.choice(n, p, &["grpc", "http/protobuf"])
+        let protocol = cx.choice(n, p, &["grpc", "http/protobuf"])?;
+        if protocol != "grpc" {
+            cx.inactive(
+                n,
+                p,
+                "OTLP over http/protobuf (this build exports traces over grpc only; none are exported)",
+            );
+        }
+        Some(protocol)
     });
     let tracing = cx.field(&o, "tracing", |cx, n, p| {
         let t = cx.obj(n, p, &["enabled", "samplingRate", "attributes"])?;

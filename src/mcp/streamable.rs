@@ -179,8 +179,15 @@ async fn post_message(
     };
     let message = match Message::classify(value) {
         Ok(m) => {
-            if let Message::Request { method, .. } | Message::Notification { method, .. } = &m {
+            if let Message::Request { method, params, .. }
+            | Message::Notification { method, params } = &m
+            {
                 method_seen.clone_from(method);
+                // Names the request's span and access-log line (e.g. `tools/call get_weather_data`).
+                let target = version::name_param(method)
+                    .and_then(|k| params.get(k))
+                    .and_then(Value::as_str);
+                crate::telemetry::tracing::note_method(method, target);
             }
             m
         }

@@ -177,6 +177,7 @@ async fn handle(
     request: Request<Incoming>,
     peer_principal: Option<String>,
 ) -> Response<Body> {
+    use crate::telemetry::tracing as trace;
     let path = request.uri().path().to_string();
     match path.as_str() {
         "/healthz" => return body::json(StatusCode::OK, &json!({"status": "ok"})),
@@ -184,56 +185,96 @@ async fn handle(
         "/health/upstreams" => return upstream_health(bind),
         _ => {}
     }
-    if let Err(reason) = bind.origin.check(request.headers()) {
-        tracing::warn!(path, reason, "request refused by the Host/Origin check");
-        return body::json(
-            StatusCode::FORBIDDEN,
-            &crate::mcp::jsonrpc::error(
-                &serde_json::Value::Null,
-                crate::mcp::jsonrpc::INVALID_REQUEST,
-                format!("Forbidden: {reason}"),
-            ),
-        );
-    }
-    if let Some(metadata) = auth::resource_metadata(
-        &path,
-        request.headers(),
-        bind.mcp_routes().map(|r| r.as_ref()),
-    ) {
-        return metadata;
-    }
-    let Some(route) = bind.route_for(&path) else {
-        return body::json(
-            StatusCode::NOT_FOUND,
-            &json!({"error": format!("no route matches {path}")}),
-        );
+    let route = bind.route_for(&path);
+    let (protocol, route_name) = match route.map(|r| &r.target) {
+        Some(RouteTarget::Mcp(mcp)) => ("mcp", Some(mcp.name.as_str())),
+        Some(RouteTarget::A2a(a2a)) => ("a2a", Some(a2a.name.as_str())),
+        None => ("http", None),
     };
-
-    match &route.target {
-        RouteTarget::Mcp(mcp) => {
-            match auth::caller(&auth::Guarded::mcp(mcp), &request, peer_principal).await {
-                Ok(caller) => crate::mcp::handle(mcp, request, &caller, &bind.limits).await,
-                Err(refused) => {
-                    crate::telemetry::metrics::error(
-                        &mcp.name,
-                        crate::telemetry::metrics::ErrorType::Unauthenticated,
-                    );
-                    refused
+    // The server span: named `<method> <target>` once the method is known, till then after the request.
+    let trace = trace::Request::start(
+        request.headers(),
+        protocol,
+        &format!("{} {}", request.method(), route_name.unwrap_or("unrouted")),
+    );
+    let response = trace
+        .scope(async {
+            if let Err(reason) = bind.origin.check(request.headers()) {
+                tracing::warn!(path, reason, "request refused by the Host/Origin check");
+                return body::json(
+                    StatusCode::FORBIDDEN,
+                    &crate::mcp::jsonrpc::error(
+                        &serde_json::Value::Null,
+                        crate::mcp::jsonrpc::INVALID_REQUEST,
+                        format!("Forbidden: {reason}"),
+                    ),
+                );
+            }
+            if let Some(metadata) = auth::resource_metadata(
+                &path,
+                request.headers(),
+                bind.mcp_routes().map(|r| r.as_ref()),
+            ) {
+                return metadata;
+            }
+            let Some(route) = route else {
+                return body::json(
+                    StatusCode::NOT_FOUND,
+                    &json!({"error": format!("no route matches {path}")}),
+                );
+            };
+            match &route.target {
+                RouteTarget::Mcp(mcp) => {
+                    match auth::caller(&auth::Guarded::mcp(mcp), &request, peer_principal).await {
+                        Ok(mut caller) => {
+                            trace.set_principal(caller.principal.as_deref());
+                            // Upstream attempts (spawned tasks) find the server span by this header;
+                            // each attempt replaces it by its own client span's before it goes out.
+                            caller.headers.retain(|(name, _)| {
+                                name != trace::TRACEPARENT && name != trace::TRACESTATE
+                            });
+                            caller.headers.extend(trace.headers());
+                            crate::mcp::handle(mcp, request, &caller, &bind.limits).await
+                        }
+                        Err(refused) => {
+                            crate::telemetry::metrics::error(
+                                &mcp.name,
+                                crate::telemetry::metrics::ErrorType::Unauthenticated,
+                            );
+                            refused
+                        }
+                    }
+                }
+                RouteTarget::A2a(a2a) => {
+                    if let Some(agent) = path
+                        .strip_prefix(a2a.path_prefix.trim_end_matches('/'))
+                        .and_then(|rest| rest.trim_start_matches('/').split('/').next())
+                        .filter(|agent| !agent.is_empty())
+                    {
+                        trace::note_target(agent);
+                    }
+                    let guarded = auth::Guarded {
+                        policy: &a2a.policy,
+                        name: &a2a.name,
+                        path_prefix: &a2a.path_prefix,
+                    };
+                    match auth::caller(&guarded, &request, peer_principal).await {
+                        Ok(caller) => {
+                            trace.set_principal(caller.principal.as_deref());
+                            a2a.route.handle(request, caller.principal.as_deref()).await
+                        }
+                        Err(refused) => refused,
+                    }
                 }
             }
-        }
-        RouteTarget::A2a(a2a) => {
-            let guarded = auth::Guarded {
-                policy: &a2a.policy,
-                name: &a2a.name,
-                path_prefix: &a2a.path_prefix,
-            };
-            match auth::caller(&guarded, &request, peer_principal).await {
-                Ok(caller) => a2a.route.handle(request, caller.principal.as_deref()).await,
-                Err(refused) => refused,
-            }
-        }
-    }
+        })
+        .await;
+    trace.finish(trace::Outcome {
+        route: route_name,
+        status: response.status().as_u16(),
+        error_code: response.extensions().get::<body::ErrorCode>().map(|c| c.0),
+    });
+    response
 }
 
 fn readiness(bind: &Bind) -> Response<Body> {

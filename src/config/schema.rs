@@ -1,0 +1,1034 @@
+//! The config reference, from one table: a JSON Schema (draft 2020-12) for editors (`agent-gateway schema`,
+//! yaml-language-server) and the Markdown of `docs/config.md`.
+//!
+//! Every mapping the decoder reads is one [`Def`] below, with its fields in the order of the decoder's known-field
+//! list. `tests/config_schema.rs` scans the decoder's sources for those lists and fails when a field is in the
+//! decoder but not here (or the other way round), when an allowed value is missing from an enum, when
+//! `docs/config.md` is not what [`reference_markdown`] makes, and when the schema and `config::load_str` disagree
+//! on a document. Change the decoder, then this table, then regenerate the docs with
+//! `UPDATE_CONFIG_DOCS=1 cargo test --test config_schema`.
+
+use serde_json::{Map, Value, json};
+
+/// What a value must be. Each type maps to a schema and to the words the docs use for it.
+#[derive(Clone, Copy)]
+enum Ty {
+    /// A string that is not empty or blank (names, paths, file names).
+    Text,
+    /// Any string.
+    Str,
+    Bool,
+    /// An integer in `min..=max`.
+    Int(i64, i64),
+    /// A number (integer or not) in `min..=max`.
+    Num(f64, f64),
+    /// `300s`, `1.5s`, `500ms`, `1m`, `1h`; zero allowed.
+    Duration,
+    /// A duration longer than zero.
+    PositiveDuration,
+    /// A string matching a regular expression; the second part is what the docs call it.
+    Pattern(&'static str, &'static str),
+    Enum(&'static [&'static str]),
+    /// A list of the item type with at least `min` items. An empty value (`key:`) reads as an empty list.
+    List(&'static Ty, usize),
+    /// A mapping of names (matching the pattern, if any) to strings.
+    StrMap(Option<&'static str>),
+    /// Any mapping (not looked into).
+    AnyMap,
+    /// Another [`Def`], by id.
+    Ref(&'static str),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Req {
+    No,
+    Yes,
+    /// Required unless the mapping says `enabled: false`.
+    WhenEnabled,
+}
+
+#[derive(Clone, Copy)]
+enum Dflt {
+    No,
+    Str(&'static str),
+    Int(i64),
+    Num(f64),
+    Bool(bool),
+    /// A default that is not a constant (e.g. "the backend name"): in the description only.
+    Doc(&'static str),
+}
+
+#[derive(Clone, Copy)]
+struct Field {
+    name: &'static str,
+    ty: Ty,
+    req: Req,
+    default: Dflt,
+    /// The value of an example, as YAML (flow style). Empty only for a field whose type is a [`Def`]: its example
+    /// is that section's.
+    example: &'static str,
+    desc: &'static str,
+}
+
+const fn f(name: &'static str, ty: Ty, example: &'static str, desc: &'static str) -> Field {
+    Field {
+        name,
+        ty,
+        req: Req::No,
+        default: Dflt::No,
+        example,
+        desc,
+    }
+}
+
+impl Field {
+    const fn req(mut self) -> Field {
+        self.req = Req::Yes;
+        self
+    }
+    const fn when_enabled(mut self) -> Field {
+        self.req = Req::WhenEnabled;
+        self
+    }
+    const fn default(mut self, d: Dflt) -> Field {
+        self.default = d;
+        self
+    }
+}
+
+/// One value of a discriminator field (`type:`) and what it requires or rules out.
+struct Variant {
+    value: &'static str,
+    /// This variant also applies when the discriminator is absent.
+    when_absent: bool,
+    requires: &'static [&'static str],
+    forbids: &'static [&'static str],
+    /// Fields of a nested mapping: (field holding it, fields required in it, fields ruled out in it).
+    nested: &'static [(
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+    )],
+    /// An example of this variant, as YAML.
+    example: &'static str,
+}
+
+/// A mapping of the config.
+struct Def {
+    /// The key in `$defs` and the anchor in the docs.
+    id: &'static str,
+    /// Where it stands in the file, e.g. `binds[].listeners[]`.
+    path: &'static str,
+    desc: &'static str,
+    fields: &'static [Field],
+    /// The field whose value selects a variant, and the variants.
+    discriminator: Option<(&'static str, &'static [Variant])>,
+    /// Pairs of fields that may not both be set.
+    exclusive: &'static [(&'static str, &'static str)],
+    /// What other keys may hold; `None`: no other keys (the decoder reports them as unknown).
+    additional: Option<Ty>,
+    /// An example of the whole mapping, as YAML.
+    example: &'static str,
+}
+
+const DEF: Def = Def {
+    id: "",
+    path: "",
+    desc: "",
+    fields: &[],
+    discriminator: None,
+    exclusive: &[],
+    additional: None,
+    example: "",
+};
+
+const DURATION: &str = r"^[0-9]+(\.[0-9]+)?(ms|s|m|h)$";
+/// As [`DURATION`], with at least one non-zero digit.
+const POSITIVE_DURATION: &str =
+    r"^([0-9]*[1-9][0-9]*(\.[0-9]+)?|[0-9]+\.[0-9]*[1-9][0-9]*)(ms|s|m|h)$";
+const URL: Ty = Ty::Pattern(
+    r"^https?://([A-Za-z0-9._%-]+|\[[0-9A-Za-z:.%]+\])(:[0-9]{1,5})?([/?#].*)?$",
+    "URL (`http://` or `https://`)",
+);
+const ORIGIN: Ty = Ty::Pattern(
+    r"^https?://([A-Za-z0-9._%-]+|\[[0-9A-Za-z:.%]+\])(:[0-9]{1,5})?$",
+    "origin (`scheme://host[:port]`)",
+);
+const HTTP_PATH: Ty = Ty::Pattern("^/", "path (starts with `/`)");
+const IP: Ty = Ty::Pattern(
+    r"^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$",
+    "IP address",
+);
+const SESSION_KEY: Ty = Ty::Pattern(
+    r"^[A-Za-z0-9+/_-]{42}[AEIMQUYcgkosw048]=?$",
+    "32 bytes in base64",
+);
+const REDIS_URL: Ty = Ty::Pattern(
+    r"^(redis://([^/]*@)?[^/:@][^/@]*(/.*)?|(unix|redis\+unix):///.*)$",
+    "Redis URL (`redis://host:port[/db]` or `unix:///path`)",
+);
+const HEADER_NAME: &str = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$";
+const PORT: Ty = Ty::Int(0, 65535);
+const COUNT: Ty = Ty::Int(1, u32::MAX as i64);
+const TEXTS: Ty = Ty::List(&Ty::Text, 0);
+
+const BACKEND_TYPES: &[&str] = &["mcp-http", "mcp-stdio", "sample", "a2a"];
+const POLICY_TYPES: &[&str] = &[
+    "jwt-authn",
+    "mcp-authz",
+    "a2a-authz",
+    "rate-limit",
+    "timeout",
+    "retry",
+];
+/// Envoy's names, which the guide uses.
+const RETRY_ON: &[&str] = &[
+    "5xx",
+    "gateway-error",
+    "reset",
+    "connect-failure",
+    "retriable-4xx",
+    "refused-stream",
+];
+const HTTP_ONLY: &[&str] = &["endpoint", "protocol", "headers", "forwardAuthorization"];
+const STDIO_ONLY: &[&str] = &["command", "args", "env"];
+
+/// Every mapping, in the order of the docs.
+const DEFS: &[Def] = &[
+    Def {
+        id: "GatewayConfig",
+        path: "(top level)",
+        desc: "The whole `gateway.yaml` document: the guide's format (step 3.1) plus the gateway's extensions. \
+               The file may also be a Kubernetes ConfigMap holding it under `data.gateway.yaml` (see ConfigMap).",
+        fields: &[
+            f("binds", Ty::List(&Ty::Ref("Bind"), 1), "", "The ports the gateway listens on, each with its listeners.").req(),
+            f("observability", Ty::Ref("Observability"), "", "Traces and metrics (the guide's `observability:` section)."),
+            f("security", Ty::Ref("Security"), "", "Gateway-wide security settings: session key, allowed origins, mTLS."),
+            f("limits", Ty::Ref("Limits"), "", "Request limits (extension)."),
+            f("rateLimitStore", Ty::Ref("RateLimitStore"), "", "Where rate limits are kept when they must hold across replicas (extension). Without it, limits are counted in each process."),
+        ],
+        example: "binds:\n  - port: 8080\n    listeners:\n      - name: local\n        routes:\n          - name: sample-tools\n            match: {path: {prefix: /mcp}}\n            backends:\n              - {name: weather-tools, type: sample}\nlimits: {maxBodyBytes: 1048576}\n",
+        ..DEF
+    },
+    Def {
+        id: "Bind",
+        path: "binds[]",
+        desc: "A port to listen on and the listeners served on it. Two binds may not share a port.",
+        fields: &[
+            f("port", PORT, "8080", "The TCP port. `0` picks a free port (tests, throwaway gateways).").req(),
+            f("address", IP, "127.0.0.1", "The address to listen on (extension). `0.0.0.0` is what an in-cluster deployment needs; `127.0.0.1` serves this host only.").default(Dflt::Str("0.0.0.0")),
+            f("listeners", Ty::List(&Ty::Ref("Listener"), 0), "", "The listeners on this port. Their routes share the port, so two routes may not have the same path prefix.").req(),
+        ],
+        example: "port: 8080\naddress: 0.0.0.0\nlisteners:\n  - name: mcp-listener\n    routes: []\n",
+        ..DEF
+    },
+    Def {
+        id: "Listener",
+        path: "binds[].listeners[]",
+        desc: "A named group of routes on a bind. Names are unique within a bind.",
+        fields: &[
+            f("name", Ty::Text, "mcp-listener", "The listener's name.").req(),
+            f("routes", Ty::List(&Ty::Ref("Route"), 0), "", "The routes of this listener.").req(),
+        ],
+        example: "name: mcp-listener\nroutes:\n  - name: tools\n    match: {path: {prefix: /mcp}}\n    backends: [{name: s, type: sample}]\n",
+        ..DEF
+    },
+    Def {
+        id: "Route",
+        path: "binds[].listeners[].routes[]",
+        desc: "Requests whose path starts with the route's prefix, the policies applied to them and the backends \
+               that serve them. A route is either an MCP route (backends of type `mcp-http`, `mcp-stdio` or \
+               `sample`) or an A2A route (backends of type `a2a`), never both.",
+        fields: &[
+            f("name", Ty::Text, "agent-to-mcp-tools", "The route's name, unique within its listener.").req(),
+            f("match", Ty::Ref("Match"), "", "Which requests the route takes.").req(),
+            f("policies", Ty::List(&Ty::Ref("Policy"), 0), "", "Policies applied to the route's requests, at most one of each type."),
+            f("backends", Ty::List(&Ty::Ref("Backend"), 1), "", "The upstreams behind the route. Names are unique within the route.").req(),
+            f("mcp", Ty::Ref("RouteMcp"), "", "Route-level MCP settings (extension); no effect on an A2A route."),
+        ],
+        example: "name: agent-to-mcp-tools\nmatch:\n  path:\n    prefix: /mcp\npolicies:\n  - type: timeout\n    timeout: {request: 300s}\nbackends:\n  - name: tools\n    type: mcp-http\n    address: http://tools.default.svc:8000\nmcp:\n  outputSchema: enforce\n",
+        ..DEF
+    },
+    Def {
+        id: "Match",
+        path: "routes[].match",
+        desc: "Which requests a route takes.",
+        fields: &[f("path", Ty::Ref("PathMatch"), "", "Match on the request path.").req()],
+        example: "path:\n  prefix: /mcp\n",
+        ..DEF
+    },
+    Def {
+        id: "PathMatch",
+        path: "routes[].match.path",
+        desc: "Match on the request path.",
+        fields: &[f("prefix", HTTP_PATH, "/mcp", "The path prefix. On one port, no two routes may have the same prefix.").req()],
+        example: "prefix: /agents\n",
+        ..DEF
+    },
+    Def {
+        id: "RouteMcp",
+        path: "routes[].mcp",
+        desc: "Route-level MCP settings (extension, all optional).",
+        fields: &[
+            f("prefixDelimiter", Ty::Text, "'__'", "Separator between a backend's prefix and a tool name when the route has several backends.").default(Dflt::Str("__")),
+            f("outputSchema", Ty::Enum(&["report", "enforce"]), "enforce", "What a tool result that breaks the tool's `outputSchema` leads to: `report` logs it; `enforce` turns it into an error for the caller.").default(Dflt::Str("report")),
+            f("refreshInterval", Ty::PositiveDuration, "60s", "How often upstream catalogues are listed again.").default(Dflt::Str("300s")),
+        ],
+        example: "prefixDelimiter: __\noutputSchema: report\nrefreshInterval: 300s\n",
+        ..DEF
+    },
+    Def {
+        id: "Policy",
+        path: "routes[].policies[]",
+        desc: "A policy: `type` plus one field, named after the type, holding its settings. A route has at most one \
+               policy of each type.",
+        fields: &[
+            f("type", Ty::Enum(POLICY_TYPES), "jwt-authn", "The policy type; it decides which settings field is required.").req(),
+            f("jwt", Ty::Ref("JwtAuthn"), "", "Settings of a `jwt-authn` policy."),
+            f("mcp", Ty::Ref("McpAuthz"), "", "Settings of an `mcp-authz` policy."),
+            f("a2a", Ty::Ref("A2aAuthz"), "", "Settings of an `a2a-authz` policy."),
+            f("rateLimit", Ty::Ref("RateLimit"), "", "Settings of a `rate-limit` policy."),
+            f("timeout", Ty::Ref("Timeout"), "", "Settings of a `timeout` policy."),
+            f("retry", Ty::Ref("Retry"), "", "Settings of a `retry` policy."),
+        ],
+        discriminator: Some((
+            "type",
+            &[
+                Variant { value: "jwt-authn", when_absent: false, requires: &["jwt"], forbids: &["mcp", "a2a", "rateLimit", "timeout", "retry"], nested: &[], example: "type: jwt-authn\njwt:\n  issuer: https://kubernetes.default.svc\n  audiences: [agent-gateway]\n  jwksUri: https://kubernetes.default.svc/openid/v1/jwks\n" },
+                Variant { value: "mcp-authz", when_absent: false, requires: &["mcp"], forbids: &["jwt", "a2a", "rateLimit", "timeout", "retry"], nested: &[], example: "type: mcp-authz\nmcp:\n  rules:\n    - principal: system:serviceaccount:agents:weather\n      allowedTools: [get_weather_data]\n" },
+                Variant { value: "a2a-authz", when_absent: false, requires: &["a2a"], forbids: &["jwt", "mcp", "rateLimit", "timeout", "retry"], nested: &[], example: "type: a2a-authz\na2a:\n  rules:\n    - {source: system:serviceaccount:agents:planner, target: weather-agent, allowed: true}\n" },
+                Variant { value: "rate-limit", when_absent: false, requires: &["rateLimit"], forbids: &["jwt", "mcp", "a2a", "timeout", "retry"], nested: &[], example: "type: rate-limit\nrateLimit:\n  descriptors:\n    - {key: tool-name, value: execute_code, rateLimit: {requestsPerMinute: 10}}\n" },
+                Variant { value: "timeout", when_absent: false, requires: &["timeout"], forbids: &["jwt", "mcp", "a2a", "rateLimit", "retry"], nested: &[], example: "type: timeout\ntimeout: {request: 300s, idle: 60s}\n" },
+                Variant { value: "retry", when_absent: false, requires: &["retry"], forbids: &["jwt", "mcp", "a2a", "rateLimit", "timeout"], nested: &[], example: "type: retry\nretry: {attempts: 3, perTryTimeout: 30s, retryOn: [5xx, connect-failure]}\n" },
+            ],
+        )),
+        example: "type: timeout\ntimeout:\n  request: 300s\n",
+        ..DEF
+    },
+    Def {
+        id: "JwtAuthn",
+        path: "policies[].jwt",
+        desc: "`jwt-authn`: the caller must present a bearer token; it is verified against the issuer's JWKS (or, \
+               with `mode: tokenReview`, by the Kubernetes API server). A failure gets 401 with an RFC 6750 challenge.",
+        fields: &[
+            f("issuer", Ty::Text, "https://kubernetes.default.svc", "The `iss` tokens must carry. On EKS this is the cluster's OIDC URL (`kubectl get --raw /.well-known/openid-configuration | jq -r .issuer`).").req(),
+            f("audiences", TEXTS, "[agent-gateway]", "Accepted `aud` values; a token must carry one of them."),
+            f("jwksUri", URL, "https://kubernetes.default.svc/openid/v1/jwks", "Where the issuer's signing keys (JWKS) are fetched. The JWKS is cached and refreshed; an unknown `kid` triggers a rate-limited refresh.").req(),
+            f("claimToHeaders", Ty::List(&Ty::Ref("ClaimToHeader"), 0), "", "Claims copied into headers toward the upstream. Client-sent headers of these names never reach an upstream."),
+            f("leeway", Ty::Duration, "30s", "Clock skew allowed on `exp`, `nbf` and `iat`.").default(Dflt::Str("30s")),
+            f("mode", Ty::Enum(&["jwks", "tokenReview"]), "tokenReview", "How a token is checked: `jwks` verifies the signature locally against the JWKS; `tokenReview` asks the Kubernetes API server (TokenReview).").default(Dflt::Str("jwks")),
+            f("kubernetes", Ty::Bool, "true", "Treat the JWKS URI as the Kubernetes API server (authenticate with the pod's service-account token and CA). Default: decided by the host of `jwksUri` (`kubernetes.default.svc` and its variants).").default(Dflt::Doc("by the host of `jwksUri`")),
+            f("serviceAccountTokenPath", Ty::Text, "/var/run/secrets/kubernetes.io/serviceaccount/token", "The service-account token used toward the API server.").default(Dflt::Str("/var/run/secrets/kubernetes.io/serviceaccount/token")),
+            f("caPath", Ty::Text, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", "The CA bundle that verifies the API server.").default(Dflt::Str("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt")),
+            f("apiServer", URL, "https://10.0.0.1:443", "The API server for `mode: tokenReview`.").default(Dflt::Doc("the origin of `jwksUri`")),
+            f("jwksRefreshInterval", Ty::PositiveDuration, "10m", "How often the JWKS is fetched again.").default(Dflt::Str("300s")),
+            f("jwksMinRefreshInterval", Ty::PositiveDuration, "30s", "The least time between two JWKS fetches caused by unknown `kid`s.").default(Dflt::Str("10s")),
+        ],
+        example: "issuer: https://kubernetes.default.svc\naudiences: [agent-gateway]\njwksUri: https://kubernetes.default.svc/openid/v1/jwks\nclaimToHeaders:\n  - {claim: sub, header: x-agent-identity}\nleeway: 30s\n",
+        ..DEF
+    },
+    Def {
+        id: "ClaimToHeader",
+        path: "policies[].jwt.claimToHeaders[]",
+        desc: "A token claim copied into a header toward the upstream.",
+        fields: &[
+            f("claim", Ty::Text, "sub", "The claim's name.").req(),
+            f("header", Ty::Text, "x-agent-identity", "The header that carries its value.").req(),
+        ],
+        example: "claim: sub\nheader: x-agent-identity\n",
+        ..DEF
+    },
+    Def {
+        id: "McpAuthz",
+        path: "policies[].mcp",
+        desc: "`mcp-authz`: which principal may see and call which tools, prompts and resources. Denies by default: a \
+               principal without a rule sees nothing, and a denied call gets the same answer as an unknown tool.",
+        fields: &[f("rules", Ty::List(&Ty::Ref("McpAuthzRule"), 0), "", "One rule per principal.").req()],
+        example: "rules:\n  - principal: system:serviceaccount:agent-core-infra:ekspoc-v6-kagent-agent-sa\n    allowedTools: [get_weather_data, execute_code]\n    rateLimit: {requestsPerMinute: 100}\n",
+        ..DEF
+    },
+    Def {
+        id: "McpAuthzRule",
+        path: "policies[].mcp.rules[]",
+        desc: "What one principal (or a glob of principals) may use.",
+        fields: &[
+            f("principal", Ty::Text, "'system:serviceaccount:agents:*'", "The principal (the token's `sub`, or the client certificate's SPIFFE ID or CN), exact or a glob (`*`, `?`). At most one rule per principal.").req(),
+            f("allowedTools", TEXTS, "[get_weather_data, 'store_*']", "Tool names as the route exposes them, or globs.").default(Dflt::Doc("none")),
+            f("allowedPrompts", TEXTS, "['*']", "Prompt names or globs (extension).").default(Dflt::Doc("none")),
+            f("allowedResources", TEXTS, "['file:///reports/*']", "Resource URIs or globs (extension).").default(Dflt::Doc("none")),
+            f("rateLimit", Ty::Ref("RateLimitValue"), "", "A limit on this principal's calls."),
+        ],
+        example: "principal: system:serviceaccount:agents:weather\nallowedTools: [get_weather_data]\nrateLimit:\n  requestsPerMinute: 100\n",
+        ..DEF
+    },
+    Def {
+        id: "RateLimitValue",
+        path: "…rateLimit",
+        desc: "A request rate.",
+        fields: &[f("requestsPerMinute", COUNT, "100", "Calls allowed per minute (at least 1). A refused call gets 429 with `Retry-After`.").req()],
+        example: "requestsPerMinute: 60\n",
+        ..DEF
+    },
+    Def {
+        id: "A2aAuthz",
+        path: "policies[].a2a",
+        desc: "`a2a-authz`: which caller may reach which agent. Denies by default.",
+        fields: &[f("rules", Ty::List(&Ty::Ref("A2aAuthzRule"), 0), "", "The rules.").req()],
+        example: "rules:\n  - source: system:serviceaccount:agent-core-infra:planning-agent-sa\n    target: weather-agent-v6\n    allowed: true\n",
+        ..DEF
+    },
+    Def {
+        id: "A2aAuthzRule",
+        path: "policies[].a2a.rules[]",
+        desc: "One rule: a source principal, a target agent and whether the call is allowed.",
+        fields: &[
+            f("source", Ty::Text, "system:serviceaccount:agents:planner", "The calling principal, exact or a glob.").req(),
+            f("target", Ty::Text, "'*'", "The agent's name (its backend's `agentName` or card name), exact or a glob.").req(),
+            f("allowed", Ty::Bool, "true", "Whether the call is allowed. Required: allow-or-deny is written down, not guessed.").req(),
+        ],
+        example: "source: system:serviceaccount:agents:planner\ntarget: weather-agent\nallowed: true\n",
+        ..DEF
+    },
+    Def {
+        id: "RateLimit",
+        path: "policies[].rateLimit",
+        desc: "`rate-limit`: limits checked before dispatch, in the process or in the shared `rateLimitStore`.",
+        fields: &[f("descriptors", Ty::List(&Ty::Ref("RateLimitDescriptor"), 0), "", "The limits.").req()],
+        example: "descriptors:\n  - key: tool-name\n    value: execute_code\n    rateLimit: {requestsPerMinute: 10}\n",
+        ..DEF
+    },
+    Def {
+        id: "RateLimitDescriptor",
+        path: "policies[].rateLimit.descriptors[]",
+        desc: "One limit: what it is keyed on, which value it applies to, and the rate.",
+        fields: &[
+            f("key", Ty::Enum(&["tool-name", "principal"]), "tool-name", "What the limit is keyed on.").req(),
+            f("value", Ty::Text, "execute_code", "The tool name or principal the limit applies to, exact or a glob.").req(),
+            f("rateLimit", Ty::Ref("RateLimitValue"), "", "The rate.").req(),
+            f("perPrincipal", Ty::Bool, "true", "Count each principal separately (extension); otherwise all callers share one budget.").default(Dflt::Bool(false)),
+        ],
+        example: "key: principal\nvalue: 'system:serviceaccount:batch:*'\nrateLimit: {requestsPerMinute: 30}\nperPrincipal: true\n",
+        ..DEF
+    },
+    Def {
+        id: "Timeout",
+        path: "policies[].timeout",
+        desc: "`timeout`: how long a request may take. Set `request`, `idle` or both.",
+        fields: &[
+            f("request", Ty::PositiveDuration, "300s", "The longest a whole request may take, retries included."),
+            f("idle", Ty::PositiveDuration, "60s", "The longest a stream may stay silent."),
+        ],
+        example: "request: 300s\nidle: 60s\n",
+        ..DEF
+    },
+    Def {
+        id: "Retry",
+        path: "policies[].retry",
+        desc: "`retry`: failed upstream calls are tried again, with jittered backoff and a retry budget, within the \
+               `timeout` policy.",
+        fields: &[
+            f("attempts", COUNT, "3", "Retries after the first try (at least 1).").req(),
+            f("perTryTimeout", Ty::PositiveDuration, "30s", "The longest one try may take."),
+            f("retryOn", Ty::List(&Ty::Enum(RETRY_ON), 0), "[5xx, reset, connect-failure]", "The failures that are retried (Envoy's names)."),
+            f("backoff", Ty::Ref("Backoff"), "", "The wait between tries."),
+        ],
+        example: "attempts: 3\nperTryTimeout: 30s\nretryOn: [5xx, reset, connect-failure]\nbackoff: {baseInterval: 1s, maxInterval: 10s}\n",
+        ..DEF
+    },
+    Def {
+        id: "Backoff",
+        path: "policies[].retry.backoff",
+        desc: "Exponential backoff between tries, with jitter.",
+        fields: &[
+            f("baseInterval", Ty::PositiveDuration, "1s", "The first wait.").req(),
+            f("maxInterval", Ty::PositiveDuration, "10s", "The longest wait; not shorter than `baseInterval`.").req(),
+        ],
+        example: "baseInterval: 1s\nmaxInterval: 10s\n",
+        ..DEF
+    },
+    Def {
+        id: "Backend",
+        path: "routes[].backends[]",
+        desc: "An upstream behind a route. Its `type` decides which other fields apply; a field of another type is an \
+               error that says where it belongs.",
+        fields: &[
+            f("name", Ty::Text, "weather-tools", "The backend's name, unique within the route. With several MCP backends it is also the default tool-name prefix.").req(),
+            f("type", Ty::Enum(BACKEND_TYPES), "mcp-http", "`mcp-http`: an MCP server over Streamable HTTP (either era) or, with `mcp.protocol: sse`, the legacy HTTP+SSE transport. `mcp-stdio`: a child process speaking MCP on stdin/stdout. `sample`: the built-in sample server with the guide's six tools. `a2a` (or no type): an A2A agent.").default(Dflt::Str("a2a")),
+            f("address", URL, "http://agent-core-mcp-service.agent-core-infra.svc.cluster.local:8000", "The upstream's base URL (types `mcp-http` and `a2a`)."),
+            f("mcp", Ty::Ref("BackendMcp"), "", "MCP settings (types `mcp-http`, `mcp-stdio` and `sample`)."),
+            f("agentName", Ty::Text, "weather", "The name the agent is served under at `/agents/<name>` (type `a2a`).").default(Dflt::Doc("the name on the agent's card")),
+        ],
+        discriminator: Some((
+            "type",
+            &[
+                Variant { value: "mcp-http", when_absent: false, requires: &["address"], forbids: &["agentName"], nested: &[("mcp", &[], STDIO_ONLY)], example: "name: tools\ntype: mcp-http\naddress: http://agent-core-mcp-service.agent-core-infra.svc.cluster.local:8000\nmcp:\n  endpoint: /mcp\n  timeout: 300s\n  headers: {x-api-key: secret}\n" },
+                Variant { value: "mcp-stdio", when_absent: false, requires: &["mcp"], forbids: &["address", "agentName"], nested: &[("mcp", &["command"], HTTP_ONLY)], example: "name: everything\ntype: mcp-stdio\nmcp:\n  command: npx\n  args: [-y, '@modelcontextprotocol/server-everything']\n  env: {LOG_LEVEL: info}\n" },
+                Variant { value: "sample", when_absent: false, requires: &[], forbids: &["address", "agentName"], nested: &[("mcp", &[], &["endpoint", "protocol", "headers", "forwardAuthorization", "command", "args", "env"])], example: "name: weather-tools\ntype: sample\n" },
+                Variant { value: "a2a", when_absent: true, requires: &["address"], forbids: &["mcp"], nested: &[], example: "name: weather-agent\naddress: http://weather-agent-v6.agent-core-infra.svc.cluster.local:8080\nagentName: weather\n" },
+            ],
+        )),
+        example: "name: tools\ntype: mcp-http\naddress: http://tools.default.svc:8000\n",
+        ..DEF
+    },
+    Def {
+        id: "BackendMcp",
+        path: "routes[].backends[].mcp",
+        desc: "MCP settings of a backend. Which fields apply depends on the backend's `type`.",
+        fields: &[
+            f("endpoint", HTTP_PATH, "/mcp", "The path of the MCP endpoint on the upstream (`mcp-http`).").default(Dflt::Doc("`/mcp` (`/sse` with `protocol: sse`)")),
+            f("protocol", Ty::Enum(&["http", "sse"]), "sse", "`http`: Streamable HTTP; `sse`: the legacy HTTP+SSE transport of 2024-11-05 (`mcp-http`).").default(Dflt::Str("http")),
+            f("timeout", Ty::PositiveDuration, "300s", "Per-call upstream timeout."),
+            f("prefix", Ty::Text, "weather", "The tool-name prefix used when the route has several backends.").default(Dflt::Doc("the backend name")),
+            f("forwardAuthorization", Ty::Bool, "true", "Forward the caller's `Authorization` header to this upstream (`mcp-http`). Otherwise it is never forwarded.").default(Dflt::Bool(false)),
+            f("headers", Ty::StrMap(Some(HEADER_NAME)), "{x-api-key: secret}", "Extra headers sent to the upstream, e.g. its own credentials (`mcp-http`)."),
+            f("command", Ty::Text, "npx", "The program to start (`mcp-stdio`, required there)."),
+            f("args", TEXTS, "[-y, '@modelcontextprotocol/server-everything']", "Its arguments (`mcp-stdio`)."),
+            f("env", Ty::StrMap(None), "{LOG_LEVEL: debug}", "Environment variables for it (`mcp-stdio`)."),
+        ],
+        example: "endpoint: /mcp\nprotocol: http\ntimeout: 300s\nprefix: weather\nforwardAuthorization: false\nheaders: {x-api-key: secret}\n",
+        ..DEF
+    },
+    Def {
+        id: "Observability",
+        path: "observability",
+        desc: "Traces and metrics (the guide's section).",
+        fields: &[
+            f("opentelemetry", Ty::Ref("OpenTelemetry"), "", "Trace export over OTLP."),
+            f("prometheus", Ty::Ref("Prometheus"), "", "The Prometheus metrics endpoint."),
+            f("mcp", Ty::Ref("McpObservability"), "", "MCP metrics."),
+        ],
+        example: "prometheus:\n  port: 9090\n  path: /metrics\n",
+        ..DEF
+    },
+    Def {
+        id: "OpenTelemetry",
+        path: "observability.opentelemetry",
+        desc: "OpenTelemetry trace export (OTLP).",
+        fields: &[
+            f("enabled", Ty::Bool, "true", "A section that is written down is meant to be on.").default(Dflt::Bool(true)),
+            f("endpoint", URL, "http://jaeger-collector.observability.svc.cluster.local:4317", "The OTLP collector. Required unless `enabled: false`.").when_enabled(),
+            f("protocol", Ty::Enum(&["grpc", "http/protobuf"]), "grpc", "The OTLP protocol. This build exports over `grpc`; `http/protobuf` is accepted but not active.").default(Dflt::Str("grpc")),
+            f("tracing", Ty::Ref("Tracing"), "", "Trace settings."),
+        ],
+        example: "enabled: true\nendpoint: http://jaeger-collector.observability.svc.cluster.local:4317\nprotocol: grpc\n",
+        ..DEF
+    },
+    Def {
+        id: "Tracing",
+        path: "observability.opentelemetry.tracing",
+        desc: "Trace settings.",
+        fields: &[
+            f("enabled", Ty::Bool, "true", "Whether traces are recorded.").default(Dflt::Bool(true)),
+            f("samplingRate", Ty::Num(0.0, 1.0), "0.1", "The fraction of requests traced, 0 to 1.").default(Dflt::Num(1.0)),
+            f("attributes", Ty::List(&Ty::Ref("TraceAttribute"), 0), "", "Attributes added to every span."),
+        ],
+        example: "enabled: true\nsamplingRate: 1.0\nattributes:\n  - {key: gateway.version, value: '0.11'}\n",
+        ..DEF
+    },
+    Def {
+        id: "TraceAttribute",
+        path: "observability.opentelemetry.tracing.attributes[]",
+        desc: "A span attribute.",
+        fields: &[
+            f("key", Ty::Text, "agent.identity", "The attribute's name.").req(),
+            f("value", Ty::Str, "'${jwt.sub}'", "Its value.").req(),
+        ],
+        example: "key: tool.name\nvalue: ${mcp.tool}\n",
+        ..DEF
+    },
+    Def {
+        id: "Prometheus",
+        path: "observability.prometheus",
+        desc: "The Prometheus metrics endpoint, on a port of its own.",
+        fields: &[
+            f("enabled", Ty::Bool, "true", "Whether metrics are served.").default(Dflt::Bool(true)),
+            f("port", PORT, "9090", "The metrics port; not the port of a bind.").default(Dflt::Int(9090)),
+            f("path", HTTP_PATH, "/metrics", "The metrics path.").default(Dflt::Str("/metrics")),
+            f("metrics", TEXTS, "[agent_requests_total]", "The guide's list of metric names (informational)."),
+        ],
+        example: "enabled: true\nport: 9090\npath: /metrics\n",
+        ..DEF
+    },
+    Def {
+        id: "McpObservability",
+        path: "observability.mcp",
+        desc: "MCP metrics (the guide's section).",
+        fields: &[
+            f("enabled", Ty::Bool, "true", "Whether MCP metrics are recorded.").default(Dflt::Bool(true)),
+            f("metrics", TEXTS, "[mcp_tool_calls_total]", "The guide's list of metric names (informational)."),
+        ],
+        example: "enabled: true\nmetrics: [mcp_tool_calls_total, mcp_tool_errors]\n",
+        ..DEF
+    },
+    Def {
+        id: "Security",
+        path: "security",
+        desc: "Gateway-wide security settings.",
+        fields: &[
+            f("sessionKey", SESSION_KEY, "'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='", "The key that seals session ids: 32 bytes in base64 (`openssl rand -base64 32`). Set the same key on every replica. Without it the env var `AGENT_GATEWAY_SESSION_KEY` is used, else a key is generated (with a warning: sessions then end with the process).").default(Dflt::Doc("`AGENT_GATEWAY_SESSION_KEY`, else generated")),
+            f("sessionKeyFile", Ty::Text, "/var/run/secrets/agent-gateway/session-key", "Read the key from this file instead (a mounted Secret). Not together with `sessionKey`."),
+            f("sessionTtl", Ty::PositiveDuration, "1h", "The lifetime of a session id.").default(Dflt::Str("24h")),
+            f("allowedOrigins", Ty::List(&ORIGIN, 0), "['https://app.example.com']", "Origins allowed on browser requests besides same-host ones.").default(Dflt::Doc("loopback origins on loopback binds")),
+            f("mtls", Ty::Ref("Mtls"), "", "Mutual TLS on the listeners (guide step 10.1)."),
+        ],
+        exclusive: &[("sessionKey", "sessionKeyFile")],
+        example: "sessionKeyFile: /var/run/secrets/agent-gateway/session-key\nsessionTtl: 24h\nallowedOrigins: ['http://localhost:3000']\n",
+        ..DEF
+    },
+    Def {
+        id: "Mtls",
+        path: "security.mtls",
+        desc: "Mutual TLS. The client certificate's SPIFFE ID or CN is the principal where no token is required; the \
+               files are reloaded when they change.",
+        fields: &[
+            f("enabled", Ty::Bool, "true", "Whether mTLS is on.").default(Dflt::Bool(true)),
+            f("mode", Ty::Enum(&["STRICT", "PERMISSIVE"]), "PERMISSIVE", "`STRICT`: a client certificate is required; `PERMISSIVE`: it is optional.").default(Dflt::Str("STRICT")),
+            f("certificateAuthority", Ty::Text, "/etc/agent-gateway/tls/ca.crt", "The CA bundle that verifies client certificates. Required unless `enabled: false`.").when_enabled(),
+            f("serverCert", Ty::Text, "/etc/agent-gateway/tls/tls.crt", "The gateway's certificate. Required unless `enabled: false`.").when_enabled(),
+            f("serverKey", Ty::Text, "/etc/agent-gateway/tls/tls.key", "The gateway's private key. Required unless `enabled: false`.").when_enabled(),
+        ],
+        example: "mode: STRICT\ncertificateAuthority: /etc/agent-gateway/tls/ca.crt\nserverCert: /etc/agent-gateway/tls/tls.crt\nserverKey: /etc/agent-gateway/tls/tls.key\n",
+        ..DEF
+    },
+    Def {
+        id: "Limits",
+        path: "limits",
+        desc: "Request limits (extension).",
+        fields: &[
+            f("maxBodyBytes", Ty::Int(1, i64::MAX), "1048576", "The largest request body accepted, in bytes; a larger one gets 413.").default(Dflt::Int(4 * 1024 * 1024)),
+            f("maxJsonDepth", Ty::Int(1, 10_000), "32", "The deepest JSON nesting accepted.").default(Dflt::Int(64)),
+        ],
+        example: "maxBodyBytes: 4194304\nmaxJsonDepth: 64\n",
+        ..DEF
+    },
+    Def {
+        id: "RateLimitStore",
+        path: "rateLimitStore",
+        desc: "A Redis shared by all replicas, so that a rate limit holds for the whole gateway (extension).",
+        fields: &[
+            f("redis", REDIS_URL, "redis://redis.agent-gateway.svc:6379", "`redis://[:password@]host[:port][/db]` or `unix:///path/to/socket`. TLS (`rediss://`) is not supported.").req(),
+            f("failMode", Ty::Enum(&["failOpen", "failClosed"]), "failClosed", "What happens to calls while Redis cannot answer: `failOpen` admits them (availability over limits); `failClosed` refuses calls that are under a limit.").default(Dflt::Str("failOpen")),
+        ],
+        example: "redis: redis://redis.agent-gateway.svc:6379\nfailMode: failOpen\n",
+        ..DEF
+    },
+    Def {
+        id: "ConfigMap",
+        path: "(ConfigMap wrapper)",
+        desc: "The Kubernetes ConfigMap of the user's guide, holding the config as text under `data.gateway.yaml` \
+               (best as a literal block, `gateway.yaml: |`, so that diagnostics name lines of the outer file). A file \
+               with `kind` or `apiVersion` at the top is read as this wrapper.",
+        fields: &[
+            f("apiVersion", Ty::Enum(&["v1"]), "v1", "Always `v1`.").req(),
+            f("kind", Ty::Enum(&["ConfigMap"]), "ConfigMap", "Always `ConfigMap`.").req(),
+            f("metadata", Ty::AnyMap, "{name: agent-gateway-config, namespace: agent-gateway}", "The object's metadata (not read by the gateway)."),
+            f("data", Ty::Ref("ConfigMapData"), "", "The files of the ConfigMap.").req(),
+            f("binaryData", Ty::StrMap(None), "{}", "Binary files (not read by the gateway)."),
+            f("immutable", Ty::Bool, "false", "Kubernetes' flag (not read by the gateway)."),
+        ],
+        example: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: agent-gateway-config\ndata:\n  gateway.yaml: |\n    binds:\n      - port: 8080\n        listeners: []\n",
+        ..DEF
+    },
+    Def {
+        id: "ConfigMapData",
+        path: "(ConfigMap wrapper).data",
+        desc: "The files of the ConfigMap. Other keys are allowed and ignored.",
+        fields: &[f("gateway.yaml", Ty::Str, "'binds: [...]'", "The gateway config (the top-level document above) as text.").req()],
+        additional: Some(Ty::Str),
+        example: "gateway.yaml: |\n  binds: []\n",
+        ..DEF
+    },
+];
+
+fn def(id: &str) -> &'static Def {
+    DEFS.iter()
+        .find(|d| d.id == id)
+        .unwrap_or_else(|| panic!("no config schema def {id}"))
+}
+
+/// An empty value (`key:`) reads as an empty mapping; it is valid when nothing in it is required.
+fn nullable(d: &Def) -> bool {
+    d.fields.iter().all(|f| f.req == Req::No) && d.discriminator.is_none()
+}
+
+fn ty_schema(ty: &Ty) -> Value {
+    match *ty {
+        Ty::Text => json!({"type": "string", "pattern": r"\S"}),
+        Ty::Str => json!({"type": "string"}),
+        Ty::Bool => json!({"type": "boolean"}),
+        Ty::Int(min, max) => {
+            let mut s = json!({"type": "integer", "minimum": min});
+            if max != i64::MAX {
+                s["maximum"] = json!(max);
+            }
+            s
+        }
+        Ty::Num(min, max) => json!({"type": "number", "minimum": min, "maximum": max}),
+        Ty::Duration => json!({"type": "string", "pattern": DURATION}),
+        Ty::PositiveDuration => json!({"type": "string", "pattern": POSITIVE_DURATION}),
+        Ty::Pattern(re, _) => json!({"type": "string", "pattern": re}),
+        Ty::Enum(values) => json!({"type": "string", "enum": values}),
+        Ty::List(item, min) => {
+            let mut s = json!({"items": ty_schema(item)});
+            if min > 0 {
+                s["type"] = json!("array");
+                s["minItems"] = json!(min);
+            } else {
+                s["type"] = json!(["array", "null"]);
+            }
+            s
+        }
+        Ty::StrMap(keys) => {
+            let mut s =
+                json!({"type": ["object", "null"], "additionalProperties": {"type": "string"}});
+            if let Some(re) = keys {
+                s["propertyNames"] = json!({"pattern": re});
+            }
+            s
+        }
+        Ty::AnyMap => json!({"type": ["object", "null"]}),
+        Ty::Ref(id) => json!({"$ref": format!("#/$defs/{id}")}),
+    }
+}
+
+fn default_value(d: Dflt) -> Option<Value> {
+    match d {
+        Dflt::No | Dflt::Doc(_) => None,
+        Dflt::Str(s) => Some(json!(s)),
+        Dflt::Int(i) => Some(json!(i)),
+        Dflt::Num(n) => Some(json!(n)),
+        Dflt::Bool(b) => Some(json!(b)),
+    }
+}
+
+fn field_schema(f: &Field) -> Value {
+    let mut s = ty_schema(&f.ty);
+    let mut desc = f.desc.to_string();
+    if let Dflt::Doc(d) = f.default {
+        desc.push_str(&format!(" Default: {d}."));
+    }
+    s["description"] = json!(desc);
+    if let Some(v) = default_value(f.default) {
+        s["default"] = v;
+    }
+    s
+}
+
+fn def_schema(d: &Def) -> Value {
+    let mut props = Map::new();
+    for f in d.fields {
+        props.insert(f.name.to_string(), field_schema(f));
+    }
+    let mut s = json!({
+        "type": if nullable(d) { json!(["object", "null"]) } else { json!("object") },
+        "description": d.desc,
+        "properties": props,
+        "additionalProperties": d.additional.map_or(json!(false), |t| ty_schema(&t)),
+    });
+    let required: Vec<&str> = d
+        .fields
+        .iter()
+        .filter(|f| f.req == Req::Yes)
+        .map(|f| f.name)
+        .collect();
+    if !required.is_empty() {
+        s["required"] = json!(required);
+    }
+    let mut all_of = Vec::new();
+    let when_enabled: Vec<&str> = d
+        .fields
+        .iter()
+        .filter(|f| f.req == Req::WhenEnabled)
+        .map(|f| f.name)
+        .collect();
+    if !when_enabled.is_empty() {
+        all_of.push(json!({
+            "if": {"properties": {"enabled": {"const": false}}, "required": ["enabled"]},
+            "else": {"required": when_enabled},
+        }));
+    }
+    for (a, b) in d.exclusive {
+        all_of.push(json!({"not": {"required": [a, b]}}));
+    }
+    if let Some((key, variants)) = d.discriminator {
+        for v in variants {
+            let mut cond = json!({"properties": {key: {"const": v.value}}});
+            if !v.when_absent {
+                cond["required"] = json!([key]);
+            }
+            let mut then_props = Map::new();
+            for name in v.forbids {
+                then_props.insert(name.to_string(), json!(false));
+            }
+            for (field, requires, forbids) in v.nested {
+                let mut inner = json!({
+                    "properties": forbids.iter().map(|n| (n.to_string(), json!(false))).collect::<Map<_, _>>(),
+                });
+                if !requires.is_empty() {
+                    inner["type"] = json!("object");
+                    inner["required"] = json!(requires);
+                }
+                then_props.insert(field.to_string(), inner);
+            }
+            let mut then = json!({"properties": then_props});
+            if !v.requires.is_empty() {
+                then["required"] = json!(v.requires);
+            }
+            all_of.push(json!({"if": cond, "then": then}));
+        }
+    }
+    if !all_of.is_empty() {
+        s["allOf"] = json!(all_of);
+    }
+    s
+}
+
+/// The JSON Schema (draft 2020-12) of a config file: the bare `gateway.yaml` document or the ConfigMap wrapping
+/// it. For editors, e.g. with yaml-language-server: `# yaml-language-server: $schema=gateway.schema.json`.
+pub fn json_schema() -> Value {
+    let defs: Map<String, Value> = DEFS
+        .iter()
+        .map(|d| (d.id.to_string(), def_schema(d)))
+        .collect();
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "agent-gateway config",
+        "description": "The agent-gateway config: the bare gateway.yaml document, or a Kubernetes ConfigMap holding it under data.gateway.yaml. `agent-gateway validate FILE` checks what a schema cannot (duplicate names and ports, embedded ConfigMap text). Reference: docs/config.md.",
+        "oneOf": [{"$ref": "#/$defs/GatewayConfig"}, {"$ref": "#/$defs/ConfigMap"}],
+        "$defs": defs,
+    })
+}
+
+/// An example from the reference: of a whole mapping (`field: None`), of one field's value, or of one variant
+/// (`field: Some("type=<value>")`). For the tests, which check every example against the schema.
+pub struct Example {
+    pub def: &'static str,
+    pub field: Option<String>,
+    pub yaml: String,
+}
+
+/// Every example in the reference.
+pub fn examples() -> Vec<Example> {
+    let mut out = Vec::new();
+    for d in DEFS {
+        out.push(Example {
+            def: d.id,
+            field: None,
+            yaml: d.example.to_string(),
+        });
+        for f in d.fields.iter().filter(|f| !f.example.is_empty()) {
+            out.push(Example {
+                def: d.id,
+                field: Some(f.name.to_string()),
+                yaml: f.example.to_string(),
+            });
+        }
+        if let Some((key, variants)) = d.discriminator {
+            for v in variants {
+                out.push(Example {
+                    def: d.id,
+                    field: Some(format!("{key}={}", v.value)),
+                    yaml: v.example.to_string(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Fields whose type is neither a mapping of its own nor has an example: none should exist (the tests check).
+pub fn fields_without_example() -> Vec<String> {
+    DEFS.iter()
+        .flat_map(|d| {
+            d.fields
+                .iter()
+                .filter(|f| {
+                    f.example.is_empty() && !matches!(f.ty, Ty::Ref(_) | Ty::List(Ty::Ref(_), _))
+                })
+                .map(move |f| format!("{}.{}", d.id, f.name))
+        })
+        .collect()
+}
+
+fn ty_doc(ty: &Ty) -> String {
+    match *ty {
+        Ty::Text => "string (not empty)".into(),
+        Ty::Str => "string".into(),
+        Ty::Bool => "boolean".into(),
+        Ty::Int(min, i64::MAX) => format!("integer ≥ {min}"),
+        Ty::Int(min, max) => format!("integer {min}–{max}"),
+        Ty::Num(min, max) => format!("number {min}–{max}"),
+        Ty::Duration => "duration".into(),
+        Ty::PositiveDuration => "duration > 0".into(),
+        Ty::Pattern(_, what) => what.into(),
+        Ty::Enum(values) => {
+            let v: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+            format!("one of {}", v.join(", "))
+        }
+        Ty::List(item, 0) => format!("list of {}", ty_doc(item)),
+        Ty::List(item, min) => format!("list of {} (at least {min})", ty_doc(item)),
+        Ty::StrMap(Some(_)) => "map of header name to string".into(),
+        Ty::StrMap(None) => "map of string to string".into(),
+        Ty::AnyMap => "mapping".into(),
+        Ty::Ref(id) => format!("[{id}](#{})", id.to_lowercase()),
+    }
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// `docs/config.md`: every section and field, generated from the same table as [`json_schema`].
+pub fn reference_markdown() -> String {
+    let mut md = String::new();
+    md.push_str(
+        "# Configuration reference\n\n\
+         <!-- Generated from src/config/schema.rs by `UPDATE_CONFIG_DOCS=1 cargo test --test config_schema`; do not edit by hand. -->\n\n\
+         The gateway reads one YAML file: the bare `gateway.yaml` document below, or a Kubernetes ConfigMap holding it under \
+         `data.gateway.yaml` (the user's guide's form). `agent-gateway validate FILE` checks a file and prints every problem as \
+         `file:line:column: field: message`. `agent-gateway schema` prints the JSON Schema of this reference, for editors:\n\n\
+         ```sh\nagent-gateway schema > gateway.schema.json\n# first line of the config file, for yaml-language-server (VS Code's YAML extension):\n\
+         # yaml-language-server: $schema=./gateway.schema.json\n```\n\n\
+         The schema checks field names, types, allowed values and required fields. Some checks need the whole file and only \
+         `validate` makes them: duplicate ports, names and path prefixes, a second policy of one type on a route, MCP and A2A \
+         backends mixed on one route, and the text inside a ConfigMap.\n\n\
+         **Durations** are a number and a unit: `500ms`, `1.5s`, `300s`, `1m`, `1h`. A bare number is refused (its unit would be a guess).\n\
+         **Globs** (principals, tool names) use `*` and `?`.\n\
+         **An empty value** (`key:` with nothing after it) reads as an empty mapping or list.\n\
+         Fields marked *extension* are this gateway's additions to the guide's format.\n\n",
+    );
+    md.push_str("## Sections\n\n");
+    for d in DEFS {
+        md.push_str(&format!(
+            "- [{}](#{}) — `{}`\n",
+            d.id,
+            d.id.to_lowercase(),
+            d.path
+        ));
+    }
+    md.push('\n');
+    for d in DEFS {
+        md.push_str(&format!(
+            "## {}\n\nPath: `{}`\n\n{}\n\n",
+            d.id, d.path, d.desc
+        ));
+        if let Some(t) = d.additional {
+            md.push_str(&format!("Other keys: {}.\n\n", ty_doc(&t)));
+        }
+        md.push_str("| Field | Type | Required | Default | Description | Example |\n|---|---|---|---|---|---|\n");
+        for f in d.fields {
+            let required = match f.req {
+                Req::Yes => "yes",
+                Req::WhenEnabled => "unless `enabled: false`",
+                Req::No => "no",
+            };
+            let default = match f.default {
+                Dflt::No => "—".to_string(),
+                Dflt::Doc(s) => s.to_string(),
+                Dflt::Str(s) => format!("`{s}`"),
+                Dflt::Int(i) => format!("`{i}`"),
+                Dflt::Num(n) => format!("`{n:?}`"),
+                Dflt::Bool(b) => format!("`{b}`"),
+            };
+            let example = match (f.example, f.ty) {
+                ("", Ty::Ref(id) | Ty::List(&Ty::Ref(id), _)) => {
+                    format!("see [{id}](#{})", id.to_lowercase())
+                }
+                (e, _) => format!("`{}: {e}`", f.name),
+            };
+            md.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} | {} |\n",
+                f.name,
+                cell(&ty_doc(&f.ty)),
+                required,
+                cell(&default),
+                cell(f.desc),
+                cell(&example)
+            ));
+        }
+        md.push('\n');
+        for (a, b) in d.exclusive {
+            md.push_str(&format!("Set `{a}` or `{b}`, not both.\n\n"));
+        }
+        if let Some((key, variants)) = d.discriminator {
+            md.push_str(&format!("### By `{key}`\n\n"));
+            for v in variants {
+                let absent = if v.when_absent {
+                    format!(" (also when `{key}` is absent)")
+                } else {
+                    String::new()
+                };
+                md.push_str(&format!("#### `{key}: {}`{absent}\n\n", v.value));
+                let mut rules = Vec::new();
+                let list = |names: &[&str], under: &str| {
+                    names
+                        .iter()
+                        .map(|n| format!("`{under}{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                if !v.requires.is_empty() {
+                    rules.push(format!("Requires {}.", list(v.requires, "")));
+                }
+                for (field, requires, _) in v.nested {
+                    if !requires.is_empty() {
+                        rules.push(format!(
+                            "Requires {}.",
+                            list(requires, &format!("{field}."))
+                        ));
+                    }
+                }
+                let mut forbidden = list(v.forbids, "");
+                for (field, _, forbids) in v.nested {
+                    if !forbids.is_empty() {
+                        if !forbidden.is_empty() {
+                            forbidden.push_str(", ");
+                        }
+                        forbidden.push_str(&list(forbids, &format!("{field}.")));
+                    }
+                }
+                if !forbidden.is_empty() {
+                    rules.push(format!("Not allowed: {forbidden}."));
+                }
+                if key == "type"
+                    && d.id == "Policy"
+                    && !super::ACTIVE_POLICY_TYPES.contains(&v.value)
+                {
+                    rules.push("Accepted but not active in this build.".into());
+                }
+                md.push_str(&rules.join(" "));
+                md.push_str(&format!("\n\n```yaml\n{}```\n\n", v.example));
+            }
+        }
+        md.push_str(&format!("Example:\n\n```yaml\n{}```\n\n", d.example));
+    }
+    md.truncate(md.trim_end().len());
+    md.push('\n');
+    md
+}
+
+/// The JSON Schema of one mapping of the reference (with all definitions), e.g. `"Backend"`; for the tests.
+pub fn def_json_schema(id: &str) -> Value {
+    let _ = def(id);
+    let mut s = json_schema();
+    s.as_object_mut().unwrap().remove("oneOf");
+    s["$ref"] = json!(format!("#/$defs/{id}"));
+    s
+}
+
+/// The JSON Schema of one field of a mapping (with all definitions); for the tests.
+pub fn field_json_schema(id: &str, field: &str) -> Value {
+    let d = def(id);
+    let f = d
+        .fields
+        .iter()
+        .find(|f| f.name == field)
+        .unwrap_or_else(|| panic!("{id} has no field {field}"));
+    let mut s = json_schema();
+    s.as_object_mut().unwrap().remove("oneOf");
+    let obj = s.as_object_mut().unwrap();
+    for (k, v) in field_schema(f).as_object().unwrap() {
+        obj.insert(k.clone(), v.clone());
+    }
+    s
+}
