@@ -833,5 +833,41 @@ async fn guide_agent_to_agent_flow_with_its_two_principals() {
         .map(|a| a["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["weather-agent-v6"]);
+
+    // Agent calls and denials are counted (the process-wide registry: assert what this test added).
+    let metrics = reqwest::get(format!("http://{}/metrics", front.running.metrics.unwrap()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count = |fragments: &[&str]| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| fragments.iter().all(|f| l.contains(f)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(
+        count(&[
+            "a2a_calls_total{",
+            "planning-agent-sa",
+            "status=\"ok\"",
+            "target=\"weather-agent-v6\""
+        ]) >= 1.0,
+        "{metrics}"
+    );
+    assert!(
+        count(&["a2a_calls_total{", "status=\"denied\""]) >= 2.0,
+        "{metrics}"
+    );
+    assert!(
+        count(&[
+            "agent_gateway_authz_denials_total{",
+            "kind=\"agent\"",
+            "route=\"agent-to-agent\""
+        ]) >= 2.0,
+        "{metrics}"
+    );
     drop(serial);
 }

@@ -325,6 +325,10 @@ mod tests {
             panic!()
         };
         assert_eq!(agent_name.as_deref(), Some("weather"));
-        assert!(loaded.diagnostics.is_empty(), "A2A backends are served: {:?}", loaded.diagnostics);
+        assert!(
+            loaded.diagnostics.is_empty(),
+            "A2A backends are served: {:?}",
+            loaded.diagnostics
+        );
     }
 }

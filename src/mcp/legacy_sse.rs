@@ -45,7 +45,9 @@ pub fn open(route: &Arc<McpRoute>, caller: &Caller) -> Response<Body> {
         .unwrap()
         .insert(claims.h.clone(), tx.clone());
     let route = route.clone();
+    let active = crate::telemetry::metrics::session_opened(&route.name);
     tokio::spawn(async move {
+        let _active = active;
         // Keepalives also notice a client that went away, so its entry is dropped.
         loop {
             tokio::time::sleep(KEEPALIVE).await;

@@ -246,11 +246,12 @@ async fn handle(
                     }
                 }
                 RouteTarget::A2a(a2a) => {
-                    if let Some(agent) = path
+                    let agent = path
                         .strip_prefix(a2a.path_prefix.trim_end_matches('/'))
                         .and_then(|rest| rest.trim_start_matches('/').split('/').next())
                         .filter(|agent| !agent.is_empty())
-                    {
+                        .map(str::to_string);
+                    if let Some(agent) = &agent {
                         trace::note_target(agent);
                     }
                     let guarded = auth::Guarded {
@@ -261,7 +262,17 @@ async fn handle(
                     match auth::caller(&guarded, &request, peer_principal).await {
                         Ok(caller) => {
                             trace.set_principal(caller.principal.as_deref());
-                            a2a.route.handle(request, caller.principal.as_deref()).await
+                            let started = std::time::Instant::now();
+                            let response =
+                                a2a.route.handle(request, caller.principal.as_deref()).await;
+                            a2a_metrics(
+                                &a2a.name,
+                                caller.principal.as_deref(),
+                                agent.as_deref(),
+                                response.status(),
+                                started.elapsed(),
+                            );
+                            response
                         }
                         Err(refused) => refused,
                     }
@@ -275,6 +286,32 @@ async fn handle(
         error_code: response.extensions().get::<body::ErrorCode>().map(|c| c.0),
     });
     response
+}
+
+/// Counts an agent call. Only agents that exist become label values (a 404 for an unknown name is not
+/// counted), so a caller cannot grow the label set by inventing paths.
+fn a2a_metrics(
+    route: &str,
+    source: Option<&str>,
+    agent: Option<&str>,
+    status: StatusCode,
+    elapsed: std::time::Duration,
+) {
+    use crate::telemetry::metrics::{self, DenialKind, Outcome};
+    let Some(agent) = agent.filter(|_| status != StatusCode::NOT_FOUND) else {
+        return;
+    };
+    let outcome = match status.as_u16() {
+        200..=399 => Outcome::Ok,
+        401 | 403 => Outcome::Denied,
+        502 | 503 => Outcome::Unavailable,
+        504 => Outcome::Timeout,
+        _ => Outcome::Error,
+    };
+    if status == StatusCode::FORBIDDEN {
+        metrics::authz_denied(route, DenialKind::Agent);
+    }
+    metrics::a2a_call(source, agent, outcome, elapsed);
 }
 
 fn readiness(bind: &Bind) -> Response<Body> {

@@ -68,6 +68,11 @@ fn rendered(text: &str) -> BTreeMap<String, (String, Vec<String>)> {
         } else {
             format!("{name}{{")
         };
+        // A family without labels renders as `name value`.
+        let bare = format!("{} ", sample.trim_end_matches('{'));
+        if text.lines().any(|l| l.starts_with(&bare)) {
+            continue;
+        }
         let line = text
             .lines()
             .find(|l| l.starts_with(&sample))

@@ -39,6 +39,7 @@ pub struct Families {
     pub timeouts: IntCounterVec,
     pub schema_rejections: IntCounterVec,
     pub config_reloads: IntCounterVec,
+    pub trace_spans_dropped: IntCounterVec,
     pub build_info: IntGaugeVec,
 }
 
@@ -152,7 +153,7 @@ impl Families {
             ),
             active_sessions: b.gauge(
                 "agent_gateway_active_sessions",
-                "Session-era MCP sessions with an open upstream session on this replica.",
+                "MCP sessions held on this replica: 2024-11-05 HTTP+SSE streams (Streamable HTTP sessions are sealed and held by no replica).",
                 &["route"],
             ),
             active_streams: b.gauge(
@@ -189,6 +190,11 @@ impl Families {
                 "agent_gateway_config_reloads_total",
                 "Configuration reloads, by result.",
                 &["result"],
+            ),
+            trace_spans_dropped: b.counter(
+                "agent_gateway_trace_spans_dropped_total",
+                "Trace spans dropped because the OTLP collector was down or slow (its queue was full).",
+                &[],
             ),
             build_info: b.gauge(
                 "agent_gateway_build_info",

@@ -196,6 +196,12 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
+        // The exporter counts its drops without knowing the registry; bring the counter up to date.
+        let dropped = self
+            .families
+            .trace_spans_dropped
+            .with_label_values(&[] as &[&str]);
+        dropped.inc_by(super::tracing::dropped_spans().saturating_sub(dropped.get()));
         // The text encoder only fails on invalid families, which `Families::new` cannot build.
         TextEncoder::new()
             .encode_to_string(&self.families.registry.gather())
