@@ -26,7 +26,6 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value, json};
 use yaml_rust2::{Yaml, YamlLoader};
 
-const GUIDE_CONFIG: &str = "examples/eks/config.yaml";
 const REMOTE_MCP_SERVER: &str = "deploy/kagent/remotemcpserver.yaml";
 /// The weather agent's `allowedTools` in the guide, which are also the sample upstream's six tools.
 const SIX_TOOLS: [&str; 6] = [
@@ -42,41 +41,8 @@ const SIX_TOOLS: [&str; 6] = [
 // The guide's gateway (after tests/policy_e2e.rs)
 // ---------------------------------------------------------------------------------------------------------------
 
-/// Replaces every occurrence of `from` in `text`, asserting how many there are, so a change to the guide's
-/// file cannot silently leave a substitution undone.
-fn substitute(text: &str, from: &str, to: &str, expected: usize) -> String {
-    assert_eq!(
-        text.matches(from).count(),
-        expected,
-        "{GUIDE_CONFIG}: expected {expected} occurrence(s) of {from:?}"
-    );
-    text.replace(from, to)
-}
-
-/// The guide's ConfigMap with only what cannot exist here replaced: the issuer (our test issuer, which is the
-/// same string), the JWKS URI, the bind and metrics ports (0: free ones) and the MCP backend's address.
 fn guide_yaml(jwks_uri: &str, upstream: SocketAddr) -> String {
-    let text = std::fs::read_to_string(common::repo().join(GUIDE_CONFIG)).unwrap();
-    let text = substitute(
-        &text,
-        "jwksUri: https://kubernetes.default.svc/openid/v1/jwks",
-        &format!("jwksUri: {jwks_uri}"),
-        2,
-    );
-    let text = substitute(
-        &text,
-        "issuer: https://kubernetes.default.svc\n",
-        &format!("issuer: {ISSUER}\n"),
-        2,
-    );
-    let text = substitute(&text, "- port: 8080\n", "- port: 0\n", 1);
-    let text = substitute(&text, "port: 9090\n", "port: 0\n", 1);
-    substitute(
-        &text,
-        "address: http://agent-core-mcp-service.agent-core-infra.svc.cluster.local:8000",
-        &format!("address: http://{upstream}"),
-        1,
-    )
+    common::guide::yaml(ISSUER, jwks_uri, upstream)
 }
 
 /// The guide's gateway, the sample-serving gateway behind it, and the JWKS server its tokens verify against.
@@ -94,7 +60,7 @@ impl Guide {
         let key = TestKey::load("rsa-a", Algorithm::RS256);
         let jwks = JwksServer::start(&[&key]).await;
         let yaml = guide_yaml(&jwks.url(), upstream.addr);
-        let loaded = agent_gateway::config::load_str(&yaml, GUIDE_CONFIG)
+        let loaded = agent_gateway::config::load_str(&yaml, common::guide::CONFIG)
             .unwrap_or_else(|d| panic!("the guide's config does not load: {d:?}"));
         let running = agent_gateway::runtime::start(&loaded.config)
             .await

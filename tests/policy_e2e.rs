@@ -27,7 +27,6 @@ use identity_common::{ISSUER, JwksServer, TestKey, WEATHER_SA, now, sa_claims, w
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
-const GUIDE_CONFIG: &str = "examples/eks/config.yaml";
 const OTHER_SA: &str = "system:serviceaccount:agent-core-infra:planning-agent-sa";
 /// The weather agent's `allowedTools` in the guide, which are also the sample upstream's six tools.
 const SIX_TOOLS: [&str; 6] = [
@@ -39,43 +38,8 @@ const SIX_TOOLS: [&str; 6] = [
     "store_activity_plan",
 ];
 
-/// Replaces every occurrence of `from` in `text`, asserting how many there are, so a change to the guide's
-/// file cannot silently leave a substitution undone.
-fn substitute(text: &str, from: &str, to: &str, expected: usize) -> String {
-    assert_eq!(
-        text.matches(from).count(),
-        expected,
-        "{GUIDE_CONFIG}: expected {expected} occurrence(s) of {from:?}"
-    );
-    text.replace(from, to)
-}
-
-/// The guide's ConfigMap with only what cannot exist here replaced: the issuer (our test issuer, which is the
-/// same string), the JWKS URI, the bind and metrics ports (0: free ones) and the MCP backend's address. The bind address
-/// stays the default 0.0.0.0; the test connects to 127.0.0.1.
 fn guide_yaml(jwks_uri: &str, upstream: SocketAddr) -> String {
-    let text = std::fs::read_to_string(common::repo().join(GUIDE_CONFIG)).unwrap();
-    let text = substitute(
-        &text,
-        "jwksUri: https://kubernetes.default.svc/openid/v1/jwks",
-        &format!("jwksUri: {jwks_uri}"),
-        2,
-    );
-    let text = substitute(
-        &text,
-        "issuer: https://kubernetes.default.svc\n",
-        &format!("issuer: {ISSUER}\n"),
-        2,
-    );
-    let text = substitute(&text, "- port: 8080\n", "- port: 0\n", 1);
-    // Metrics get a free port too, so tests never contend for 9090.
-    let text = substitute(&text, "port: 9090\n", "port: 0\n", 1);
-    substitute(
-        &text,
-        "address: http://agent-core-mcp-service.agent-core-infra.svc.cluster.local:8000",
-        &format!("address: http://{upstream}"),
-        1,
-    )
+    common::guide::yaml(ISSUER, jwks_uri, upstream)
 }
 
 /// The guide's gateway, the sample-serving gateway behind it, and the JWKS server its tokens verify against.
@@ -739,13 +703,13 @@ async fn guide_agent_to_agent_flow_with_its_two_principals() {
     let key = TestKey::load("rsa-a", Algorithm::RS256);
     let jwks = JwksServer::start(&[&key]).await;
     let yaml = guide_yaml(&jwks.url(), upstream.addr);
-    let yaml = substitute(
+    let yaml = common::guide::substitute(
         &yaml,
         "http://weather-agent-service.agent-core-infra.svc.cluster.local:8080",
         &format!("http://127.0.0.1:{weather}"),
         1,
     );
-    let yaml = substitute(
+    let yaml = common::guide::substitute(
         &yaml,
         "http://planning-agent-service.agent-core-infra.svc.cluster.local:8080",
         &format!("http://127.0.0.1:{planning}"),
