@@ -38,6 +38,11 @@ pub enum Answer {
         session: Option<String>,
     },
     Stream(mpsc::Receiver<String>),
+    /// A JSON-RPC reply already serialized (large results built without an intermediate `Value`).
+    Raw {
+        status: StatusCode,
+        body: bytes::Bytes,
+    },
     /// A rate limit refused the call: HTTP 429 with `Retry-After` (seconds).
     Limited {
         body: Value,

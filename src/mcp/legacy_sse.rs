@@ -126,6 +126,15 @@ pub async fn post(
         Message::Request {
             id, method, params, ..
         } => match methods::dispatch(&ex, &id, &method, params).await {
+            Answer::Raw { body, .. } => {
+                let _ = stream
+                    .send(sse::encode(
+                        Some("message"),
+                        None,
+                        &String::from_utf8_lossy(&body),
+                    ))
+                    .await;
+            }
             Answer::Json { body: reply, .. } | Answer::Limited { body: reply, .. } => {
                 let _ = stream
                     .send(sse::encode(Some("message"), None, &reply.to_string()))

@@ -167,22 +167,65 @@ fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Answer {
     let page: Vec<&Value> = (start.min(end)..end)
         .map(|i| items[visible.map_or(i, |v| v[i])])
         .collect();
-    let items_len = total;
-    let mut result = json!({ key: page });
-    if end < items_len {
-        result["nextCursor"] = json!(ex.route.sealer.seal(
+    let next_cursor = (end < total).then(|| {
+        ex.route.sealer.seal(
             "cursor",
             &Cursor {
                 k: key.to_string(),
-                i: end
-            }
-        ));
+                i: end,
+            },
+        )
+    });
+    // Serialized straight from the catalogue's values: building a `Value` first would deep-copy every
+    // definition on the page (the largest cost of a list before this).
+    let result = ListPage {
+        key,
+        items: page,
+        next_cursor,
+        stateless: ex.is_stateless(),
+    };
+    let body = serde_json::to_vec(&Envelope {
+        jsonrpc: "2.0",
+        id,
+        result,
+    })
+    .expect("JSON serializes");
+    Answer::Raw {
+        status: http::StatusCode::OK,
+        body: body.into(),
     }
-    if ex.is_stateless() {
-        result["ttlMs"] = json!(LIST_TTL_MS);
-        result["cacheScope"] = json!("private");
+}
+
+/// One page of a list result, borrowing the catalogue's definitions.
+struct ListPage<'a> {
+    key: &'a str,
+    items: Vec<&'a Value>,
+    next_cursor: Option<String>,
+    stateless: bool,
+}
+
+impl Serialize for ListPage<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry(self.key, &self.items)?;
+        if let Some(cursor) = &self.next_cursor {
+            map.serialize_entry("nextCursor", cursor)?;
+        }
+        if self.stateless {
+            map.serialize_entry("ttlMs", &LIST_TTL_MS)?;
+            map.serialize_entry("cacheScope", "private")?;
+            map.serialize_entry("resultType", "complete")?;
+        }
+        map.end()
     }
-    ex.result(id, result)
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, R: Serialize> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    result: R,
 }
 
 async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer {

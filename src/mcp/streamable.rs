@@ -465,6 +465,10 @@ fn into_response(answer: Answer) -> Response<Body> {
             response
         }
         Answer::Stream(rx) => body::sse(rx),
+        Answer::Raw {
+            status,
+            body: bytes,
+        } => body::json_bytes(status, bytes),
         Answer::Limited {
             body: value,
             retry_after,

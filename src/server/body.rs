@@ -60,3 +60,14 @@ pub fn sse(events: mpsc::Receiver<String>) -> Response<Body> {
     );
     response
 }
+
+/// A JSON body that is already serialized.
+pub fn json_bytes(status: StatusCode, bytes: Bytes) -> Response<Body> {
+    let mut response = Response::new(full(bytes));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
