@@ -378,17 +378,7 @@ impl HttpUpstream {
                 headers.insert("mcp-name", value);
             }
         }
-        for (name, value) in &ctx.headers {
-            headers.insert(name.clone(), value.clone());
-        }
-        if self.forward_authorization
-            && let Some(auth) = ctx
-                .authorization
-                .as_deref()
-                .and_then(|a| HeaderValue::from_str(a).ok())
-        {
-            headers.insert(http::header::AUTHORIZATION, auth);
-        }
+        ctx.add_caller_headers(headers, self.forward_authorization);
         // W3C trace context of the attempt's client span (set by the relay around this call).
         crate::telemetry::tracing::inject_current(headers);
         let request = request

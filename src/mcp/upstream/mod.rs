@@ -51,6 +51,24 @@ pub struct CallCtx {
     pub upstream_id: Option<Arc<std::sync::OnceLock<Value>>>,
 }
 
+impl CallCtx {
+    /// What a caller contributes to a request toward an upstream: the headers injected from its verified
+    /// claims, and its own `Authorization` only where the backend asks for it (`forwardAuthorization`).
+    pub fn add_caller_headers(&self, headers: &mut ::http::HeaderMap, forward_authorization: bool) {
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        if forward_authorization
+            && let Some(auth) = self
+                .authorization
+                .as_deref()
+                .and_then(|a| ::http::HeaderValue::from_str(a).ok())
+        {
+            headers.insert(::http::header::AUTHORIZATION, auth);
+        }
+    }
+}
+
 /// An upstream session as a sealed downstream session carries it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpstreamSessionClaim {

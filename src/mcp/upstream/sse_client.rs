@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, Uri};
+use http::{HeaderMap, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, oneshot};
@@ -271,17 +271,7 @@ impl SseUpstream {
             .header(http::header::CONTENT_TYPE, "application/json");
         let headers = request.headers_mut().expect("builder is valid");
         headers.extend(self.headers.clone());
-        for (name, value) in &ctx.headers {
-            headers.insert(name.clone(), value.clone());
-        }
-        if self.forward_authorization
-            && let Some(auth) = ctx
-                .authorization
-                .as_deref()
-                .and_then(|a| HeaderValue::from_str(a).ok())
-        {
-            headers.insert(http::header::AUTHORIZATION, auth);
-        }
+        ctx.add_caller_headers(headers, self.forward_authorization);
         let request = request
             .body(Full::new(Bytes::from(message.to_string())))
             .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
