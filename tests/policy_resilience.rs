@@ -12,6 +12,7 @@
 
 mod common;
 
+use common::pki::{Ca, Leaf, new_ca, server_leaf, sign};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,10 +24,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
-};
+use rcgen::{CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, SanType};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::{Value, json};
@@ -560,50 +558,6 @@ async fn the_retry_budget_caps_attempts_during_an_outage() {
 // ---------------------------------------------------------------------------------------------------------
 // 6. mTLS end to end
 // ---------------------------------------------------------------------------------------------------------
-
-struct Ca {
-    issuer: Issuer<'static, KeyPair>,
-    pem: String,
-}
-
-fn new_ca(name: &str) -> Ca {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let key = KeyPair::generate().unwrap();
-    let pem = params.self_signed(&key).unwrap().pem();
-    Ca {
-        issuer: Issuer::new(params, key),
-        pem,
-    }
-}
-
-struct Leaf {
-    cert: String,
-    key: String,
-    der: CertificateDer<'static>,
-}
-
-fn sign(ca: &Ca, params: CertificateParams) -> Leaf {
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &ca.issuer).unwrap();
-    Leaf {
-        cert: cert.pem(),
-        key: key.serialize_pem(),
-        der: cert.der().clone(),
-    }
-}
-
-fn server_leaf(ca: &Ca) -> Leaf {
-    let mut params =
-        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "gateway");
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    sign(ca, params)
-}
 
 fn client_leaf(ca: &Ca, cn: &str, spiffe: &str) -> Leaf {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();

@@ -2,6 +2,9 @@
 //!
 //! Every certificate is made here with rcgen, so nothing expires in the repository.
 
+mod common;
+
+use common::pki::{Ca, Leaf, new_ca, server_leaf, sign};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,8 +16,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper_util::rt::TokioIo;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair, SanType,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -24,51 +26,6 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 // ---- certificates ----
-
-struct Ca {
-    issuer: Issuer<'static, KeyPair>,
-    pem: String,
-}
-
-fn new_ca(name: &str) -> Ca {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let key = KeyPair::generate().unwrap();
-    let pem = params.self_signed(&key).unwrap().pem();
-    Ca {
-        issuer: Issuer::new(params, key),
-        pem,
-    }
-}
-
-/// A PEM certificate and key signed by `ca`.
-struct Leaf {
-    cert: String,
-    key: String,
-    der: CertificateDer<'static>,
-}
-
-fn sign(ca: &Ca, params: CertificateParams) -> Leaf {
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &ca.issuer).unwrap();
-    Leaf {
-        cert: cert.pem(),
-        key: key.serialize_pem(),
-        der: cert.der().clone(),
-    }
-}
-
-fn server_leaf(ca: &Ca) -> Leaf {
-    let mut params =
-        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "gateway");
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    sign(ca, params)
-}
 
 fn client_leaf(ca: &Ca, cn: &str, spiffe: Option<&str>) -> Leaf {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();

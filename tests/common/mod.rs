@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod guide;
+pub mod pki;
 pub mod rmcp_upstream;
 
 use std::net::SocketAddr;
