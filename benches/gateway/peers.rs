@@ -1,28 +1,26 @@
-//! Peers, installed by benches/install-peers.sh; each fronts the session-era upstream.
+//! Peers, installed by benches/install-peers.sh; each fronts the session-era upstream and is driven by the
+//! same client as the gateway rows (session era: initialize once per connection, then tools/call).
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 
-use http::{HeaderName, HeaderValue};
 use serde_json::json;
 
-use crate::client::{Era, Stats, Target, Timing, load};
+use crate::client::{Era, load};
 use crate::procs::{Proc, free_port, tree_rss_kib, wait_port};
-use crate::report::Report;
+use crate::{Bench, call_target};
 
-pub async fn run_peers(
-    report: &mut Report,
-    target: &impl Fn(SocketAddr, &str, Era, Vec<(HeaderName, HeaderValue)>) -> Target,
-    upstream: SocketAddr,
-    direct: impl Fn(usize) -> Option<Stats>,
-    timing: Timing,
-    dir: &Path,
-) {
+pub async fn run(b: &mut Bench) {
+    fastmcp(b).await;
+}
+
+/// FastMCP's proxy (`create_proxy(URL)` under uvicorn, one process): benches/peers/fastmcp_proxy.py.
+async fn fastmcp(b: &mut Bench) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = root.join(".tools/venv-bench/bin/python");
     if !python.exists() {
-        report.note(
+        b.report.note(
             "fastmcp",
             json!("not installed: run benches/install-peers.sh"),
         );
@@ -31,23 +29,26 @@ pub async fn run_peers(
     let port = free_port();
     let mut cmd = Command::new(&python);
     cmd.arg(root.join("benches/peers/fastmcp_proxy.py"))
-        .arg(format!("http://{upstream}/mcp"))
+        .arg(format!("http://{}/mcp", b.session_up))
         .arg(port.to_string());
-    let mut proc = Proc::spawn("fastmcp-proxy", &mut cmd, dir);
+    let mut proc = Proc::spawn("fastmcp-proxy", &mut cmd, &b.dir);
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     wait_port(&mut proc, addr).await;
-    report.note("fastmcp_idle_rss_kib", json!(tree_rss_kib(proc.child.id())));
+    b.report
+        .note("fastmcp_idle_rss_kib", json!(tree_rss_kib(proc.child.id())));
     for c in [1, 32] {
-        let stats = load(&target(addr, "/mcp", Era::Session, vec![]), c, timing).await;
-        report.add(
+        let direct = b.direct_session(c).await;
+        let target = call_target(addr, "/mcp", Era::Session, vec![]);
+        let stats = load(&target, c, b.timing).await;
+        b.report.add(
             "tools/call session",
             "fastmcp proxy",
             c,
             stats,
-            direct(c).as_ref(),
+            Some(&direct),
         );
     }
-    report.note(
+    b.report.note(
         "fastmcp_rss_after_load_kib",
         json!(tree_rss_kib(proc.child.id())),
     );
