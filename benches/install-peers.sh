@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the peers that benches/gateway.rs measures beside the gateway, from pinned requirements:
+# Installs the peers that the gateway bench (benches/gateway/peers.rs) measures beside the gateway, from
+# pinned requirements:
 #
-#   .tools/venv-bench/               FastMCP (benches/peers/requirements-fastmcp.txt)
-#   .tools/venv-bench-contextforge/  ContextForge (benches/peers/requirements-contextforge.txt)
+#   .tools/venv-bench/         FastMCP (benches/peers/requirements-fastmcp.txt)
+#   .tools/venv-contextforge/  ContextForge, mcp-contextforge-gateway 1.1.0 with gunicorn and uvicorn
+#                              (benches/peers/requirements-contextforge.txt)
 #
-# Both need CPython >= 3.12 (ContextForge 1.1 requires it); pyenv's is used when present.
+# Both need CPython >= 3.12 (ContextForge 1.1 requires it); pyenv's is used when present. Every package
+# is pinned to an exact version and installed with --no-deps, so nothing unpinned comes in.
 # Idempotent: a stamp holding the hash of the pins makes a rerun a no-op.
 set -euo pipefail
 
@@ -34,5 +37,5 @@ install() { # venv-dir requirements-file
 
 install "$ROOT/.tools/venv-bench" "$PEERS/requirements-fastmcp.txt"
 if [[ -f "$PEERS/requirements-contextforge.txt" ]]; then
-  install "$ROOT/.tools/venv-bench-contextforge" "$PEERS/requirements-contextforge.txt"
+  install "$ROOT/.tools/venv-contextforge" "$PEERS/requirements-contextforge.txt"
 fi

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request};
 use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -26,7 +27,8 @@ pub struct Target {
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 pub enum Era {
-    /// Initialize once per worker, then send the session id with every request.
+    /// Initialize once per worker, then send the session id (if the server issued one) and the
+    /// protocol version with every request.
     Session,
     /// 2026-07-28: `_meta` and the Mcp-* headers on every request, no session.
     Stateless,
@@ -35,26 +37,21 @@ pub enum Era {
 }
 
 struct Conn {
-    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    sender: SendRequest<Full<Bytes>>,
     target: Target,
     session: Option<HeaderValue>,
+    /// Whether `initialize` succeeded on this connection (then requests carry MCP-Protocol-Version).
+    initialized: bool,
     next_id: u64,
 }
 
 impl Conn {
     async fn open(target: &Target) -> Result<Conn, String> {
-        let stream = TcpStream::connect(target.addr)
-            .await
-            .map_err(|e| e.to_string())?;
-        stream.set_nodelay(true).unwrap();
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
-        tokio::spawn(conn);
         let mut c = Conn {
-            sender,
+            sender: connect(target.addr).await?,
             target: target.clone(),
             session: None,
+            initialized: false,
             next_id: 1,
         };
         if target.era == Era::Session {
@@ -63,13 +60,17 @@ impl Conn {
         Ok(c)
     }
 
-    /// Opens a session on this connection's target and keeps its id for later requests.
+    /// Opens a session on this connection's target and keeps its id for later requests. A server may
+    /// issue no id (Streamable HTTP allows it; ContextForge runs so by default): then later requests
+    /// carry only the protocol version.
     async fn initialize(&mut self) -> Result<(), String> {
         self.session = None;
+        self.initialized = false;
         let params = json!({"protocolVersion": SESSION_VERSION, "capabilities": {},
                             "clientInfo": {"name": "bench", "version": "1"}});
-        let (headers, body) = self.post("initialize", Some(params)).await?;
-        self.session = Some(headers.get("mcp-session-id").ok_or(body)?.clone());
+        let (headers, _) = self.post("initialize", Some(params)).await?;
+        self.session = headers.get("mcp-session-id").cloned();
+        self.initialized = true;
         self.post("notifications/initialized", None).await?;
         Ok(())
     }
@@ -106,9 +107,17 @@ impl Conn {
         };
         if let Some(session) = &self.session {
             b = b.header("mcp-session-id", session);
+        }
+        if self.initialized {
             b = b.header("mcp-protocol-version", SESSION_VERSION);
         }
         let request = b.body(Full::new(message.to_string().into())).unwrap();
+        // A server may close a keep-alive connection that sat idle (gunicorn's uvicorn workers do after
+        // 2 s, e.g. while the other connections of a load point are still being opened): reconnect, as
+        // an HTTP client's pool would. The MCP session, if any, lives on in its header.
+        if self.sender.is_closed() {
+            self.sender = connect(self.target.addr).await?;
+        }
         self.sender.ready().await.map_err(|e| e.to_string())?;
         let response = self
             .sender
@@ -139,11 +148,22 @@ impl Conn {
     }
 }
 
+/// One keep-alive HTTP/1.1 connection, TCP_NODELAY.
+async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
+    let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    stream.set_nodelay(true).unwrap();
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
 fn params_was_notification(message: &Value) -> bool {
     message.get("id").is_none()
 }
 
-fn truncate(s: &str) -> &str {
+pub fn truncate(s: &str) -> &str {
     &s[..s.len().min(300)]
 }
 
@@ -173,15 +193,31 @@ impl Stats {
 
 /// `concurrency` workers send back to back; what completes in the measured window counts.
 pub async fn load(target: &Target, concurrency: usize, timing: Timing) -> Stats {
+    // Every connection is opened (in the session era: initialized) before the clock starts, so a slow
+    // handshake does not eat into the warm-up or the measured window.
+    let opening: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let target = target.clone();
+            tokio::spawn(async move {
+                let open = tokio::time::timeout(Duration::from_secs(60), Conn::open(&target));
+                open.await
+                    .unwrap_or_else(|_| Err("no connection and session within 60 s".into()))
+            })
+        })
+        .collect();
+    let mut conns = Vec::new();
+    for o in opening {
+        conns.push(o.await.unwrap());
+    }
     let start = Instant::now() + Duration::from_millis(50);
     let measure_from = start + timing.warmup;
     let end = measure_from + timing.duration;
     let mut workers = Vec::new();
-    for _ in 0..concurrency {
+    for conn in conns {
         let target = target.clone();
         workers.push(tokio::spawn(async move {
             let mut s = Stats::default();
-            let mut conn = match Conn::open(&target).await {
+            let mut conn = match conn {
                 Ok(c) => c,
                 Err(e) => {
                     s.errors += 1;
@@ -195,7 +231,11 @@ pub async fn load(target: &Target, concurrency: usize, timing: Timing) -> Stats 
                 if t0 >= end {
                     return s;
                 }
-                let r = conn.call().await;
+                // A request still open when the window closes would not count: stop waiting then, so a
+                // stuck peer cannot hold the run.
+                let Ok(r) = tokio::time::timeout_at(end.into(), conn.call()).await else {
+                    return s;
+                };
                 let t1 = Instant::now();
                 if t0 < measure_from || t1 > end {
                     continue;
@@ -209,7 +249,9 @@ pub async fn load(target: &Target, concurrency: usize, timing: Timing) -> Stats 
                         s.errors += 1;
                         s.first_error.get_or_insert(e);
                         // A refused session or a closed connection: start over on a fresh one.
-                        if let Ok(c) = Conn::open(&target).await {
+                        if let Ok(Ok(c)) =
+                            tokio::time::timeout_at(end.into(), Conn::open(&target)).await
+                        {
                             conn = c;
                         }
                     }

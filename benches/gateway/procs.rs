@@ -22,9 +22,18 @@ pub struct Proc {
 }
 
 impl Drop for Proc {
+    /// Kills the process, then the descendants it had (gunicorn's workers), each by its pid.
     fn drop(&mut self) {
+        let descendants = descendants(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !descendants.is_empty() {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .args(descendants.iter().map(u32::to_string))
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 
@@ -50,24 +59,47 @@ impl Proc {
 }
 
 fn rss_kib_of(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+    kib_field(&format!("/proc/{pid}/status"), "VmRSS:")
+}
+
+/// A `NAME:  N kB` line of a /proc file, in KiB (0 if the process is gone).
+fn kib_field(path: &str, name: &str) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
 
-/// RSS of a process and all its descendants (gunicorn workers), in KiB.
-pub fn tree_rss_kib(pid: u32) -> u64 {
+/// The children of `pid`, their children, and so on.
+fn descendants(pid: u32) -> Vec<u32> {
     let children =
         std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-    rss_kib_of(pid)
-        + children
-            .split_whitespace()
-            .filter_map(|c| c.parse().ok())
-            .map(tree_rss_kib)
-            .sum::<u64>()
+    let mut all: Vec<u32> = children
+        .split_whitespace()
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    for i in 0..all.len() {
+        all.extend(descendants(all[i]));
+    }
+    all
+}
+
+/// RSS of a process and all its descendants (gunicorn workers), in KiB.
+pub fn tree_rss_kib(pid: u32) -> u64 {
+    rss_kib_of(pid) + descendants(pid).into_iter().map(rss_kib_of).sum::<u64>()
+}
+
+/// PSS of a process and all its descendants, in KiB: each page shared by n of them counts 1/n, so
+/// memory that forked workers share is counted once (their VmRSS sum counts it in each).
+pub fn tree_pss_kib(pid: u32) -> u64 {
+    let pss = |p| kib_field(&format!("/proc/{p}/smaps_rollup"), "Pss:");
+    pss(pid) + descendants(pid).into_iter().map(pss).sum::<u64>()
+}
+
+/// How many processes the tree of `pid` holds, `pid` included.
+pub fn tree_size(pid: u32) -> usize {
+    1 + descendants(pid).len()
 }
 
 pub fn free_port() -> u16 {
@@ -78,12 +110,12 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Waits until `GET url` answers 200 (or the process dies, or 60 s pass).
-async fn wait_http(proc: &mut Proc, addr: SocketAddr, path: &str, dir: &Path) {
+/// Waits until `GET path` answers 200; an error if the process exits or 60 s pass first.
+pub async fn wait_http(proc: &mut Proc, addr: SocketAddr, path: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(Some(status)) = proc.child.try_wait() {
-            panic!("{} exited ({status}); see {}", proc.name, dir.display());
+            return Err(format!("{} exited ({status})", proc.name));
         }
         if let Ok(s) = TcpStream::connect(addr).await
             && let Ok((mut tx, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(s)).await
@@ -96,10 +128,12 @@ async fn wait_http(proc: &mut Proc, addr: SocketAddr, path: &str, dir: &Path) {
             if let Ok(r) = tx.send_request(req).await
                 && r.status() == StatusCode::OK
             {
-                return;
+                return Ok(());
             }
         }
-        assert!(Instant::now() < deadline, "{} never got ready", proc.name);
+        if Instant::now() >= deadline {
+            return Err(format!("{} never got ready", proc.name));
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -160,7 +194,9 @@ pub async fn start_gateway(name: &str, yaml: &str, dir: &Path) -> (Proc, SocketA
     cmd.arg("run").arg("--config").arg(&config);
     let mut proc = Proc::spawn(name, &mut cmd, dir);
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    wait_http(&mut proc, addr, "/readyz", dir).await;
+    if let Err(e) = wait_http(&mut proc, addr, "/readyz").await {
+        panic!("{e}; see {}", dir.display());
+    }
     (proc, addr)
 }
 

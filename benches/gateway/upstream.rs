@@ -68,7 +68,10 @@ async fn answer(
     if req.method() == http::Method::GET {
         return Ok(reply(StatusCode::OK, up.jwks.clone()));
     }
-    let body = req.into_body().collect().await.unwrap().to_bytes();
+    // A peer that gives up on a request mid-body (its own client went away) ends only that request.
+    let Ok(body) = req.into_body().collect().await.map(|b| b.to_bytes()) else {
+        return Ok(reply(StatusCode::BAD_REQUEST, Bytes::new()));
+    };
     let msg: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let Some(id) = msg.get("id").map(Value::to_string) else {
         return Ok(reply(StatusCode::ACCEPTED, Bytes::new()));
