@@ -18,6 +18,8 @@ struct Row {
 pub struct Report {
     rows: Vec<Row>,
     notes: Vec<(String, Value)>,
+    /// The machine, read when the run starts (its load average is the one at the start).
+    machine: Value,
 }
 
 impl Report {
@@ -25,6 +27,7 @@ impl Report {
         Report {
             rows: Vec::new(),
             notes: Vec::new(),
+            machine: machine(),
         }
     }
 
@@ -73,7 +76,7 @@ impl Report {
             })
             .collect();
         let notes: serde_json::Map<String, Value> = self.notes.iter().cloned().collect();
-        let out = json!({"machine": machine(), "args": args, "rows": rows, "notes": notes});
+        let out = json!({"machine": self.machine, "args": args, "rows": rows, "notes": notes});
         std::fs::write(path, serde_json::to_string_pretty(&out).unwrap()).unwrap();
     }
 }
