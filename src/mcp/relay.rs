@@ -179,14 +179,9 @@ async fn fulfil(sink: &super::upstream::EventSink, result: &Value) -> Result<Val
     Ok(Value::Object(responses))
 }
 
-/// Aborts the upstream call if the caller goes away (its answer is dropped).
-struct AbortOnDrop(tokio::task::JoinHandle<Value>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
+/// The upstream side of one relayed call. It is polled in the caller's own task (no spawn, no hop to
+/// another thread on the common path) and dropped, which stops it, when the caller goes away.
+type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Value> + Send>>;
 
 /// Sends `method` to `backend` and answers `id`; `finish` may rewrite the upstream's reply (e.g. check
 /// the output schema) before the caller sees it.
@@ -211,7 +206,7 @@ pub async fn relay(
     // A session-era caller cannot read a 2026-07-28 `input_required` result; the gateway asks it the
     // questions as server-to-client requests on the stream and retries the upstream with the answers.
     let input_sink = ctx.events.clone().filter(|_| !stateless);
-    let call = tokio::spawn(async move {
+    let mut call: Call = Box::pin(async move {
         let mut params = params;
         let mut rounds = 0;
         let _flight = flight;
@@ -281,17 +276,16 @@ pub async fn relay(
         }
         reply
     });
-    let mut call = AbortOnDrop(call);
 
     tokio::select! {
-        reply = &mut call.0 => ex.reply(reply.unwrap_or_else(|_| jsonrpc::error(id, jsonrpc::INTERNAL_ERROR, "the call was aborted"))),
+        reply = &mut call => ex.reply(reply),
         Some(first) = events.recv() => {
             let (tx, rx) = mpsc::channel::<String>(64);
             let session = match &ex.mode { Mode::Session(c) => Some(c.h.clone()), _ => None };
             let route = ex.route.clone();
             let id = id.clone();
+            // From here the call runs in the stream's own task, which the response body outlives.
             tokio::spawn(async move {
-                let call = call;
                 if forward(&route, session.as_deref(), first, &tx).await.is_err() {
                     return;
                 }
@@ -305,7 +299,7 @@ pub async fn relay(
 async fn stream_until_reply(
     route: Arc<McpRoute>,
     session: Option<String>,
-    mut call: AbortOnDrop,
+    mut call: Call,
     mut events: mpsc::Receiver<UpstreamEvent>,
     tx: mpsc::Sender<String>,
     id: Value,
@@ -324,8 +318,7 @@ async fn stream_until_reply(
                 let _ = tx.send(sse::encode(Some("message"), None, &reply.to_string())).await;
                 return;
             }
-            reply = &mut call.0 => {
-                let reply = reply.unwrap_or_else(|_| jsonrpc::error(&Value::Null, jsonrpc::INTERNAL_ERROR, "the call was aborted"));
+            reply = &mut call => {
                 // Events the upstream sent just before its reply still go first.
                 while let Ok(event) = events.try_recv() {
                     if forward(&route, session.as_deref(), event, &tx).await.is_err() { return; }
