@@ -7,6 +7,11 @@ use clap::{Parser, Subcommand};
 
 use agent_gateway::{config, inspect, quickstart, runtime};
 
+/// Many small short-lived allocations per request (JSON values, headers) from several worker threads:
+/// mimalloc's thread-local free lists serve them with less CPU and no arena locks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "agent-gateway",
