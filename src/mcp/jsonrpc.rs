@@ -1,7 +1,7 @@
 //! JSON-RPC 2.0 framing as MCP uses it: classifying an incoming message, and building the error replies a
 //! client can cause. Bodies stay `serde_json::Value` so nothing the gateway does not own is lost.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 pub const PARSE_ERROR: i64 = -32700;
 pub const INVALID_REQUEST: i64 = -32600;
@@ -121,32 +121,59 @@ fn invalid(id: Value, message: &str) -> Invalid {
     }
 }
 
+// These build maps by hand: `json!` would pass `params` and `result` through `serde_json::to_value`,
+// a deep copy of values that can be large (and was 5% of a relayed call's instructions).
+
+/// `{"jsonrpc": "2.0", "id": id}` (no id for a notification), plus `members`.
+fn envelope(id: Option<&Value>, members: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
+    let mut message = Map::new();
+    message.insert("jsonrpc".into(), Value::String("2.0".into()));
+    if let Some(id) = id {
+        message.insert("id".into(), id.clone());
+    }
+    for (key, value) in members {
+        message.insert(key.into(), value);
+    }
+    Value::Object(message)
+}
+
 pub fn result(id: &Value, result: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "result": result})
+    envelope(Some(id), [("result", result)])
 }
 
 pub fn error(id: &Value, code: i64, message: impl Into<String>) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}})
+    error_object(id, code, message.into(), None)
 }
 
 pub fn error_with_data(id: &Value, code: i64, message: impl Into<String>, data: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into(), "data": data}})
+    error_object(id, code, message.into(), Some(data))
+}
+
+fn error_object(id: &Value, code: i64, message: String, data: Option<Value>) -> Value {
+    let mut error = Map::new();
+    error.insert("code".into(), code.into());
+    error.insert("message".into(), Value::String(message));
+    if let Some(data) = data {
+        error.insert("data".into(), data);
+    }
+    envelope(Some(id), [("error", Value::Object(error))])
+}
+
+/// A request or notification; null `params` are left out.
+fn call(id: Option<&Value>, method: &str, params: Value) -> Value {
+    let method = ("method", Value::String(method.into()));
+    match params {
+        Value::Null => envelope(id, [method]),
+        params => envelope(id, [method, ("params", params)]),
+    }
 }
 
 pub fn notification(method: &str, params: Value) -> Value {
-    if params.is_null() {
-        json!({"jsonrpc": "2.0", "method": method})
-    } else {
-        json!({"jsonrpc": "2.0", "method": method, "params": params})
-    }
+    call(None, method, params)
 }
 
 pub fn request(id: &Value, method: &str, params: Value) -> Value {
-    if params.is_null() {
-        json!({"jsonrpc": "2.0", "id": id, "method": method})
-    } else {
-        json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
-    }
+    call(Some(id), method, params)
 }
 
 /// The error code of a JSON-RPC error reply, if it is one.
@@ -184,6 +211,7 @@ pub fn nesting_depth(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn classifies_requests_notifications_and_responses() {
@@ -227,5 +255,34 @@ mod tests {
         assert_eq!(nesting_depth(br#"{"a":[1,{"b":"[[[{{{"}]}"#), 3);
         assert_eq!(nesting_depth(br#""\"[""#), 0);
         assert_eq!(nesting_depth(&[b'['; 100]), 100);
+    }
+
+    #[test]
+    fn builds_the_same_messages_as_the_spec_shows() {
+        let id = json!(7);
+        assert_eq!(
+            request(&id, "tools/call", json!({"name": "x"})),
+            json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "x"}})
+        );
+        assert_eq!(
+            request(&id, "ping", Value::Null),
+            json!({"jsonrpc": "2.0", "id": 7, "method": "ping"})
+        );
+        assert_eq!(
+            notification("notifications/initialized", Value::Null),
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        );
+        assert_eq!(
+            result(&id, json!({"a": 1})),
+            json!({"jsonrpc": "2.0", "id": 7, "result": {"a": 1}})
+        );
+        assert_eq!(
+            error_with_data(&id, -32602, "bad", json!([1])),
+            json!({"jsonrpc": "2.0", "id": 7, "error": {"code": -32602, "message": "bad", "data": [1]}})
+        );
+        assert_eq!(
+            error(&Value::Null, -32700, "Parse error").to_string(),
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}"#
+        );
     }
 }
