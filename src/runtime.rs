@@ -238,6 +238,7 @@ fn mcp_route(
         changes,
         pending_replies: Default::default(),
         revoked: Default::default(),
+        opened: Default::default(),
         legacy_streams: Default::default(),
         in_flight: Default::default(),
         session_events: tokio::sync::broadcast::channel(256).0,

@@ -15,7 +15,7 @@ use crate::server::Caller;
 
 pub enum Mode {
     /// Session era, with the opened session.
-    Session(SessionClaims),
+    Session(std::sync::Arc<SessionClaims>),
     /// 2026-07-28: each request names its version and carries the client's capabilities in `_meta`.
     Stateless,
     /// No session and no `_meta`: a plain POST such as the guide's curl example, served without a session.

@@ -71,7 +71,10 @@ pub async fn post(
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("sessionId=")))
         .unwrap_or("");
     let principal = caller.principal.as_deref().unwrap_or("");
-    let Ok(claims) = session::open(&route.sealer, token, &route.name, principal) else {
+    let Ok(claims) = route
+        .opened
+        .open(&route.sealer, token, &route.name, principal)
+    else {
         return body::json(
             StatusCode::NOT_FOUND,
             &jsonrpc::error(

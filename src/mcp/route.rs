@@ -55,8 +55,8 @@ pub struct McpRoute {
     pub pending_replies: Mutex<HashMap<String, PendingReply>>,
     /// Sessions closed by DELETE on this replica; others expire with their sealed lifetime.
     pub revoked: Mutex<HashSet<String>>,
-    /// Open legacy HTTP+SSE streams by session handle. That transport answers POSTs on a stream held
-    /// by one replica, so it cannot move between replicas (a property of the 2024-11-05 protocol).
+    /// Session ids recently opened here, so a session's requests do not decrypt its id every time.
+    pub opened: super::session::OpenedSessions,
     /// `logging/setLevel` of each session on this replica (the sealed id cannot change after initialize).
     pub log_levels: Mutex<HashMap<String, String>>,
     /// Notifications for one session's GET stream (resource updates): (session handle, message).
@@ -65,6 +65,8 @@ pub struct McpRoute {
     pub subscriptions: Mutex<HashMap<String, tokio::task::AbortHandle>>,
     /// Calls in flight on this replica by `caller key` + client request id, for `notifications/cancelled`.
     pub in_flight: Mutex<HashMap<String, tokio_util::sync::CancellationToken>>,
+    /// Open legacy HTTP+SSE streams by session handle. That transport answers POSTs on a stream held
+    /// by one replica, so it cannot move between replicas (a property of the 2024-11-05 protocol).
     pub legacy_streams: Mutex<HashMap<String, tokio::sync::mpsc::Sender<String>>>,
     /// Set once the first discovery round finished, for readiness.
     pub discovered: std::sync::atomic::AtomicBool,

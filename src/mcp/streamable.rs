@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::exchange::{Answer, Exchange, Mode};
 use super::jsonrpc::{self, Message};
 use super::route::McpRoute;
-use super::session::{self, SessionClaims, SessionRejection};
+use super::session::{SessionClaims, SessionRejection};
 use super::{listen, methods, relay, version};
 use crate::config::Limits;
 use crate::server::Caller;
@@ -433,9 +433,12 @@ fn open_session(
     route: &McpRoute,
     token: &str,
     caller: &Caller,
-) -> Result<SessionClaims, Response<Body>> {
+) -> Result<Arc<SessionClaims>, Response<Body>> {
     let principal = caller.principal.as_deref().unwrap_or("");
-    let rejection = match session::open(&route.sealer, token, &route.name, principal) {
+    let rejection = match route
+        .opened
+        .open(&route.sealer, token, &route.name, principal)
+    {
         Ok(claims) if !route.revoked.lock().unwrap().contains(&claims.h) => return Ok(claims),
         Ok(_) => "closed",
         Err(SessionRejection::Expired) => "expired",
@@ -503,7 +506,7 @@ fn get(route: &Arc<McpRoute>, headers: &HeaderMap, caller: &Caller) -> Response<
     };
     let filter = listen::Filter {
         lists: vec!["tools", "prompts", "resources"],
-        session: Some(claims.h),
+        session: Some(claims.h.clone()),
         subscription_id: None,
     };
     body::sse(listen::stream(route.clone(), filter, None))
@@ -540,6 +543,6 @@ async fn delete(route: &Arc<McpRoute>, headers: &HeaderMap, caller: &Caller) -> 
     if revoked.len() > 100_000 {
         revoked.clear();
     }
-    revoked.insert(claims.h);
+    revoked.insert(claims.h.clone());
     body::empty(StatusCode::OK)
 }
