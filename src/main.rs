@@ -208,10 +208,7 @@ fn init_logging(format: &str) {
         .with_writer(std::io::stderr);
     if format == "json" {
         builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
+            .event_format(agent_gateway::telemetry::json_lines::JsonLines)
             .init();
     } else {
         builder.init();

@@ -7,6 +7,7 @@
 //! upstreams and writes the access log (one line per request, target `access`).
 
 mod families;
+pub mod json_lines;
 pub mod labels;
 pub mod metrics;
 pub mod server;
