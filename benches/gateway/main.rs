@@ -13,19 +13,22 @@
 //!   and 10 s).
 //! - `--no-peers`: leave the peers section out.
 //! - `--only call,list,session,memory,peers`: run only these sections (comma separated; the order of the
-//!   run stays the one above). `call` is tools/call direct, through the gateway and with the full policy
-//!   set, both eras, c=1 and c=32; `list` the 50×200 catalogue; `session` initialize and resume on the
+//!   run stays the one above). `call` is tools/call direct, through a bare proxy (the floor, see
+//!   `floor`), through the gateway and with the full policy set, both eras, c=1 and c=32; `list` the
+//!   50×200 catalogue; `session` initialize and resume on the
 //!   other replica; `memory` idle RSS and RSS with 10,000 sessions; `peers` FastMCP and ContextForge. A
 //!   section that compares with the direct session-era tools/call measures that row itself when `call`
 //!   is not run.
 //! - `--duration SECS`: measurement time of each load point (decimals allowed), e.g. to hold load while
 //!   `perf record -p PID` samples a gateway; the warm-up stays as above.
 //!
-//! Modules: `upstream` (the fast in-process MCP server), `client` (connections, load, percentiles),
-//! `procs` (gateway and peer processes, their configs and RSS), `tokens` (JWTs and the JWKS), `report`
-//! (table and JSON), `peers` (FastMCP, ContextForge).
+//! Modules: `upstream` (the fast in-process MCP server), `floor` (a bare reverse proxy: the floor for
+//! added latency), `client` (connections, load, percentiles), `procs` (gateway and peer processes, their
+//! configs and RSS), `tokens` (JWTs and the JWKS), `report` (table and JSON), `peers` (FastMCP,
+//! ContextForge).
 
 mod client;
+mod floor;
 mod peers;
 mod procs;
 mod report;
@@ -82,6 +85,9 @@ fn flag_value(args: &[String], name: &str) -> Option<String> {
 fn main() {
     // Unknown arguments are ignored: `cargo bench` passes `--bench` to every bench binary.
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).is_some_and(|a| a == "--floor-proxy") {
+        floor::main(&args[2..]);
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let mut sections: Vec<&'static str> = match flag_value(&args, "--only") {
         None => SECTIONS.to_vec(),
@@ -238,6 +244,18 @@ async fn run(timing: Timing, quick: bool, sections: &[&str], dir: &Path) -> Repo
 async fn calls(b: &mut Bench) {
     let (addr_a, _) = b.replicas().await;
     let timing = b.timing;
+    let floor_port = free_port();
+    let mut floor = Proc::spawn(
+        "floor-proxy",
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--floor-proxy")
+            .arg(floor_port.to_string())
+            .arg(b.session_up.to_string())
+            .arg(b.stateless_up.to_string()),
+        &b.dir,
+    );
+    let floor_addr: SocketAddr = ([127, 0, 0, 1], floor_port).into();
+    procs::wait_port(&mut floor, floor_addr).await;
     for (era, era_name, plain_path, full_path, up) in [
         (
             Era::Session,
@@ -257,12 +275,15 @@ async fn calls(b: &mut Bench) {
         for c in [1, 32] {
             let direct = load(&call_target(up, "/mcp", era, vec![]), c, timing).await;
             let scenario = format!("tools/call {era_name}");
+            let bare = call_target(floor_addr, &format!("/{era_name}"), era, vec![]);
+            let bare = load(&bare, c, timing).await;
             let plain = call_target(addr_a, plain_path, era, vec![]);
             let gw_plain = load(&plain, c, timing).await;
             let full = call_target(addr_a, full_path, era, vec![bearer()]);
             let gw_full = load(&full, c, timing).await;
             let report = &mut b.report;
             report.add(&scenario, "direct", c, direct.clone(), None);
+            report.add(&scenario, "bare proxy (floor)", c, bare, Some(&direct));
             report.add(&scenario, "gateway", c, gw_plain, Some(&direct));
             report.add(&scenario, "gateway+policy", c, gw_full, Some(&direct));
             if era == Era::Session {
