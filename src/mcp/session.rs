@@ -1,13 +1,12 @@
 //! Downstream sessions (session era). Nothing is stored: the `Mcp-Session-Id` the client holds is the
 //! session, sealed, so any replica with the key serves it and no replica needs sticky routing.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::upstream::UpstreamSessionClaim;
+use super::upstream::{SessionCache, UpstreamSessionClaim};
 use crate::seal::{SealError, Sealer};
 
 const PURPOSE: &str = "mcp-session";
@@ -63,17 +62,23 @@ fn check(claims: &SessionClaims, route: &str, principal: &str) -> Result<(), Ses
     Ok(())
 }
 
-/// Entries per generation of [`OpenedSessions`]; at most twice this many are held.
-const OPENED_GENERATION: usize = 1024;
+/// Session ids kept by [`OpenedSessions`].
+const OPENED_CAPACITY: usize = 2048;
 
 /// Sessions recently opened on this replica, by their whole sealed id. Each request of a session would
 /// otherwise decrypt and parse its id again, about 7% of a relayed call's instructions. Only ids that
 /// opened are kept, so a hit gives exactly what opening again would; expiry and binding are checked on
-/// every use all the same. Two generations bound the memory: when the current one fills it becomes the
-/// previous one (the older is dropped), and a hit in the previous one moves back to the current one.
-#[derive(Default)]
+/// every use all the same. When full, the least recently used id makes room.
 pub struct OpenedSessions {
-    generations: Mutex<[HashMap<String, Arc<SessionClaims>>; 2]>,
+    cache: SessionCache<Arc<SessionClaims>>,
+}
+
+impl Default for OpenedSessions {
+    fn default() -> Self {
+        OpenedSessions {
+            cache: SessionCache::new(OPENED_CAPACITY),
+        }
+    }
 }
 
 impl OpenedSessions {
@@ -84,7 +89,7 @@ impl OpenedSessions {
         route: &str,
         principal: &str,
     ) -> Result<Arc<SessionClaims>, SessionRejection> {
-        let claims = match self.cached(token) {
+        let claims = match self.cache.get(token) {
             Some(claims) => claims,
             None => {
                 let claims: Arc<SessionClaims> = Arc::new(
@@ -92,38 +97,12 @@ impl OpenedSessions {
                         .open(PURPOSE, token)
                         .map_err(|SealError::Invalid| SessionRejection::Invalid)?,
                 );
-                self.keep(token, claims.clone());
+                self.cache.insert(token, claims.clone());
                 claims
             }
         };
         check(&claims, route, principal)?;
         Ok(claims)
-    }
-
-    fn cached(&self, token: &str) -> Option<Arc<SessionClaims>> {
-        let mut generations = self.generations.lock().unwrap();
-        if let Some(claims) = generations[0].get(token) {
-            return Some(claims.clone());
-        }
-        let claims = generations[1].remove(token)?;
-        drop(generations);
-        self.keep(token, claims.clone());
-        Some(claims)
-    }
-
-    fn keep(&self, token: &str, claims: Arc<SessionClaims>) {
-        let mut generations = self.generations.lock().unwrap();
-        if generations[0].len() >= OPENED_GENERATION {
-            let current = std::mem::take(&mut generations[0]);
-            generations[1] = current;
-        }
-        generations[0].insert(token.to_string(), claims);
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        let generations = self.generations.lock().unwrap();
-        generations[0].len() + generations[1].len()
     }
 }
 
@@ -175,13 +154,13 @@ mod tests {
             opened.open(&sealer, &old, "mcp", "alice"),
             Err(SessionRejection::Expired)
         );
-        // Bounded: a flood of sessions keeps at most two generations, and a live one survives by use.
-        for _ in 0..3 * OPENED_GENERATION {
+        // Bounded: a flood of sessions keeps at most the capacity, and a live one survives by use.
+        for _ in 0..2 * OPENED_CAPACITY {
             let other = seal(&sealer, &claims(now() + 60));
             opened.open(&sealer, &other, "mcp", "alice").unwrap();
             opened.open(&sealer, &token, "mcp", "alice").unwrap();
         }
-        assert!(opened.len() <= 2 * OPENED_GENERATION);
-        assert!(opened.cached(&token).is_some());
+        assert!(opened.cache.len() <= OPENED_CAPACITY);
+        assert!(opened.cache.get(&token).is_some());
     }
 }

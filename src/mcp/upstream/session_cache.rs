@@ -1,5 +1,6 @@
-//! Replica-local map from a caller key to its upstream session, bounded so idle callers cannot grow it
-//! without limit. Losing an entry is harmless: the next call opens a fresh upstream session.
+//! A replica-local map, bounded (least recently used out first) so idle callers cannot grow it without
+//! limit: a caller key to its upstream session, or a sealed session id to its opened claims. Losing an
+//! entry is harmless: the next call opens a fresh upstream session, or opens the id again.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
