@@ -3,7 +3,8 @@
 //! straight into one buffer; tracing-subscriber's own JSON formatter goes through serde maps and cost
 //! about 9% of a relayed call's instructions, since every request writes an access-log line.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
+use std::io::Write as _;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -25,29 +26,30 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let mut line = String::with_capacity(256);
-        line.push_str("{\"timestamp\":\"");
-        SystemTime.format_time(&mut Writer::new(&mut line))?;
-        line.push_str("\",\"level\":\"");
-        line.push_str(event.metadata().level().as_str());
-        line.push('"');
+        let mut head = String::with_capacity(256);
+        head.push_str("{\"timestamp\":\"");
+        SystemTime.format_time(&mut Writer::new(&mut head))?;
+        head.push_str("\",\"level\":\"");
+        head.push_str(event.metadata().level().as_str());
+        head.push('"');
+        let mut line = head.into_bytes();
         event.record(&mut Fields { line: &mut line });
-        line.push_str(",\"target\":");
+        line.extend_from_slice(b",\"target\":");
         push_str(&mut line, event.metadata().target());
-        line.push_str("}\n");
-        writer.write_str(&line)
+        line.extend_from_slice(b"}\n");
+        writer.write_str(std::str::from_utf8(&line).map_err(|_| fmt::Error)?)
     }
 }
 
 struct Fields<'a> {
-    line: &'a mut String,
+    line: &'a mut Vec<u8>,
 }
 
 impl Fields<'_> {
     fn key(&mut self, field: &Field) {
-        self.line.push(',');
+        self.line.push(b',');
         push_str(self.line, field.name());
-        self.line.push(':');
+        self.line.push(b':');
     }
 }
 
@@ -72,13 +74,13 @@ impl Visit for Fields<'_> {
         if value.is_finite() {
             let _ = write!(self.line, "{value}");
         } else {
-            self.line.push_str("null");
+            self.line.extend_from_slice(b"null");
         }
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.key(field);
-        self.line.push_str(if value { "true" } else { "false" });
+        let _ = write!(self.line, "{value}");
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -87,30 +89,9 @@ impl Visit for Fields<'_> {
     }
 }
 
-/// `value` as a JSON string literal.
-fn push_str(line: &mut String, value: &str) {
-    line.push('"');
-    let mut plain = 0;
-    for (i, c) in value.char_indices() {
-        let escaped = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if (c as u32) < 0x20 => "",
-            _ => continue,
-        };
-        line.push_str(&value[plain..i]);
-        if escaped.is_empty() {
-            let _ = write!(line, "\\u{:04x}", c as u32);
-        } else {
-            line.push_str(escaped);
-        }
-        plain = i + c.len_utf8();
-    }
-    line.push_str(&value[plain..]);
-    line.push('"');
+/// `value` as a JSON string literal, escaped by serde_json (writing to a Vec cannot fail).
+fn push_str(line: &mut Vec<u8>, value: &str) {
+    let _ = serde_json::to_writer(&mut *line, value);
 }
 
 #[cfg(test)]
