@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use agent_gateway::{config, inspect, quickstart, runtime};
+use agent_gateway::cli::{inspect, quickstart};
+use agent_gateway::config;
+use agent_gateway::gateway::runtime;
 
 /// Many small short-lived allocations per request (JSON values, headers) from several worker threads:
 /// mimalloc's thread-local free lists serve them with less CPU and no arena locks.
@@ -208,7 +210,7 @@ fn init_logging(format: &str) {
         .with_writer(std::io::stderr);
     if format == "json" {
         builder
-            .event_format(agent_gateway::telemetry::json_lines::JsonLines)
+            .event_format(agent_gateway::core::telemetry::json_lines::JsonLines)
             .init();
     } else {
         builder.init();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use agent_gateway::a2a::A2aRoute;
 use agent_gateway::config::{A2aAuthz, A2aAuthzRule};
-use agent_gateway::seal::Sealer;
+use agent_gateway::core::seal::Sealer;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -625,5 +625,5 @@ async fn cancel_subscribe_and_list_only_reach_the_callers_own_tasks() {
 }
 
 fn common_id() -> String {
-    agent_gateway::seal::random_id()
+    agent_gateway::core::seal::random_id()
 }

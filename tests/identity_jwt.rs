@@ -5,7 +5,7 @@ mod identity_common;
 use std::time::Duration;
 
 use agent_gateway::config::{ClaimToHeader, JwtAuthn};
-use agent_gateway::identity::{AuthError, Authenticator};
+use agent_gateway::core::identity::{AuthError, Authenticator};
 use identity_common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;

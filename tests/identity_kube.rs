@@ -4,7 +4,7 @@
 mod identity_common;
 
 use agent_gateway::config::{JwtAuthn, JwtMode};
-use agent_gateway::identity::{AuthError, Authenticator};
+use agent_gateway::core::identity::{AuthError, Authenticator};
 use identity_common::*;
 use jsonwebtoken::Algorithm;
 use serde_json::json;

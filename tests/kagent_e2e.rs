@@ -62,7 +62,7 @@ impl Guide {
         let yaml = guide_yaml(&jwks.url(), upstream.addr);
         let loaded = agent_gateway::config::load_str(&yaml, common::guide::CONFIG)
             .unwrap_or_else(|d| panic!("the guide's config does not load: {d:?}"));
-        let running = agent_gateway::runtime::start(&loaded.config)
+        let running = agent_gateway::gateway::runtime::start(&loaded.config)
             .await
             .expect("the guide's gateway starts");
         let addr = SocketAddr::from(([127, 0, 0, 1], running.addresses[0].port()));

@@ -65,7 +65,7 @@ impl Guide {
         let yaml = guide_yaml(&jwks.url(), upstream.addr);
         let loaded = agent_gateway::config::load_str(&yaml, "examples/eks/config.yaml")
             .unwrap_or_else(|d| panic!("the guide's config does not load: {d:?}"));
-        let running = agent_gateway::runtime::start(&loaded.config)
+        let running = agent_gateway::gateway::runtime::start(&loaded.config)
             .await
             .expect("the guide's gateway starts");
         let bound = running.addresses[0];
@@ -717,7 +717,9 @@ async fn guide_agent_to_agent_flow_with_its_two_principals() {
     );
     let loaded = agent_gateway::config::load_str(&yaml, "examples/eks/config.yaml")
         .unwrap_or_else(|d| panic!("{d:?}"));
-    let running = agent_gateway::runtime::start(&loaded.config).await.unwrap();
+    let running = agent_gateway::gateway::runtime::start(&loaded.config)
+        .await
+        .unwrap();
     let front = common::Gateway {
         addr: SocketAddr::from(([127, 0, 0, 1], running.addresses[0].port())),
         running,

@@ -678,7 +678,7 @@ async fn mtls_strict_identifies_spiffe_principals_for_mcp_authz() {
     );
     let loaded = agent_gateway::config::load_str(&yaml, "mtls.yaml")
         .unwrap_or_else(|d| panic!("test config invalid: {d:?}"));
-    let running = agent_gateway::runtime::start(&loaded.config)
+    let running = agent_gateway::gateway::runtime::start(&loaded.config)
         .await
         .expect("gateway starts");
     let gw = common::Gateway {

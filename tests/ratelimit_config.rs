@@ -1,7 +1,7 @@
 //! The `rateLimitStore` section through the public config API, as `agent-gateway validate` and startup see it.
 
 use agent_gateway::config::*;
-use agent_gateway::ratelimit::{FailMode, Limiter};
+use agent_gateway::core::ratelimit::{FailMode, Limiter};
 
 const BINDS: &str = "binds:\n- port: 8080\n  listeners:\n  - name: l\n    routes:\n    - name: r\n      match: {path: {prefix: /mcp}}\n      backends: [{name: s, type: sample}]\n";
 

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use agent_gateway::ratelimit::{Decision, FailMode, Limiter};
+use agent_gateway::core::ratelimit::{Decision, FailMode, Limiter};
 
 /// A `redis-server` child on 127.0.0.1, killed on drop.
 struct RedisServer {

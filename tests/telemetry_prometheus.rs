@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agent_gateway::telemetry::metrics::{
+use agent_gateway::core::telemetry::metrics::{
     self, DenialKind, ErrorType, LimitKind, Outcome, Rejection,
 };
-use agent_gateway::telemetry::serve_metrics;
+use agent_gateway::core::telemetry::serve_metrics;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 

@@ -463,7 +463,7 @@ async fn a_collector_that_is_down_neither_fails_nor_slows_calls() {
     };
     let (_upstream, upstream_addr) = Upstream::start().await;
     let gw = common::gateway(&mcp_yaml(upstream_addr, down)).await;
-    let dropped_before = agent_gateway::telemetry::tracing::dropped_spans();
+    let dropped_before = agent_gateway::core::telemetry::tracing::dropped_spans();
 
     let started = Instant::now();
     for _ in 0..20 {
@@ -477,7 +477,7 @@ async fn a_collector_that_is_down_neither_fails_nor_slows_calls() {
     );
     // The spans are dropped, counted, and the gateway carries on.
     let started = Instant::now();
-    while agent_gateway::telemetry::tracing::dropped_spans() <= dropped_before {
+    while agent_gateway::core::telemetry::tracing::dropped_spans() <= dropped_before {
         assert!(
             started.elapsed() < Duration::from_secs(15),
             "no dropped spans counted"

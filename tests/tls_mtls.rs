@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agent_gateway::config::Mtls;
-use agent_gateway::server::tls::{PeerIdentity, TlsListener};
+use agent_gateway::core::http::tls::{PeerIdentity, TlsListener};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper_util::rt::TokioIo;

@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use serde_json::Value;
 
 use super::card::url_path;
-use crate::net::http_client;
+use crate::core::http::client::http_client;
 
 pub const CARD_PATHS: [&str; 2] = ["/.well-known/agent-card.json", "/.well-known/agent.json"];
 const MAX_CARD: usize = 1024 * 1024;

@@ -4,7 +4,7 @@
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::server::body::{Body, json as json_response};
+use crate::core::http::body::{Body, json as json_response};
 
 pub const TASK_NOT_FOUND: i64 = -32001;
 pub const UNSUPPORTED_OPERATION: i64 = -32004;

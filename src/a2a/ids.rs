@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::seal::Sealer;
+use crate::core::seal::Sealer;
 
 pub const TASK: &str = "a2a-task";
 pub const CONTEXT: &str = "a2a-context";

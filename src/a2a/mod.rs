@@ -8,7 +8,6 @@
 //! Task and context ids are sealed per principal (see `ids`); no state is kept per task on any replica.
 
 mod agents;
-mod authz;
 pub mod card;
 mod errors;
 mod ids;
@@ -27,10 +26,10 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::A2aAuthz;
-use crate::seal::Sealer;
-use crate::server::body::{self, Body};
+use crate::core::http::body::{self, Body};
+use crate::core::policy::agents::AgentAuthz;
+use crate::core::seal::Sealer;
 use agents::{Agent, Family};
-use authz::AgentAuthz;
 use ids::IdMap;
 pub use relay::Timeouts;
 

@@ -13,9 +13,9 @@ use tokio::sync::mpsc;
 
 use super::card;
 use super::ids::IdMap;
-use crate::mcp::sse;
-use crate::net::http_client;
-use crate::server::body::{self, Body};
+use crate::core::http::body::{self, Body};
+use crate::core::http::client::http_client;
+use crate::core::http::sse;
 
 /// Largest JSON answer or single stream event accepted from an agent.
 const MAX_REPLY: usize = 16 * 1024 * 1024;
@@ -79,7 +79,7 @@ pub async fn send(
     timeouts: Timeouts,
 ) -> Result<Response<Incoming>, SendError> {
     // The client span (child of the request's server span) and its W3C context toward the agent.
-    let span = crate::telemetry::tracing::Attempt::a2a(&a2a_method(&method, url, &body));
+    let span = crate::core::telemetry::tracing::Attempt::a2a(&a2a_method(&method, url, &body));
     let mut request = Request::builder()
         .method(method)
         .uri(url)

@@ -12,7 +12,7 @@ use super::errors::{self, rest as rest_error};
 use super::ids::IdMap;
 use super::relay::{self, CardRewrite};
 use super::{A2aRoute, card, read_body};
-use crate::server::body::Body;
+use crate::core::http::body::Body;
 
 pub async fn handle(
     route: &A2aRoute,

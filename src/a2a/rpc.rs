@@ -10,7 +10,7 @@ use super::errors::{self, rpc as rpc_error};
 use super::ids::{IdMap, method_has_task_id};
 use super::relay::{self, CardRewrite};
 use super::{A2aRoute, card, read_body};
-use crate::server::body::{self, Body};
+use crate::core::http::body::{self, Body};
 
 const EXTENDED_CARD_METHODS: [&str; 2] =
     ["agent/getAuthenticatedExtendedCard", "GetExtendedAgentCard"];
@@ -142,7 +142,7 @@ async fn shorthand(
         Some(i) if i.families.contains(&Family::V10) => Family::V10,
         _ => Family::V03,
     };
-    let message_id = crate::seal::random_id();
+    let message_id = crate::core::seal::random_id();
     let (request, version) = match family {
         Family::V10 => (
             json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {

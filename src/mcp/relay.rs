@@ -8,11 +8,12 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::exchange::{Answer, Exchange, Mode};
-use super::route::{McpRoute, PendingReply};
-use super::upstream::{CallCtx, Upstream, UpstreamError, UpstreamEvent};
-use super::{jsonrpc, sse};
-use crate::seal::random_id;
+use crate::core::http::sse;
+use crate::core::jsonrpc;
+use crate::core::seal::random_id;
+use crate::mcp::route::{McpRoute, PendingReply};
+use crate::mcp::server::exchange::{Answer, Exchange, Mode};
+use crate::mcp::upstream::{CallCtx, Upstream, UpstreamError, UpstreamEvent};
 
 /// Answer to a call the client cancelled (the JSON-RPC "request cancelled" code used by MCP SDKs).
 const REQUEST_CANCELLED: i64 = -32800;
@@ -89,7 +90,7 @@ async fn with_retries(
         // One client span per attempt, child of the request's server span (found from the `traceparent`
         // the caller's headers carry); the upstream gets the attempt's context as `traceparent` (header,
         // and `_meta` since it speaks MCP).
-        let span = crate::telemetry::tracing::Attempt::mcp(
+        let span = crate::core::telemetry::tracing::Attempt::mcp(
             &ctx.headers,
             upstream.name(),
             method,
@@ -99,7 +100,7 @@ async fn with_retries(
         );
         let mut attempt_params = params.clone();
         if let Some(traceparent) = span.traceparent() {
-            crate::telemetry::tracing::add_meta(&mut attempt_params, &traceparent);
+            crate::core::telemetry::tracing::add_meta(&mut attempt_params, &traceparent);
         }
         let result = match tokio::time::timeout(
             per_try,
@@ -129,7 +130,7 @@ async fn with_retries(
         }
         match result {
             Err(error) if retry.is_some_and(|r| r.should_retry(&error, attempt)) => {
-                crate::telemetry::metrics::retry(upstream.name());
+                crate::core::telemetry::metrics::retry(upstream.name());
                 let wait = retry
                     .map_or(Duration::ZERO, |r| r.backoff(attempt))
                     .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
@@ -139,7 +140,7 @@ async fn with_retries(
             }
             other => {
                 if matches!(other, Err(UpstreamError::Timeout)) {
-                    crate::telemetry::metrics::timeout(upstream.name());
+                    crate::core::telemetry::metrics::timeout(upstream.name());
                 }
                 return other;
             }
@@ -151,7 +152,7 @@ async fn with_retries(
 const MAX_INPUT_ROUNDS: usize = 10;
 
 /// Asks the caller each of an `input_required` result's questions and collects the answers by key.
-async fn fulfil(sink: &super::upstream::EventSink, result: &Value) -> Result<Value, String> {
+async fn fulfil(sink: &crate::mcp::upstream::EventSink, result: &Value) -> Result<Value, String> {
     let Some(requests) = result.get("inputRequests").and_then(Value::as_object) else {
         return Ok(serde_json::json!({}));
     };
@@ -313,7 +314,7 @@ async fn stream_until_reply(
         tokio::select! {
             _ = tokio::time::sleep(idle) => {
                 tracing::warn!(route = %route.name, ?idle, "stream idle: no upstream event within timeout.idle; closing it");
-                crate::telemetry::metrics::error(&route.name, crate::telemetry::metrics::ErrorType::UpstreamTimeout);
+                crate::core::telemetry::metrics::error(&route.name, crate::core::telemetry::metrics::ErrorType::UpstreamTimeout);
                 let reply = jsonrpc::error(&id, jsonrpc::UPSTREAM_TIMEOUT, format!("no upstream event within the idle timeout ({idle:?})"));
                 let _ = tx.send(sse::encode(Some("message"), None, &reply.to_string())).await;
                 return;

@@ -9,11 +9,11 @@ use arc_swap::ArcSwap;
 use serde_json::Value;
 use tokio::sync::{broadcast, oneshot};
 
-use super::catalogue::Catalogue;
-use super::schema::SchemaCache;
-use super::upstream::Upstream;
 use crate::config::OutputSchemaMode;
-use crate::seal::Sealer;
+use crate::core::seal::Sealer;
+use crate::mcp::catalogue::Catalogue;
+use crate::mcp::catalogue::schema::SchemaCache;
+use crate::mcp::upstream::Upstream;
 
 pub struct Backend {
     pub upstream: Arc<Upstream>,
@@ -34,7 +34,7 @@ pub struct Health {
 }
 
 pub struct McpRoute {
-    pub policy: crate::policy::RoutePolicies,
+    pub policy: crate::core::policy::RoutePolicies,
     pub name: String,
     pub path_prefix: String,
     pub backends: Vec<Backend>,
@@ -56,7 +56,7 @@ pub struct McpRoute {
     /// Sessions closed by DELETE on this replica; others expire with their sealed lifetime.
     pub revoked: Mutex<HashSet<String>>,
     /// Session ids recently opened here, so a session's requests do not decrypt its id every time.
-    pub opened: super::session::OpenedSessions,
+    pub opened: crate::mcp::server::session::OpenedSessions,
     /// `logging/setLevel` of each session on this replica (the sealed id cannot change after initialize).
     pub log_levels: Mutex<HashMap<String, String>>,
     /// Notifications for one session's GET stream (resource updates): (session handle, message).

@@ -19,6 +19,7 @@ mod classify;
 mod day;
 mod memory;
 mod schema;
+pub mod upstream;
 mod weather;
 
 use std::sync::Mutex;

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use agent_gateway::{config, runtime};
+use agent_gateway::config;
+use agent_gateway::gateway::runtime;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 

@@ -13,8 +13,9 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
 use super::{CallCtx, SessionCache, UpstreamError, UpstreamEvent, UpstreamSessionClaim};
-use crate::mcp::{jsonrpc, sse, version};
-use crate::net::{HttpClient, http_client};
+use crate::core::http::client::{HttpClient, http_client};
+use crate::core::{http::sse, jsonrpc};
+use crate::mcp::protocol::version;
 
 mod stream;
 
@@ -380,7 +381,7 @@ impl HttpUpstream {
         }
         ctx.add_caller_headers(headers, self.forward_authorization);
         // W3C trace context of the attempt's client span (set by the relay around this call).
-        crate::telemetry::tracing::inject_current(headers);
+        crate::core::telemetry::tracing::inject_current(headers);
         let request = request
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| UpstreamError::Protocol(e.to_string()))?;
@@ -390,7 +391,7 @@ impl HttpUpstream {
             .await
             .map_err(|e| request_error(&e))?;
         let status = response.status();
-        crate::telemetry::tracing::record_status(status.as_u16());
+        crate::core::telemetry::tracing::record_status(status.as_u16());
         if !status.is_success() {
             let body = read_limited(response.into_body(), 4096)
                 .await

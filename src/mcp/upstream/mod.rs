@@ -2,17 +2,16 @@
 //! send a request and get the JSON-RPC reply, with server-initiated messages handed to an event sink.
 
 pub mod http;
-pub mod sample;
 mod session_cache;
 pub mod sse_client;
 pub mod stdio;
 
-use std::fmt;
 use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+pub use crate::core::error::UpstreamError;
 pub use session_cache::SessionCache;
 
 /// A message an upstream sends while serving a call: progress and log notifications, or a request
@@ -83,30 +82,11 @@ pub struct UpstreamSessionClaim {
     pub version: String,
 }
 
-#[derive(Debug, Clone)]
-pub enum UpstreamError {
-    /// Could not connect: the request never reached the upstream.
-    Connect(String),
-    /// The connection broke after the request was sent: it may have reached the upstream.
-    Reset(String),
-    /// The upstream answered with an HTTP error status.
-    Status(u16, String),
-    /// The upstream broke the protocol (bad JSON, stream ended early, oversized event).
-    Protocol(String),
-    /// No reply within the backend's timeout.
-    Timeout,
-}
-
-impl fmt::Display for UpstreamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UpstreamError::Connect(e) => write!(f, "connection failed: {e}"),
-            UpstreamError::Reset(e) => write!(f, "connection reset: {e}"),
-            UpstreamError::Status(code, body) => write!(f, "HTTP {code}: {body}"),
-            UpstreamError::Protocol(e) => write!(f, "protocol error: {e}"),
-            UpstreamError::Timeout => write!(f, "timed out"),
-        }
-    }
+/// An MCP server that runs inside the gateway's process and is answered without a transport (the built-in
+/// sample upstream of `type: sample`, in `crate::sample`).
+pub trait Local: Send + Sync {
+    /// Answers one request with a whole JSON-RPC reply (`result` or `error`).
+    fn request(&self, ctx: &CallCtx, method: &str, params: Value) -> Value;
 }
 
 /// One backend of an MCP route.
@@ -114,7 +94,10 @@ pub enum Upstream {
     Http(Box<http::HttpUpstream>),
     Sse(Box<sse_client::SseUpstream>),
     Stdio(stdio::StdioUpstream),
-    Sample(sample::SampleUpstream),
+    Local {
+        name: String,
+        server: Box<dyn Local>,
+    },
 }
 
 impl Upstream {
@@ -123,7 +106,7 @@ impl Upstream {
             Upstream::Http(u) => &u.name,
             Upstream::Sse(u) => &u.name,
             Upstream::Stdio(u) => &u.name,
-            Upstream::Sample(u) => &u.name,
+            Upstream::Local { name, .. } => name,
         }
     }
 
@@ -138,7 +121,7 @@ impl Upstream {
             Upstream::Http(u) => u.request(ctx, method, params).await,
             Upstream::Sse(u) => u.request(ctx, method, params).await,
             Upstream::Stdio(u) => u.request(ctx, method, params).await,
-            Upstream::Sample(u) => Ok(u.request(ctx, method, params)),
+            Upstream::Local { server, .. } => Ok(server.request(ctx, method, params)),
         }
     }
 
@@ -148,7 +131,7 @@ impl Upstream {
             Upstream::Http(u) => u.notify(ctx, method, params).await,
             Upstream::Sse(u) => u.notify(ctx, method, params).await,
             Upstream::Stdio(u) => u.notify(ctx, method, params).await,
-            Upstream::Sample(_) => Ok(()),
+            Upstream::Local { .. } => Ok(()),
         };
         if let Err(e) = result {
             tracing::debug!(upstream = self.name(), method, error = %e, "notification not delivered");
@@ -180,7 +163,7 @@ impl Upstream {
             Upstream::Http(u) => Some(u.changed.clone()),
             Upstream::Sse(u) => Some(u.changed.clone()),
             Upstream::Stdio(u) => Some(u.changed.clone()),
-            Upstream::Sample(_) => None,
+            Upstream::Local { .. } => None,
         }
     }
 }

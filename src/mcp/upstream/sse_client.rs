@@ -16,8 +16,9 @@ use tokio::sync::{Notify, oneshot};
 
 use super::http::{HttpSettings, error_chain, request_error};
 use super::{CallCtx, EventSink, SessionCache, UpstreamError, UpstreamEvent};
-use crate::mcp::{jsonrpc, sse, version};
-use crate::net::{HttpClient, http_client};
+use crate::core::http::client::{HttpClient, http_client};
+use crate::core::{http::sse, jsonrpc};
+use crate::mcp::protocol::version;
 
 const MAX_EVENT: usize = 16 * 1024 * 1024;
 const STREAMS_PER_UPSTREAM: usize = 1_000;

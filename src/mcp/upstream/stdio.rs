@@ -14,7 +14,8 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::{CallCtx, SessionCache, UpstreamError, UpstreamEvent};
-use crate::mcp::{jsonrpc, version};
+use crate::core::jsonrpc;
+use crate::mcp::protocol::version;
 
 const MAX_LINE: usize = 16 * 1024 * 1024;
 

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::{Era, HttpUpstream, MAX_REPLY, Session, error_chain};
+use crate::core::{http::sse, jsonrpc};
 use crate::mcp::upstream::{CallCtx, UpstreamError};
-use crate::mcp::{jsonrpc, sse};
 
 impl HttpUpstream {
     /// Opens a stream of the upstream's notifications for `ctx`'s caller. `filter` is a 2026-07-28

@@ -1,0 +1,4 @@
+//! Subcommands of the binary besides `run`: `quickstart` and `catalogue --as`.
+
+pub mod inspect;
+pub mod quickstart;

@@ -1,0 +1,12 @@
+//! HTTP as both protocols use it: the listener, who is calling, response bodies, the Host/Origin check,
+//! server TLS, the one outbound client and the SSE codec.
+
+pub mod body;
+mod caller;
+pub mod client;
+pub mod listener;
+pub mod origin;
+pub mod sse;
+pub mod tls;
+
+pub use caller::Caller;

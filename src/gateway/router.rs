@@ -1,0 +1,259 @@
+//! Routing: check Host/Origin, find the route by path prefix, answer health probes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use serde_json::json;
+
+use super::auth;
+use crate::config::Limits;
+use crate::core::http::body::{self, Body};
+use crate::core::http::listener::Service;
+use crate::core::http::origin::OriginPolicy;
+use crate::core::http::tls;
+use crate::mcp::McpRoute;
+
+pub enum RouteTarget {
+    Mcp(Arc<McpRoute>),
+    A2a(Arc<A2aEntry>),
+}
+
+/// An A2A route: the relay and the route's policies (authentication; a2a-authz lives in the relay).
+pub struct A2aEntry {
+    pub route: Arc<crate::a2a::A2aRoute>,
+    pub policy: crate::core::policy::RoutePolicies,
+    pub name: String,
+    pub path_prefix: String,
+}
+
+pub struct RouteEntry {
+    pub prefix: String,
+    pub target: RouteTarget,
+}
+
+pub struct Bind {
+    pub address: SocketAddr,
+    /// `security.mtls`: TLS with client certificates; the certificate's identity is the principal
+    /// where the route does not authenticate by token.
+    pub tls: Option<Arc<tls::TlsListener>>,
+    pub routes: Vec<RouteEntry>,
+    pub origin: OriginPolicy,
+    pub limits: Limits,
+}
+
+impl Bind {
+    /// The route whose prefix matches at a path-segment boundary; the longest wins.
+    fn route_for(&self, path: &str) -> Option<&RouteEntry> {
+        self.routes
+            .iter()
+            .filter(|r| {
+                let p = r.prefix.trim_end_matches('/');
+                path == p || path.starts_with(&format!("{p}/")) || p.is_empty()
+            })
+            .max_by_key(|r| r.prefix.len())
+    }
+
+    fn mcp_routes(&self) -> impl Iterator<Item = &Arc<McpRoute>> {
+        self.routes.iter().filter_map(|r| match &r.target {
+            RouteTarget::Mcp(m) => Some(m),
+            _ => None,
+        })
+    }
+}
+
+/// A listener's current routes, swapped whole when the config reloads.
+pub type BindSlot = crate::core::http::listener::Slot<Bind>;
+
+impl Service for Bind {
+    fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    fn tls(&self) -> Option<Arc<tls::TlsListener>> {
+        self.tls.clone()
+    }
+
+    async fn call(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+        peer_principal: Option<String>,
+    ) -> Response<Body> {
+        handle(&self, request, peer_principal).await
+    }
+}
+
+async fn handle(
+    bind: &Bind,
+    request: Request<Incoming>,
+    peer_principal: Option<String>,
+) -> Response<Body> {
+    use crate::core::telemetry::tracing as trace;
+    let path = request.uri().path().to_string();
+    match path.as_str() {
+        "/healthz" => return body::json(StatusCode::OK, &json!({"status": "ok"})),
+        "/readyz" => return readiness(bind),
+        "/health/upstreams" => return upstream_health(bind),
+        _ => {}
+    }
+    let route = bind.route_for(&path);
+    let (protocol, route_name) = match route.map(|r| &r.target) {
+        Some(RouteTarget::Mcp(mcp)) => ("mcp", Some(mcp.name.as_str())),
+        Some(RouteTarget::A2a(a2a)) => ("a2a", Some(a2a.name.as_str())),
+        None => ("http", None),
+    };
+    // The server span: named `<method> <target>` once the method is known, till then after the request.
+    let trace = trace::Request::start(
+        request.headers(),
+        protocol,
+        &format!("{} {}", request.method(), route_name.unwrap_or("unrouted")),
+    );
+    let response = trace
+        .scope(async {
+            if let Err(reason) = bind.origin.check(request.headers()) {
+                tracing::warn!(path, reason, "request refused by the Host/Origin check");
+                return body::json(
+                    StatusCode::FORBIDDEN,
+                    &crate::core::jsonrpc::error(
+                        &serde_json::Value::Null,
+                        crate::core::jsonrpc::INVALID_REQUEST,
+                        format!("Forbidden: {reason}"),
+                    ),
+                );
+            }
+            if let Some(metadata) = auth::resource_metadata(
+                &path,
+                request.headers(),
+                bind.mcp_routes().map(|r| r.as_ref()),
+            ) {
+                return metadata;
+            }
+            let Some(route) = route else {
+                return body::json(
+                    StatusCode::NOT_FOUND,
+                    &json!({"error": format!("no route matches {path}")}),
+                );
+            };
+            match &route.target {
+                RouteTarget::Mcp(mcp) => {
+                    match auth::caller(&auth::Guarded::mcp(mcp), &request, peer_principal).await {
+                        Ok(mut caller) => {
+                            trace.set_principal(caller.principal.as_deref());
+                            // Upstream attempts (spawned tasks) find the server span by this header;
+                            // each attempt replaces it by its own client span's before it goes out.
+                            caller.headers.retain(|(name, _)| {
+                                name != trace::TRACEPARENT && name != trace::TRACESTATE
+                            });
+                            caller.headers.extend(trace.headers());
+                            crate::mcp::handle(mcp, request, &caller, &bind.limits).await
+                        }
+                        Err(refused) => {
+                            crate::core::telemetry::metrics::error(
+                                &mcp.name,
+                                crate::core::telemetry::metrics::ErrorType::Unauthenticated,
+                            );
+                            refused
+                        }
+                    }
+                }
+                RouteTarget::A2a(a2a) => {
+                    let agent = path
+                        .strip_prefix(a2a.path_prefix.trim_end_matches('/'))
+                        .and_then(|rest| rest.trim_start_matches('/').split('/').next())
+                        .filter(|agent| !agent.is_empty())
+                        .map(str::to_string);
+                    if let Some(agent) = &agent {
+                        trace::note_target(agent);
+                    }
+                    let guarded = auth::Guarded {
+                        policy: &a2a.policy,
+                        name: &a2a.name,
+                        path_prefix: &a2a.path_prefix,
+                    };
+                    match auth::caller(&guarded, &request, peer_principal).await {
+                        Ok(caller) => {
+                            trace.set_principal(caller.principal.as_deref());
+                            let started = std::time::Instant::now();
+                            let response =
+                                a2a.route.handle(request, caller.principal.as_deref()).await;
+                            a2a_metrics(
+                                &a2a.name,
+                                caller.principal.as_deref(),
+                                agent.as_deref(),
+                                response.status(),
+                                started.elapsed(),
+                            );
+                            response
+                        }
+                        Err(refused) => refused,
+                    }
+                }
+            }
+        })
+        .await;
+    trace.finish(trace::Outcome {
+        route: route_name,
+        status: response.status().as_u16(),
+        error_code: response.extensions().get::<body::ErrorCode>().map(|c| c.0),
+    });
+    response
+}
+
+/// Counts an agent call. Only agents that exist become label values (a 404 for an unknown name is not
+/// counted), so a caller cannot grow the label set by inventing paths.
+fn a2a_metrics(
+    route: &str,
+    source: Option<&str>,
+    agent: Option<&str>,
+    status: StatusCode,
+    elapsed: std::time::Duration,
+) {
+    use crate::core::telemetry::metrics::{self, DenialKind, Outcome};
+    let Some(agent) = agent.filter(|_| status != StatusCode::NOT_FOUND) else {
+        return;
+    };
+    let outcome = match status.as_u16() {
+        200..=399 => Outcome::Ok,
+        401 | 403 => Outcome::Denied,
+        502 | 503 => Outcome::Unavailable,
+        504 => Outcome::Timeout,
+        _ => Outcome::Error,
+    };
+    if status == StatusCode::FORBIDDEN {
+        metrics::authz_denied(route, DenialKind::Agent);
+    }
+    metrics::a2a_call(source, agent, outcome, elapsed);
+}
+
+fn readiness(bind: &Bind) -> Response<Body> {
+    let pending: Vec<&str> = bind
+        .mcp_routes()
+        .filter(|r| !r.discovered.load(std::sync::atomic::Ordering::Acquire))
+        .map(|r| r.name.as_str())
+        .collect();
+    if pending.is_empty() {
+        body::json(StatusCode::OK, &json!({"status": "ready"}))
+    } else {
+        body::json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "discovering", "routes": pending}),
+        )
+    }
+}
+
+fn upstream_health(bind: &Bind) -> Response<Body> {
+    let routes: Vec<_> = bind
+        .mcp_routes()
+        .map(|r| {
+            let catalogue = r.catalogue.load();
+            json!({
+                "route": r.name,
+                "tools": catalogue.tools.len(),
+                "problems": catalogue.problems,
+                "upstreams": r.backend_health().into_iter().map(|(name, h)| json!({"name": name, "health": h})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    body::json(StatusCode::OK, &json!({"routes": routes}))
+}

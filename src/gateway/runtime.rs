@@ -1,0 +1,497 @@
+//! Builds what requests use from what the config says: listeners with their routes, MCP routes with
+//! their upstreams, the session sealer. Built once per config; requests never see config types.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use crate::config::{self, BackendKind, GatewayConfig, McpTransport, PolicyKind};
+use crate::core::http::origin::OriginPolicy;
+use crate::core::seal::Sealer;
+use crate::gateway::router::{A2aEntry, Bind, RouteEntry, RouteTarget};
+use crate::mcp::McpRoute;
+use crate::mcp::catalogue::Catalogue;
+use crate::mcp::catalogue::naming::DEFAULT_DELIMITER;
+use crate::mcp::route::Backend;
+use crate::mcp::upstream::{Upstream, http, sse_client, stdio};
+use crate::sample::upstream::SampleUpstream;
+
+/// Per-call upstream timeout when neither the backend nor a timeout policy sets one.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_REFRESH: Duration = Duration::from_secs(300);
+const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(24 * 3600);
+const DEFAULT_PAGE_SIZE: usize = 500;
+
+pub struct Gateway {
+    pub binds: Vec<Arc<Bind>>,
+    pub a2a_routes: Vec<Arc<crate::a2a::A2aRoute>>,
+    pub tls: Option<Arc<crate::core::http::tls::TlsListener>>,
+    pub mcp_routes: Vec<Arc<McpRoute>>,
+}
+
+/// The session key: config, then its file, then `AGENT_GATEWAY_SESSION_KEY`, else generated (with a
+/// warning, since sessions then die with the process and cannot move between replicas).
+pub fn sealer(security: &config::Security) -> Result<Sealer, String> {
+    if let Some(key) = &security.session_key {
+        return Sealer::from_base64(key).map_err(|e| format!("security.sessionKey: {e}"));
+    }
+    if let Some(path) = &security.session_key_file {
+        let key = std::fs::read_to_string(path)
+            .map_err(|e| format!("security.sessionKeyFile {path}: {e}"))?;
+        return Sealer::from_base64(&key)
+            .map_err(|e| format!("security.sessionKeyFile {path}: {e}"));
+    }
+    if let Ok(key) = std::env::var("AGENT_GATEWAY_SESSION_KEY") {
+        return Sealer::from_base64(&key).map_err(|e| format!("AGENT_GATEWAY_SESSION_KEY: {e}"));
+    }
+    tracing::warn!(
+        "no session key configured (security.sessionKey, security.sessionKeyFile or AGENT_GATEWAY_SESSION_KEY): using a random key, so sessions end with this process and do not move between replicas"
+    );
+    Ok(Sealer::generate())
+}
+
+/// What outlives a config reload: the session key (so sessions survive) and the rate limiter (so
+/// budgets are not reset by a reload).
+#[derive(Clone)]
+pub struct Shared {
+    pub sealer: Arc<Sealer>,
+    pub limiter: Arc<crate::core::ratelimit::Limiter>,
+}
+
+impl Shared {
+    pub async fn new(config: &GatewayConfig) -> Result<Shared, String> {
+        let sealer = Arc::new(sealer(&config.security)?);
+        let limiter = Arc::new(
+            crate::core::ratelimit::Limiter::from_config(config.rate_limit_store.as_ref()).await?,
+        );
+        Ok(Shared { sealer, limiter })
+    }
+}
+
+pub async fn build(config: &GatewayConfig) -> Result<Gateway, String> {
+    build_with(config, &Shared::new(config).await?)
+}
+
+pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, String> {
+    let tls = match config.security.mtls.as_ref().filter(|m| m.enabled) {
+        Some(mtls) => Some(Arc::new(crate::core::http::tls::TlsListener::new(mtls)?)),
+        None => None,
+    };
+    let (sealer, limiter) = (shared.sealer.clone(), shared.limiter.clone());
+    let session_ttl = config.security.session_ttl.unwrap_or(DEFAULT_SESSION_TTL);
+    let mut binds = Vec::new();
+    let mut mcp_routes = Vec::new();
+    let mut a2a_routes = Vec::new();
+    for bind in &config.binds {
+        let ip: IpAddr = bind
+            .address
+            .parse()
+            .map_err(|e| format!("bind address {}: {e}", bind.address))?;
+        let mut routes = Vec::new();
+        for route in bind.listeners.iter().flat_map(|l| &l.routes) {
+            let is_mcp = route
+                .backends
+                .iter()
+                .any(|b| !matches!(b.kind, BackendKind::A2a { .. }));
+            let target = if is_mcp {
+                let mcp = Arc::new(mcp_route(
+                    route,
+                    sealer.clone(),
+                    session_ttl,
+                    limiter.clone(),
+                )?);
+                mcp_routes.push(mcp.clone());
+                RouteTarget::Mcp(mcp)
+            } else {
+                let a2a = Arc::new(a2a_route(route, sealer.clone(), limiter.clone())?);
+                a2a_routes.push(a2a.route.clone());
+                RouteTarget::A2a(a2a)
+            };
+            routes.push(RouteEntry {
+                prefix: route.path_prefix.clone(),
+                target,
+            });
+        }
+        binds.push(Arc::new(Bind {
+            tls: tls.clone(),
+            address: SocketAddr::new(ip, bind.port),
+            routes,
+            origin: OriginPolicy {
+                loopback_bind: ip.is_loopback(),
+                allowed: config.security.allowed_origins.clone(),
+            },
+            limits: config.limits.clone(),
+        }));
+    }
+    Ok(Gateway {
+        binds,
+        mcp_routes,
+        a2a_routes,
+        tls,
+    })
+}
+
+fn mcp_route(
+    route: &config::Route,
+    sealer: Arc<Sealer>,
+    session_ttl: Duration,
+    limiter: Arc<crate::core::ratelimit::Limiter>,
+) -> Result<McpRoute, String> {
+    let policy = crate::core::policy::RoutePolicies::build(route, limiter)?;
+    let policy_timeout = route.policies.iter().find_map(|p| match &p.kind {
+        PolicyKind::Timeout(t) => t.request,
+        _ => None,
+    });
+    let idle_timeout = route.policies.iter().find_map(|p| match &p.kind {
+        PolicyKind::Timeout(t) => t.idle,
+        _ => None,
+    });
+    let several = route.backends.len() > 1;
+    let mut backends = Vec::new();
+    for backend in &route.backends {
+        let (upstream, mcp) = match &backend.kind {
+            BackendKind::McpHttp { address, mcp } => {
+                let url = format!(
+                    "{}{}",
+                    address.trim_end_matches('/'),
+                    mcp.endpoint.as_deref().unwrap_or("/mcp")
+                );
+                let settings = http::HttpSettings {
+                    name: backend.name.clone(),
+                    url,
+                    headers: mcp
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                    forward_authorization: mcp.forward_authorization,
+                };
+                let upstream = if mcp.protocol == McpTransport::Sse {
+                    let url = format!(
+                        "{}{}",
+                        address.trim_end_matches('/'),
+                        mcp.endpoint.as_deref().unwrap_or("/sse")
+                    );
+                    let settings = http::HttpSettings { url, ..settings };
+                    Upstream::Sse(Box::new(sse_client::SseUpstream::new(settings)?))
+                } else {
+                    Upstream::Http(Box::new(http::HttpUpstream::new(settings)?))
+                };
+                (upstream, mcp)
+            }
+            BackendKind::McpStdio {
+                command,
+                args,
+                env,
+                mcp,
+            } => {
+                let settings = stdio::StdioSettings {
+                    name: backend.name.clone(),
+                    command: command.clone(),
+                    args: args.clone(),
+                    env: env.clone(),
+                };
+                (Upstream::Stdio(stdio::StdioUpstream::new(settings)), mcp)
+            }
+            BackendKind::Sample { mcp } => (
+                Upstream::Local {
+                    name: backend.name.clone(),
+                    server: Box::new(SampleUpstream::new()),
+                },
+                mcp,
+            ),
+            BackendKind::A2a { .. } => {
+                return Err(format!(
+                    "route {}: backend {} is an A2A agent on an MCP route",
+                    route.name, backend.name
+                ));
+            }
+        };
+        let timeout = match (mcp.timeout, policy_timeout) {
+            (Some(b), Some(p)) => b.min(p),
+            (b, p) => b.or(p).unwrap_or(DEFAULT_TIMEOUT),
+        };
+        let prefix = several.then(|| mcp.prefix.clone().unwrap_or_else(|| backend.name.clone()));
+        backends.push(Backend {
+            upstream: Arc::new(upstream),
+            prefix,
+            timeout,
+            health: Default::default(),
+        });
+    }
+    let (changes, _) = tokio::sync::broadcast::channel(16);
+    Ok(McpRoute {
+        policy,
+        name: route.name.clone(),
+        path_prefix: route.path_prefix.clone(),
+        backends,
+        catalogue: ArcSwap::from_pointee(Catalogue::default()),
+        schemas: Default::default(),
+        sealer,
+        session_ttl,
+        output_schema: route.mcp.output_schema,
+        delimiter: route
+            .mcp
+            .prefix_delimiter
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DELIMITER.to_string()),
+        idle_timeout,
+        refresh_interval: route.mcp.refresh_interval.unwrap_or(DEFAULT_REFRESH),
+        page_size: DEFAULT_PAGE_SIZE,
+        changes,
+        pending_replies: Default::default(),
+        revoked: Default::default(),
+        opened: Default::default(),
+        legacy_streams: Default::default(),
+        in_flight: Default::default(),
+        session_events: tokio::sync::broadcast::channel(256).0,
+        subscriptions: Default::default(),
+        log_levels: Default::default(),
+        discovered: Default::default(),
+    })
+}
+
+/// A started gateway: where it listens, the handle that stops it, and what a config reload swaps.
+pub struct Running {
+    pub addresses: Vec<std::net::SocketAddr>,
+    /// Where `/metrics` is served, when `observability.prometheus` is enabled.
+    pub metrics: Option<std::net::SocketAddr>,
+    pub shutdown: tokio_util::sync::CancellationToken,
+    slots: Vec<crate::gateway::router::BindSlot>,
+    /// The binds as configured (address, port): a reload may change routes, not listeners.
+    listeners: Vec<(String, u16)>,
+    /// Stops the discovery and certificate-reload tasks of the config being served.
+    generation: std::sync::Mutex<tokio_util::sync::CancellationToken>,
+    shared: Shared,
+}
+
+/// Builds, starts discovery and binds every listener. Port 0 binds an ephemeral port (tests).
+pub async fn start(config: &GatewayConfig) -> Result<Running, String> {
+    // Traces: the exporter runs on this runtime; a collector that is down costs dropped spans only.
+    crate::core::telemetry::tracing::install(
+        config
+            .observability
+            .as_ref()
+            .and_then(|o| o.opentelemetry.as_ref()),
+    )?;
+    let shared = Shared::new(config).await?;
+    let gateway = build_with(config, &shared)?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let generation = shutdown.child_token();
+    activate(&gateway, &generation);
+    let metrics = serve_metrics(config, &shutdown).await?;
+    let slots: Vec<crate::gateway::router::BindSlot> = gateway
+        .binds
+        .iter()
+        .map(|b| Arc::new(arc_swap::ArcSwap::new(b.clone())))
+        .collect();
+    let addresses = crate::core::http::listener::serve(slots.clone(), shutdown.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Running {
+        metrics,
+        addresses,
+        shutdown,
+        slots,
+        listeners: listeners(config),
+        generation: std::sync::Mutex::new(generation),
+        shared,
+    })
+}
+
+fn listeners(config: &GatewayConfig) -> Vec<(String, u16)> {
+    config
+        .binds
+        .iter()
+        .map(|b| (b.address.clone(), b.port))
+        .collect()
+}
+
+/// Starts what a built gateway runs in the background, until `generation` is cancelled.
+fn activate(gateway: &Gateway, generation: &tokio_util::sync::CancellationToken) {
+    for route in &gateway.mcp_routes {
+        let task = crate::mcp::catalogue::discovery::spawn(route.clone());
+        let stop = generation.clone();
+        tokio::spawn(async move {
+            stop.cancelled().await;
+            task.abort();
+        });
+    }
+    for route in &gateway.a2a_routes {
+        route.start(generation.clone());
+    }
+    if let Some(tls) = &gateway.tls {
+        tls.spawn_reloader(generation.clone());
+    }
+}
+
+impl Running {
+    /// Serves `config` from now on: builds it whole, lets its routes finish their first discovery (at most
+    /// 10s), then swaps every listener's routes at once. Requests in flight finish on the old routes;
+    /// sessions carry on (they are sealed, not stored). Listeners, the metrics port and the session key
+    /// are fixed for the life of the process: changing them is refused with a message saying so.
+    pub async fn reload(&self, config: &GatewayConfig) -> Result<(), String> {
+        let result = self.try_reload(config).await;
+        crate::core::telemetry::metrics::config_reload(result.is_ok());
+        result
+    }
+
+    async fn try_reload(&self, config: &GatewayConfig) -> Result<(), String> {
+        if listeners(config) != self.listeners {
+            return Err(format!(
+                "binds changed from {:?} to {:?}: restart the gateway to listen elsewhere",
+                self.listeners,
+                listeners(config)
+            ));
+        }
+        let gateway = build_with(config, &self.shared)?;
+        let generation = self.shutdown.child_token();
+        activate(&gateway, &generation);
+        let ready = async {
+            while !gateway
+                .mcp_routes
+                .iter()
+                .all(|r| r.discovered.load(std::sync::atomic::Ordering::Acquire))
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(10), ready).await;
+        for (slot, bind) in self.slots.iter().zip(&gateway.binds) {
+            slot.store(bind.clone());
+        }
+        let previous = std::mem::replace(&mut *self.generation.lock().unwrap(), generation);
+        previous.cancel();
+        Ok(())
+    }
+
+    /// Watches the config file (a ConfigMap mount swaps it through a symlink, so the content is compared,
+    /// not the modification time) and reloads on change; an invalid file is refused, named in the log with
+    /// every problem, and the running config kept. SIGHUP checks at once.
+    pub fn watch(self: &Arc<Self>, path: std::path::PathBuf) {
+        let running = self.clone();
+        tokio::spawn(async move {
+            let mut last = std::fs::read(&path).ok();
+            #[cfg(unix)]
+            let mut hangup =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+            loop {
+                #[cfg(unix)]
+                let signal = async {
+                    match hangup.as_mut() {
+                        Some(h) => {
+                            h.recv().await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                };
+                #[cfg(not(unix))]
+                let signal = std::future::pending::<()>();
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = signal => {}
+                    _ = running.shutdown.cancelled() => return,
+                }
+                let current = std::fs::read(&path).ok();
+                if current.is_none() || current == last {
+                    continue;
+                }
+                last = current;
+                match crate::config::load_file(&path) {
+                    Ok(loaded) => match running.reload(&loaded.config).await {
+                        Ok(()) => tracing::info!(config = %path.display(), "config reloaded"),
+                        Err(e) => {
+                            tracing::error!(config = %path.display(), "config reload refused: {e}; still serving the previous config")
+                        }
+                    },
+                    Err(diagnostics) => {
+                        crate::core::telemetry::metrics::config_reload(false);
+                        for d in &diagnostics {
+                            tracing::error!("{d}");
+                        }
+                        tracing::error!(config = %path.display(), "config rejected; still serving the previous config");
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Serves Prometheus metrics on their own port (the guide: 9090, `/metrics`), apart from traffic, on the
+/// same address family as the first bind.
+async fn serve_metrics(
+    config: &GatewayConfig,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Result<Option<SocketAddr>, String> {
+    let Some(prometheus) = config
+        .observability
+        .as_ref()
+        .and_then(|o| o.prometheus.as_ref())
+        .filter(|p| p.enabled)
+    else {
+        return Ok(None);
+    };
+    let ip: IpAddr = config
+        .binds
+        .first()
+        .and_then(|b| b.address.parse().ok())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let address = SocketAddr::new(ip, prometheus.port);
+    crate::core::telemetry::serve_metrics(address, prometheus.path.clone(), shutdown.clone())
+        .await
+        .map(Some)
+        .map_err(|e| format!("observability.prometheus: cannot listen on {address}: {e}"))
+}
+
+/// An A2A route: its agents (named in config or by their cards), a2a-authz, and the timeout policy.
+fn a2a_route(
+    route: &config::Route,
+    sealer: Arc<Sealer>,
+    limiter: Arc<crate::core::ratelimit::Limiter>,
+) -> Result<A2aEntry, String> {
+    let policy = crate::core::policy::RoutePolicies::build(route, limiter)?;
+    let agents = route
+        .backends
+        .iter()
+        .filter_map(|b| match &b.kind {
+            BackendKind::A2a {
+                address,
+                agent_name,
+            } => Some((agent_name.clone(), address.clone())),
+            _ => None,
+        })
+        .collect();
+    let authz = route.policies.iter().find_map(|p| match &p.kind {
+        PolicyKind::A2aAuthz(a) => Some(a.clone()),
+        _ => None,
+    });
+    let (request, idle) = route
+        .policies
+        .iter()
+        .find_map(|p| match &p.kind {
+            PolicyKind::Timeout(t) => Some((t.request, t.idle)),
+            _ => None,
+        })
+        .unwrap_or((None, None));
+    let mut relay = crate::a2a::A2aRoute::new(
+        route.name.clone(),
+        route.path_prefix.clone(),
+        agents,
+        authz,
+        sealer,
+    );
+    if request.is_some() || idle.is_some() {
+        relay = relay.with_timeouts(
+            request.unwrap_or(Duration::from_secs(300)),
+            idle.unwrap_or(Duration::from_secs(300)),
+        );
+    }
+    Ok(A2aEntry {
+        route: Arc::new(relay),
+        policy,
+        name: route.name.clone(),
+        path_prefix: route.path_prefix.clone(),
+    })
+}

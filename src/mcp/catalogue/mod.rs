@@ -1,0 +1,361 @@
+//! The route's catalogue: every tool, prompt and resource its upstreams offer, under the names the gateway
+//! exposes, with tool schemas compiled. Built whole from the upstream listings and swapped atomically, so a
+//! request sees one consistent catalogue; rebuilt only when discovery finds a change.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+pub mod discovery;
+pub mod naming;
+pub mod schema;
+
+use naming::exposed_name;
+use schema::SchemaCache;
+
+/// What one upstream offered at its last successful discovery.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Listing {
+    pub tools: Vec<Value>,
+    pub prompts: Vec<Value>,
+    pub resources: Vec<Value>,
+    pub templates: Vec<Value>,
+}
+
+pub struct Tool {
+    pub exposed: String,
+    pub backend: usize,
+    pub upstream_name: String,
+    /// The upstream's definition, untouched but for `name`.
+    pub definition: Value,
+    pub input: Arc<jsonschema::Validator>,
+    pub output: Option<Arc<jsonschema::Validator>>,
+}
+
+pub struct Prompt {
+    pub exposed: String,
+    pub backend: usize,
+    pub upstream_name: String,
+    pub definition: Value,
+}
+
+#[derive(Default)]
+pub struct Catalogue {
+    /// Unique to this catalogue in the process: per-principal views are cached by it.
+    pub generation: u64,
+    pub tools: Vec<Arc<Tool>>,
+    tool_index: HashMap<String, usize>,
+    pub prompts: Vec<Prompt>,
+    prompt_index: HashMap<String, usize>,
+    /// Resources and templates keep their URIs (rewriting URIs would break links inside content).
+    pub resources: Vec<(usize, Value)>,
+    resource_owner: HashMap<String, usize>,
+    pub templates: Vec<(usize, Value)>,
+    /// Collisions and unusable definitions, for the log and the health endpoint.
+    pub problems: Vec<String>,
+}
+
+/// How one backend's names are exposed.
+pub struct Source<'a> {
+    pub backend_name: &'a str,
+    /// `Some` when the route has several backends.
+    pub prefix: Option<&'a str>,
+    pub listing: Option<&'a Listing>,
+}
+
+impl Catalogue {
+    pub fn build(sources: &[Source], delimiter: &str, schemas: &SchemaCache) -> Catalogue {
+        static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let mut c = Catalogue {
+            generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            ..Catalogue::default()
+        };
+        let mut tools: Vec<(String, usize, String, Value)> = Vec::new();
+        let mut prompts: Vec<(String, usize, String, Value)> = Vec::new();
+        let mut clashing_uris: Vec<String> = Vec::new();
+        for (backend, source) in sources.iter().enumerate() {
+            let Some(listing) = source.listing else {
+                continue;
+            };
+            for (list, out) in [
+                (&listing.tools, &mut tools),
+                (&listing.prompts, &mut prompts),
+            ] {
+                for def in list {
+                    let Some(name) = def.get("name").and_then(Value::as_str) else {
+                        c.problems.push(format!(
+                            "backend {}: an entry without a name was skipped",
+                            source.backend_name
+                        ));
+                        continue;
+                    };
+                    out.push((
+                        exposed_name(source.prefix, delimiter, name),
+                        backend,
+                        name.to_string(),
+                        def.clone(),
+                    ));
+                }
+            }
+            for r in &listing.resources {
+                if let Some(uri) = r.get("uri").and_then(Value::as_str) {
+                    if let Some(&other) = c.resource_owner.get(uri) {
+                        if other != backend {
+                            c.problems.push(format!(
+                                "resource {uri} is offered by backends {} and {}; it is withheld",
+                                sources[other].backend_name, source.backend_name
+                            ));
+                            clashing_uris.push(uri.to_string());
+                        }
+                        continue;
+                    }
+                    c.resource_owner.insert(uri.to_string(), backend);
+                    c.resources.push((backend, r.clone()));
+                }
+            }
+            c.templates
+                .extend(listing.templates.iter().map(|t| (backend, t.clone())));
+        }
+        c.resources
+            .retain(|(_, r)| !clashing_uris.iter().any(|u| r["uri"] == u.as_str()));
+        for u in &clashing_uris {
+            c.resource_owner.remove(u);
+        }
+
+        for (exposed, backend, upstream_name, mut definition) in
+            withhold_collisions(tools, "tool", sources, &mut c.problems)
+        {
+            let input_schema = definition
+                .get("inputSchema")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({"type": "object"}));
+            let input = match schemas.compile(&input_schema) {
+                Ok(v) => v,
+                Err(e) => {
+                    c.problems.push(format!("tool {upstream_name} of backend {}: inputSchema does not compile ({e}); the tool is withheld", sources[backend].backend_name));
+                    continue;
+                }
+            };
+            let output = match definition.get("outputSchema") {
+                Some(schema) => match schemas.compile(schema) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        c.problems.push(format!("tool {upstream_name} of backend {}: outputSchema does not compile ({e}); output is not checked", sources[backend].backend_name));
+                        None
+                    }
+                },
+                None => None,
+            };
+            definition["name"] = Value::String(exposed.clone());
+            c.tool_index.insert(exposed.clone(), c.tools.len());
+            c.tools.push(Arc::new(Tool {
+                exposed,
+                backend,
+                upstream_name,
+                definition,
+                input,
+                output,
+            }));
+        }
+        for (exposed, backend, upstream_name, mut definition) in
+            withhold_collisions(prompts, "prompt", sources, &mut c.problems)
+        {
+            definition["name"] = Value::String(exposed.clone());
+            c.prompt_index.insert(exposed.clone(), c.prompts.len());
+            c.prompts.push(Prompt {
+                exposed,
+                backend,
+                upstream_name,
+                definition,
+            });
+        }
+        c
+    }
+
+    pub fn tool(&self, exposed: &str) -> Option<&Arc<Tool>> {
+        self.tool_index.get(exposed).map(|&i| &self.tools[i])
+    }
+
+    pub fn prompt(&self, exposed: &str) -> Option<&Prompt> {
+        self.prompt_index.get(exposed).map(|&i| &self.prompts[i])
+    }
+
+    /// The backend serving a resource URI: an exact listed resource, else the template whose literal
+    /// prefix (up to its first `{`) is the longest match, else the only backend that has templates.
+    pub fn resource_backend(&self, uri: &str) -> Option<usize> {
+        if let Some(&b) = self.resource_owner.get(uri) {
+            return Some(b);
+        }
+        self.templates
+            .iter()
+            .filter_map(|(b, t)| {
+                let template = t.get("uriTemplate")?.as_str()?;
+                let literal = template.split('{').next().unwrap_or(template);
+                uri.starts_with(literal).then_some((literal.len(), *b))
+            })
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, b)| b)
+    }
+}
+
+impl crate::core::policy::authz::Names for Catalogue {
+    fn generation(&self) -> u64 {
+        self.generation
+    }
+    fn tools(&self) -> Vec<&str> {
+        self.tools.iter().map(|t| t.exposed.as_str()).collect()
+    }
+    fn prompts(&self) -> Vec<&str> {
+        self.prompts.iter().map(|p| p.exposed.as_str()).collect()
+    }
+    fn resources(&self) -> Vec<&str> {
+        self.resources
+            .iter()
+            .map(|(_, r)| r["uri"].as_str().unwrap_or(""))
+            .collect()
+    }
+    fn templates(&self) -> Vec<&str> {
+        self.templates
+            .iter()
+            .map(|(_, t)| t["uriTemplate"].as_str().unwrap_or(""))
+            .collect()
+    }
+}
+
+/// Two different upstream entries under one exposed name: both are withheld and reported, never resolved
+/// silently in favour of one.
+fn withhold_collisions(
+    entries: Vec<(String, usize, String, Value)>,
+    kind: &str,
+    sources: &[Source],
+    problems: &mut Vec<String>,
+) -> Vec<(String, usize, String, Value)> {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for (exposed, ..) in &entries {
+        *count.entry(exposed.as_str()).or_default() += 1;
+    }
+    let clashing: Vec<String> = count
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    for name in &clashing {
+        let owners: Vec<String> = entries
+            .iter()
+            .filter(|(e, ..)| e == name)
+            .map(|(_, b, upstream, _)| format!("{upstream} of {}", sources[*b].backend_name))
+            .collect();
+        problems.push(format!(
+            "{kind} name {name} collides ({}); all are withheld — set distinct backend prefixes",
+            owners.join(", ")
+        ));
+    }
+    entries
+        .into_iter()
+        .filter(|(e, ..)| !clashing.contains(e))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn listing(tools: &[&str]) -> Listing {
+        Listing {
+            tools: tools.iter().map(|t| json!({"name": t, "inputSchema": {"type": "object"}, "x-extra": {"kept": true}})).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn one_backend_keeps_names_and_unknown_fields() {
+        let l = listing(&["get_weather_data"]);
+        let c = Catalogue::build(
+            &[Source {
+                backend_name: "a",
+                prefix: None,
+                listing: Some(&l),
+            }],
+            "__",
+            &SchemaCache::default(),
+        );
+        let t = c.tool("get_weather_data").unwrap();
+        assert_eq!(t.definition["x-extra"]["kept"], true);
+        assert_eq!(t.upstream_name, "get_weather_data");
+    }
+
+    #[test]
+    fn several_backends_are_prefixed_and_collisions_withheld() {
+        let (a, b) = (listing(&["echo", "x__y"]), listing(&["echo", "y"]));
+        let sources = [
+            Source {
+                backend_name: "a",
+                prefix: Some("a"),
+                listing: Some(&a),
+            },
+            Source {
+                backend_name: "a__x",
+                prefix: Some("a__x"),
+                listing: Some(&b),
+            },
+        ];
+        let c = Catalogue::build(&sources, "__", &SchemaCache::default());
+        assert!(c.tool("a__echo").is_some() && c.tool("a__x__echo").is_some());
+        // "a" + "__" + "x__y" and "a__x" + "__" + "y" both read a__x__y: neither is served.
+        assert!(c.tool("a__x__y").is_none());
+        assert!(
+            c.problems.iter().any(|p| p.contains("a__x__y collides")),
+            "{:?}",
+            c.problems
+        );
+    }
+
+    #[test]
+    fn uncompilable_schemas_withhold_the_tool() {
+        let l = Listing {
+            tools: vec![json!({"name": "bad", "inputSchema": {"type": 5}})],
+            ..Default::default()
+        };
+        let c = Catalogue::build(
+            &[Source {
+                backend_name: "a",
+                prefix: None,
+                listing: Some(&l),
+            }],
+            "__",
+            &SchemaCache::default(),
+        );
+        assert!(c.tool("bad").is_none());
+        assert_eq!(c.problems.len(), 1);
+    }
+
+    #[test]
+    fn resources_route_by_uri_and_template_prefix() {
+        let a = Listing {
+            resources: vec![json!({"uri": "memo://readme"})],
+            ..Default::default()
+        };
+        let b = Listing {
+            templates: vec![json!({"uriTemplate": "notes://{id}"})],
+            ..Default::default()
+        };
+        let sources = [
+            Source {
+                backend_name: "a",
+                prefix: Some("a"),
+                listing: Some(&a),
+            },
+            Source {
+                backend_name: "b",
+                prefix: Some("b"),
+                listing: Some(&b),
+            },
+        ];
+        let c = Catalogue::build(&sources, "__", &SchemaCache::default());
+        assert_eq!(c.resource_backend("memo://readme"), Some(0));
+        assert_eq!(c.resource_backend("notes://7"), Some(1));
+        assert_eq!(c.resource_backend("other://x"), None);
+    }
+}

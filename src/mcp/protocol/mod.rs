@@ -1,0 +1,3 @@
+//! The MCP protocol as the gateway speaks it on both sides: revisions and their `_meta` keys.
+
+pub mod version;
