@@ -8,7 +8,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use agent_gateway::a2a::A2aRoute;
-use agent_gateway::config::{A2aAuthz, A2aAuthzRule};
+use agent_gateway::config::{self, A2aAuthz, A2aAuthzRule};
+use agent_gateway::core::http::Caller;
+use agent_gateway::core::policy::{Env, Pipeline, Protocol};
+use agent_gateway::core::ratelimit::Limiter;
 use agent_gateway::core::seal::Sealer;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -19,15 +22,7 @@ use tokio_util::sync::CancellationToken;
 const PLANNING: &str = "system:serviceaccount:agent-core-infra:planning-agent-sa";
 const ORCHESTRATOR: &str = "system:serviceaccount:agent-core-infra:orchestrator-agent-sa";
 
-/// An agent from `tests/peers/a2a_agent.py` under `venv` (`venv-a2a` or `venv-a2a03`).
-async fn agent(venv: &str, name: &str, extra: &[&str]) -> (common::Child, String) {
-    let mut cmd = tokio::process::Command::new(common::tool(&format!("{venv}/bin/python")));
-    cmd.arg(common::repo().join("tests/peers/a2a_agent.py"))
-        .args(["--name", name])
-        .args(extra);
-    let (child, port) = common::spawn_listening(cmd).await;
-    (child, format!("http://127.0.0.1:{port}"))
-}
+use common::a2a_agent as agent;
 
 async fn serve(route: A2aRoute) -> (SocketAddr, Arc<A2aRoute>, CancellationToken) {
     let route = Arc::new(route);
@@ -53,9 +48,11 @@ async fn serve(route: A2aRoute) -> (SocketAddr, Arc<A2aRoute>, CancellationToken
                             .get("x-test-principal")
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_string);
-                        Ok::<_, std::convert::Infallible>(
-                            route.handle(request, principal.as_deref()).await,
-                        )
+                        let caller = Caller {
+                            principal,
+                            ..Caller::default()
+                        };
+                        Ok::<_, std::convert::Infallible>(route.handle(request, &caller).await)
                     }
                 });
                 let _ = http1::Builder::new()
@@ -67,12 +64,33 @@ async fn serve(route: A2aRoute) -> (SocketAddr, Arc<A2aRoute>, CancellationToken
     (addr, route, stop)
 }
 
+/// The route as the gateway builds it, with the guide's pipeline: `a2a-authz` when given.
 fn route(agents: Vec<(Option<String>, String)>, authz: Option<A2aAuthz>) -> A2aRoute {
+    let config = config::Route {
+        name: "agent-to-agent".into(),
+        path_prefix: "/agents".into(),
+        policies: authz
+            .map(|a| config::Policy {
+                kind: config::PolicyKind::A2aAuthz(a),
+                location: Default::default(),
+            })
+            .into_iter()
+            .collect(),
+        backends: Vec::new(),
+        mcp: Default::default(),
+        location: Default::default(),
+    };
+    let env = Env {
+        limiter: Arc::new(Limiter::local()),
+        security: &Default::default(),
+        limits: &Default::default(),
+        loopback_bind: true,
+    };
     A2aRoute::new(
-        "agent-to-agent".into(),
-        "/agents".into(),
+        config.name.clone(),
+        config.path_prefix.clone(),
         agents,
-        authz,
+        Pipeline::build(&config, Protocol::A2a, &env).unwrap(),
         Arc::new(Sealer::generate()),
     )
 }

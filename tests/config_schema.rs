@@ -695,7 +695,7 @@ fn the_scanner_reads_literal_const_and_table_lists() {
         "timeout",
         "retry"
     ]));
-    assert!(values(&["tool-name", "principal"]));
+    assert!(values(&["tool-name", "agent", "principal"]));
     assert!(values(&["failOpen", "failClosed"]));
 }
 

@@ -285,7 +285,8 @@ async fn guide_execute_code_is_limited_at_ten_per_minute() {
     assert_eq!(body["error"]["code"], -32029, "{body}");
     assert!(body.get("result").is_none(), "{body}");
 
-    // The limit is on execute_code only: other tools still answer, and the arguments are still checked first.
+    // The limit is on execute_code only: other tools still answer. The rate limit runs before the schema
+    // check (docs/architecture.md, the pipeline's order), so a flood of invalid calls is cut as cheaply.
     structured(
         &g.call(
             &token,
@@ -298,9 +299,9 @@ async fn guide_execute_code_is_limited_at_ten_per_minute() {
     );
     let invalid = g.call(&token, 113, "execute_code", json!({})).await;
     assert_eq!(
-        invalid.json()["error"]["code"],
-        -32602,
-        "schema validation comes before the rate limit: {}",
+        (invalid.status, invalid.json()["error"]["code"].clone()),
+        (429, json!(-32029)),
+        "the rate limit comes before schema validation: {}",
         invalid.text
     );
 }
@@ -691,12 +692,7 @@ async fn two_gateway_processes_sharing_one_redis_enforce_one_limit() {
 #[tokio::test]
 async fn guide_agent_to_agent_flow_with_its_two_principals() {
     let serial = GUIDE_SERIAL.lock().await;
-    let start = |name: &'static str| async move {
-        let mut cmd = tokio::process::Command::new(common::tool("venv-a2a/bin/python"));
-        cmd.arg(common::repo().join("tests/peers/a2a_agent.py"))
-            .args(["--name", name, "--compat"]);
-        common::spawn_listening(cmd).await
-    };
+    let start = |name: &'static str| common::a2a_agent("venv-a2a", name, &["--compat"]);
     let ((_weather, weather), (_planning, planning)) =
         tokio::join!(start("weather-agent-v6"), start("planning-agent"));
     let upstream = common::gateway(&common::route_yaml("- name: sample\n  type: sample\n")).await;
@@ -706,13 +702,13 @@ async fn guide_agent_to_agent_flow_with_its_two_principals() {
     let yaml = common::guide::substitute(
         &yaml,
         "http://weather-agent-service.agent-core-infra.svc.cluster.local:8080",
-        &format!("http://127.0.0.1:{weather}"),
+        &weather,
         1,
     );
     let yaml = common::guide::substitute(
         &yaml,
         "http://planning-agent-service.agent-core-infra.svc.cluster.local:8080",
-        &format!("http://127.0.0.1:{planning}"),
+        &planning,
         1,
     );
     let loaded = agent_gateway::config::load_str(&yaml, "examples/eks/config.yaml")

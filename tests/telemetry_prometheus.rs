@@ -12,9 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agent_gateway::core::telemetry::metrics::{
-    self, DenialKind, ErrorType, LimitKind, Outcome, Rejection,
-};
+use agent_gateway::core::error::{Error, TargetKind};
+use agent_gateway::core::telemetry::metrics::{self, DenialKind, ErrorType, LimitKind, Outcome};
 use agent_gateway::core::telemetry::serve_metrics;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -161,14 +160,35 @@ fn traffic_tick() {
         Outcome::Timeout,
         slow,
     );
-    metrics::tool_rejected(mcp, "get_weather_data", true, Rejection::Schema);
-    metrics::tool_rejected(
-        mcp,
-        "execute_code",
-        true,
-        Rejection::RateLimited(LimitKind::Tool),
-    );
-    metrics::tool_rejected(mcp, "store_user_preferences", true, Rejection::Forbidden);
+    // A refused call: the policy that refused it, then the error it was answered with.
+    let refusals = [
+        (
+            "get_weather_data",
+            Error::Schema {
+                tool: "get_weather_data".into(),
+                violations: vec![],
+            },
+        ),
+        (
+            "execute_code",
+            Error::RateLimited {
+                per_minute: 10,
+                retry_after: Duration::from_secs(6),
+                per: LimitKind::Tool,
+            },
+        ),
+        (
+            "store_user_preferences",
+            Error::Denied {
+                kind: TargetKind::Tool,
+                name: "store_user_preferences".into(),
+            },
+        ),
+    ];
+    for (tool, error) in refusals {
+        error.report(mcp, None);
+        metrics::tool_rejected(mcp, tool, true, error.metric());
+    }
     metrics::request(a2a, planner, "message/send", 200, slow);
     metrics::a2a_call(planner, "weather-agent-v6", Outcome::Ok, slow);
     metrics::a2a_call(weather, "planning-agent", Outcome::Denied, Duration::ZERO);

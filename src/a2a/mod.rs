@@ -9,7 +9,6 @@
 
 mod agents;
 pub mod card;
-mod errors;
 mod ids;
 mod relay;
 mod rest;
@@ -20,44 +19,76 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::A2aAuthz;
+use crate::core::error::{self, Dialect, Error, TargetKind};
+use crate::core::http::Caller;
 use crate::core::http::body::{self, Body};
-use crate::core::policy::agents::AgentAuthz;
+use crate::core::policy::{Call, Pipeline, Protocol};
 use crate::core::seal::Sealer;
 use agents::{Agent, Family};
 use ids::IdMap;
 pub use relay::Timeouts;
 
-/// Largest request body accepted from a client.
-const MAX_REQUEST: usize = 4 * 1024 * 1024;
 const CARD_REFRESH: Duration = Duration::from_secs(300);
 const CARD_CACHE_CONTROL: &str = "private, max-age=300";
 pub const NOTICE_HEADER: &str = "x-agent-gateway-card-notice";
+/// How long a call may take when the route sets no `timeout`: agents backed by LLMs are slow.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 pub struct A2aRoute {
     pub route_name: String,
     prefix: String,
     agents: Vec<Agent>,
-    authz: Option<AgentAuthz>,
+    pipeline: Pipeline,
     sealer: Arc<Sealer>,
     timeouts: Timeouts,
 }
 
+/// A refused request: the error, and how the caller reads errors.
+struct Refusal {
+    error: Error,
+    dialect: Dialect,
+    id: Value,
+}
+
+/// Boxed: refusals are the rare path, and a request id plus an error is large.
+type Outcome = Result<Response<Body>, Box<Refusal>>;
+
+trait Refuse<T> {
+    /// The error answered in `dialect` (replying to request `id` where there is one).
+    fn refuse(self, dialect: Dialect, id: &Value) -> Result<T, Box<Refusal>>;
+}
+
+impl<T> Refuse<T> for Result<T, Error> {
+    fn refuse(self, dialect: Dialect, id: &Value) -> Result<T, Box<Refusal>> {
+        self.map_err(|error| {
+            Box::new(Refusal {
+                error,
+                dialect,
+                id: id.clone(),
+            })
+        })
+    }
+}
+
 impl A2aRoute {
     /// `agents`: (name, base URL) per backend; without a name the agent is known by its card's `name`
-    /// (lowercased, non-alphanumerics as `-`), available once the card has been fetched.
+    /// (lowercased, non-alphanumerics as `-`), available once the card has been fetched. `pipeline` is the
+    /// route's policies: a2a-authz, rate limits, body limits, timeout and retry.
     pub fn new(
         route_name: String,
         path_prefix: String,
         agents: Vec<(Option<String>, String)>,
-        authz: Option<A2aAuthz>,
+        pipeline: Pipeline,
         sealer: Arc<Sealer>,
     ) -> A2aRoute {
+        let timeouts = Timeouts {
+            request: pipeline.upstream.deadline(None, DEFAULT_TIMEOUT),
+            idle: pipeline.upstream.idle.unwrap_or(DEFAULT_TIMEOUT),
+        };
         A2aRoute {
             route_name,
             prefix: path_prefix.trim_end_matches('/').to_string(),
@@ -65,20 +96,14 @@ impl A2aRoute {
                 .into_iter()
                 .map(|(name, url)| Agent::new(name, &url))
                 .collect(),
-            authz: authz.as_ref().map(AgentAuthz::new),
+            pipeline,
             sealer,
-            timeouts: Timeouts {
-                request: Duration::from_secs(300),
-                idle: Duration::from_secs(300),
-            },
+            timeouts,
         }
     }
 
-    /// `request`: until an agent's answer starts (a JSON answer: until it ends); `idle`: longest silence on
-    /// a relayed event stream. Both default to 300 s, since agents backed by LLMs are slow.
-    pub fn with_timeouts(mut self, request: Duration, idle: Duration) -> A2aRoute {
-        self.timeouts = Timeouts { request, idle };
-        self
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
     }
 
     /// Card discovery: every agent's card now, then every 5 minutes (failures retried sooner, with backoff).
@@ -120,52 +145,58 @@ impl A2aRoute {
         self.agents.iter().all(|a| a.card.load().is_some())
     }
 
-    pub async fn handle(
-        &self,
-        request: Request<Incoming>,
-        principal: Option<&str>,
-    ) -> Response<Body> {
+    /// Serves one request under the route; `caller` is who the connection stage found.
+    pub async fn handle(&self, request: Request<Incoming>, caller: &Caller) -> Response<Body> {
+        match self.serve(request, caller).await {
+            Ok(response) => response,
+            Err(refusal) => {
+                let Refusal { error, dialect, id } = *refusal;
+                error.report(&self.route_name, caller.principal.as_deref());
+                error::response(&error, &id, dialect)
+            }
+        }
+    }
+
+    async fn serve(&self, request: Request<Incoming>, caller: &Caller) -> Outcome {
+        let principal = caller.principal.as_deref();
         let path = request.uri().path().to_string();
-        let Some(rest) = path
+        let rest = path
             .strip_prefix(&self.prefix)
             .filter(|r| r.is_empty() || r.starts_with('/'))
-        else {
-            return errors::rest(StatusCode::NOT_FOUND, "NOT_FOUND", "not an A2A path");
-        };
-        let rest = rest.trim_start_matches('/');
+            .map(|r| r.trim_start_matches('/'))
+            .unwrap_or("");
         if rest.is_empty() {
             return match *request.method() {
-                Method::GET => self.list(&request, principal).await,
-                _ => errors::rest(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "METHOD_NOT_ALLOWED",
-                    "use GET to list agents",
-                ),
+                Method::GET => Ok(self.list(&request, principal).await),
+                _ => Err(Error::MethodNotAllowed {
+                    allow: "GET",
+                    reason: "use GET to list agents".into(),
+                })
+                .refuse(Dialect::A2aRest, &Value::Null),
             };
         }
         let (name, sub) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         let Some(agent) = self.find(name).await else {
-            return errors::rest(
-                StatusCode::NOT_FOUND,
-                "AGENT_NOT_FOUND",
-                &format!("no agent named '{name}' on this route"),
-            );
+            return Err(Error::Unknown {
+                kind: TargetKind::Agent,
+                name: name.to_string(),
+            })
+            .refuse(Dialect::A2aRest, &Value::Null);
         };
         let name = name.to_string();
         let is_rpc = *request.method() == Method::POST && self.is_rpc_path(agent, sub);
+        let dialect = if is_rpc {
+            let v1 = Family::parse(header_version(request.headers())) == Some(Family::V10);
+            Dialect::A2aRpc { v1 }
+        } else {
+            Dialect::A2aRest
+        };
         if !self.allowed(principal, &name) {
-            tracing::warn!(route = %self.route_name, source = principal.unwrap_or("<anonymous>"), target = %name, "a2a-authz: call denied");
-            let message = format!("principal may not call agent '{name}'");
-            return if is_rpc {
-                errors::rpc(
-                    StatusCode::FORBIDDEN,
-                    &Value::Null,
-                    errors::FORBIDDEN,
-                    &message,
-                )
-            } else {
-                errors::rest(StatusCode::FORBIDDEN, "PERMISSION_DENIED", &message)
-            };
+            return Err(Error::Denied {
+                kind: TargetKind::Agent,
+                name,
+            })
+            .refuse(dialect, &Value::Null);
         }
         let ids = IdMap::new(self.sealer.clone(), principal, &name);
         if *request.method() == Method::GET
@@ -174,13 +205,21 @@ impl A2aRoute {
             return self.card(agent, &name, &request).await;
         }
         if is_rpc {
-            return rpc::handle(self, agent, &name, request, ids).await;
+            return rpc::handle(self, agent, &name, request, ids, caller, dialect).await;
         }
-        rest::handle(self, agent, &name, sub, request, ids).await
+        rest::handle(self, agent, &name, sub, request, ids, caller).await
+    }
+
+    /// The call stage for one call to `agent`: a2a-authz and rate limits.
+    async fn check(&self, caller: &Caller, method: &str, agent: &str) -> Result<(), Error> {
+        let call = Call::new(Protocol::A2a, method, caller.principal.as_deref())
+            .target(TargetKind::Agent, agent);
+        self.pipeline.check(&call).await
     }
 
     fn allowed(&self, principal: Option<&str>, agent: &str) -> bool {
-        self.authz
+        self.pipeline
+            .agents
             .as_ref()
             .is_none_or(|a| a.allows(principal, agent))
     }
@@ -228,34 +267,33 @@ impl A2aRoute {
         &self,
         info: Option<&agents::CardInfo>,
         headers: &http::HeaderMap,
-    ) -> Result<Family, String> {
-        let requested = headers
-            .get("a2a-version")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        let family = Family::parse(requested).ok_or_else(|| {
-            format!("A2A version '{requested}' is not supported (supported: 0.3, 1.0)")
-        })?;
+    ) -> Result<Family, Error> {
+        let requested = header_version(headers);
+        let unsupported = || Error::UnsupportedVersion {
+            requested: if requested.is_empty() {
+                "0.3"
+            } else {
+                requested
+            }
+            .to_string(),
+            supported: vec!["0.3", "1.0"],
+        };
+        let family = Family::parse(requested).ok_or_else(unsupported)?;
         match info {
-            Some(info) if !info.families.contains(&family) => Err(format!(
-                "A2A version '{}' is not supported by this agent",
-                if requested.is_empty() {
-                    "0.3"
-                } else {
-                    requested
-                }
-            )),
+            Some(info) if !info.families.contains(&family) => Err(unsupported()),
             _ => Ok(family),
         }
     }
 
-    async fn card(&self, agent: &Agent, name: &str, request: &Request<Incoming>) -> Response<Body> {
+    async fn card(&self, agent: &Agent, name: &str, request: &Request<Incoming>) -> Outcome {
         let Some(info) = self.card_info(agent).await else {
-            return errors::rest(
-                StatusCode::BAD_GATEWAY,
-                "AGENT_UNAVAILABLE",
-                "the agent's card could not be fetched",
-            );
+            return Err(Error::Upstream {
+                backend: name.to_string(),
+                source: crate::core::error::UpstreamError::Protocol(
+                    "the agent's card could not be fetched".into(),
+                ),
+            })
+            .refuse(Dialect::A2aRest, &Value::Null);
         };
         let public = card::public_base(request.headers(), &self.prefix, name);
         let (card, notes) = card::rewrite(&info.raw, agent.base_path(), &public);
@@ -291,7 +329,7 @@ impl A2aRoute {
                 headers.insert(NOTICE_HEADER, v);
             }
         }
-        response
+        Ok(response)
     }
 
     async fn list(&self, request: &Request<Incoming>, principal: Option<&str>) -> Response<Body> {
@@ -321,13 +359,10 @@ impl A2aRoute {
     }
 }
 
-/// A client's request body, bounded.
-async fn read_body(request: Request<Incoming>) -> Result<(http::request::Parts, Bytes), ()> {
-    let (parts, body) = request.into_parts();
-    let bytes = Limited::new(body, MAX_REQUEST)
-        .collect()
-        .await
-        .map_err(|_| ())?
-        .to_bytes();
-    Ok((parts, bytes))
+/// The `A2A-Version` a request asks for; empty means 0.3.
+fn header_version(headers: &http::HeaderMap) -> &str {
+    headers
+        .get("a2a-version")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }

@@ -11,14 +11,20 @@ use hyper::body::Incoming;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::A2aRoute;
 use super::card;
 use super::ids::IdMap;
+use crate::core::error::{Error, UpstreamError};
+use crate::core::http::Caller;
 use crate::core::http::body::{self, Body};
 use crate::core::http::client::http_client;
 use crate::core::http::sse;
+use crate::core::telemetry::tracing::Attempt;
 
 /// Largest JSON answer or single stream event accepted from an agent.
 const MAX_REPLY: usize = 16 * 1024 * 1024;
+/// How much of a failed answer's body is kept for the log.
+const MAX_ERROR_BODY: usize = 4096;
 
 /// Request headers passed to the agent. Everything else (notably `Authorization` and cookies) stays here:
 /// the caller's credentials are for the gateway, not for the agent.
@@ -47,67 +53,96 @@ pub struct CardRewrite {
     pub in_result: bool,
 }
 
-pub enum SendError {
-    Unreachable(String),
-    Timeout,
-}
-
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SendError::Unreachable(e) => write!(f, "agent unreachable: {e}"),
-            SendError::Timeout => f.write_str("agent did not answer in time"),
-        }
-    }
-}
-
-pub fn upstream_headers(from: &HeaderMap) -> HeaderMap {
+/// The headers toward the agent: the protocol's own from the client's request, and those the gateway
+/// derives from the caller's verified claims (`claimToHeaders`).
+pub fn upstream_headers(from: &HeaderMap, caller: &Caller) -> HeaderMap {
     let mut out = HeaderMap::new();
     for name in FORWARDED_REQUEST {
         for value in from.get_all(name) {
             out.append(HeaderName::from_static(name), value.clone());
         }
     }
+    add_caller_headers(&mut out, caller);
     out
 }
 
+/// Adds the headers derived from the caller's verified claims, replacing any of the same name.
+pub fn add_caller_headers(headers: &mut HeaderMap, caller: &Caller) {
+    for (name, value) in &caller.headers {
+        headers.insert(name.clone(), value.clone());
+    }
+}
+
+/// Sends one request to agent `name` through the route's upstream stage: the `timeout` policy bounds
+/// it, `retry` tries again where `retryOn` allows (an answer with a status it names is a failure only
+/// then; otherwise it is relayed as the agent sent it). One client span per attempt.
 pub async fn send(
+    route: &A2aRoute,
+    name: &str,
     url: &str,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
-    timeouts: Timeouts,
-) -> Result<Response<Incoming>, SendError> {
-    // The client span (child of the request's server span) and its W3C context toward the agent.
-    let span = crate::core::telemetry::tracing::Attempt::a2a(&a2a_method(&method, url, &body));
-    let mut request = Request::builder()
-        .method(method)
-        .uri(url)
-        .body(Full::new(body))
-        .map_err(|e| SendError::Unreachable(e.to_string()))?;
-    *request.headers_mut() = headers;
-    for (name, value) in span.headers() {
-        request.headers_mut().insert(name, value);
-    }
-    match tokio::time::timeout(timeouts.request, http_client().request(request)).await {
-        Err(_) => {
-            span.end(None, None, Some("agent did not answer in time".into()));
-            Err(SendError::Timeout)
-        }
-        Ok(Err(e)) => {
-            span.end(None, None, Some(e.to_string()));
-            Err(SendError::Unreachable(e.to_string()))
-        }
-        Ok(Ok(response)) => {
-            span.end(Some(response.status().as_u16()), None, None);
-            Ok(response)
-        }
+) -> Result<Response<Incoming>, Error> {
+    let policy = &route.pipeline.upstream;
+    let operation = a2a_method(&method, url, &body);
+    policy
+        .run(
+            name,
+            route.timeouts.request,
+            |_| {
+                let span = Attempt::a2a(&operation);
+                let request = Request::builder()
+                    .method(method.clone())
+                    .uri(url)
+                    .body(Full::new(body.clone()));
+                let mut request = match request {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let e = UpstreamError::Connect(format!("bad agent URL {url}: {e}"));
+                        return (span, futures_util::future::Either::Left(async { Err(e) }));
+                    }
+                };
+                *request.headers_mut() = headers.clone();
+                for (name, value) in span.headers() {
+                    request.headers_mut().insert(name, value);
+                }
+                let exchange = async move {
+                    let response = http_client()
+                        .request(request)
+                        .await
+                        .map_err(|e| UpstreamError::of_request(&e))?;
+                    let status = response.status().as_u16();
+                    if policy.retries_status(status) {
+                        let text = read_limited(response.into_body(), MAX_ERROR_BODY).await;
+                        return Err(UpstreamError::Status(status, text));
+                    }
+                    Ok(response)
+                };
+                (span, futures_util::future::Either::Right(exchange))
+            },
+            |span, result| match result {
+                Ok(response) => span.end(Some(response.status().as_u16()), None, None),
+                Err(UpstreamError::Status(status, _)) => {
+                    span.end(Some(*status), None, Some(format!("HTTP {status}")))
+                }
+                Err(e) => span.end(None, None, Some(e.to_string())),
+            },
+        )
+        .await
+}
+
+/// Up to `limit` bytes of a body as text, for the log.
+async fn read_limited(body: Incoming, limit: usize) -> String {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+        Err(_) => String::from("(body larger than kept)"),
     }
 }
 
 /// The A2A method of a request: the JSON-RPC `method`, or for the HTTP+JSON binding the operation its
 /// path names (`message:send` is `message/send`).
-fn a2a_method(method: &Method, url: &str, body: &[u8]) -> String {
+pub fn a2a_method(method: &Method, url: &str, body: &[u8]) -> String {
     #[derive(serde::Deserialize)]
     struct Rpc {
         method: Option<String>,
@@ -142,40 +177,46 @@ pub fn is_event_stream(response: &Response<Incoming>) -> bool {
         .is_some_and(|ct| ct.starts_with("text/event-stream"))
 }
 
-/// A JSON answer, read whole (bounded); `None` when the body is empty.
+/// A JSON answer, read whole (bounded, within the route's timeout); `None` when the body is not JSON.
 pub async fn read_json(
+    route: &A2aRoute,
+    name: &str,
     response: Response<Incoming>,
-    timeouts: Timeouts,
-) -> Result<(StatusCode, HeaderMap, Option<Value>, Bytes), SendError> {
+) -> Result<(StatusCode, HeaderMap, Option<Value>, Bytes), Error> {
+    let failed = |source| Error::Upstream {
+        backend: name.to_string(),
+        source,
+    };
     let (parts, body) = response.into_parts();
-    let bytes = tokio::time::timeout(timeouts.request, Limited::new(body, MAX_REPLY).collect())
-        .await
-        .map_err(|_| SendError::Timeout)?
-        .map_err(|e| SendError::Unreachable(e.to_string()))?
-        .to_bytes();
+    let bytes = tokio::time::timeout(
+        route.timeouts.request,
+        Limited::new(body, MAX_REPLY).collect(),
+    )
+    .await
+    .map_err(|_| Error::UpstreamTimeout {
+        backend: name.to_string(),
+    })?
+    .map_err(|e| failed(UpstreamError::Reset(e.to_string())))?
+    .to_bytes();
     let value = serde_json::from_slice(&bytes).ok();
     Ok((parts.status, parts.headers, value, bytes))
 }
 
 /// Relays the agent's answer to the client with every id sealed for the caller.
 pub async fn relay(
+    route: &A2aRoute,
+    name: &str,
     response: Response<Incoming>,
     mut ids: IdMap,
     card_rewrite: Option<CardRewrite>,
-    timeouts: Timeouts,
-) -> Response<Body> {
+) -> Result<Response<Body>, Error> {
     if is_event_stream(&response) {
         let headers = response.headers().clone();
-        let mut out = stream(response.into_body(), ids, timeouts.idle);
+        let mut out = stream(response.into_body(), ids, route.timeouts.idle);
         copy_headers(&headers, out.headers_mut());
-        return out;
+        return Ok(out);
     }
-    let (status, headers, value, bytes) = match read_json(response, timeouts).await {
-        Ok(read) => read,
-        Err(e) => {
-            return super::errors::rest(StatusCode::BAD_GATEWAY, "INTERNAL_ERROR", &e.to_string());
-        }
-    };
+    let (status, headers, value, bytes) = read_json(route, name, response).await?;
     let mut out = match value {
         Some(mut value) => {
             ids.outbound(&mut value);
@@ -202,7 +243,7 @@ pub async fn relay(
         }
     };
     copy_headers(&headers, out.headers_mut());
-    out
+    Ok(out)
 }
 
 fn copy_headers(from: &HeaderMap, to: &mut HeaderMap) {

@@ -3,16 +3,16 @@
 //! query parameter and the body's ids opened, and the answer's ids sealed.
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::Request;
 use hyper::body::Incoming;
 use serde_json::Value;
 
 use super::agents::Agent;
-use super::errors::{self, rest as rest_error};
 use super::ids::IdMap;
 use super::relay::{self, CardRewrite};
-use super::{A2aRoute, card, read_body};
-use crate::core::http::body::Body;
+use super::{A2aRoute, Outcome, Refuse, card};
+use crate::core::error::{Dialect, Error, TargetKind};
+use crate::core::http::Caller;
 
 pub async fn handle(
     route: &A2aRoute,
@@ -21,21 +21,31 @@ pub async fn handle(
     sub: &str,
     request: Request<Incoming>,
     mut ids: IdMap,
-) -> Response<Body> {
+    caller: &Caller,
+) -> Outcome {
+    let refuse = |e: Error| Err(e).refuse(Dialect::A2aRest, &Value::Null);
+    let task_not_found = || Error::Unknown {
+        kind: TargetKind::Task,
+        name: String::new(),
+    };
     let public = card::public_base(request.headers(), &route.prefix, name);
+    let method = request.method().clone();
+    let operation = relay::a2a_method(&method, sub, &[]);
+    crate::core::telemetry::tracing::note_method(&operation, Some(name));
+    if let Err(e) = route.check(caller, &operation, name).await {
+        return refuse(e);
+    }
     let info = route.card_info(agent).await;
     if let Err(e) = route.family(info.as_deref(), request.headers()) {
-        return errors::rest_for_code(errors::VERSION_NOT_SUPPORTED, &e);
+        return refuse(e);
     }
     let query = request.uri().query().map(str::to_string);
-    let method = request.method().clone();
     let Some(path) = open_path(sub, &mut ids) else {
-        return errors::rest_for_code(errors::TASK_NOT_FOUND, "Task not found");
+        return refuse(task_not_found());
     };
     let lists_tasks = method == http::Method::GET && path.trim_end_matches('/').ends_with("/tasks");
-    let query = match open_query(query.as_deref(), &mut ids) {
-        Ok(q) => q,
-        Err(()) => return errors::rest_for_code(errors::TASK_NOT_FOUND, "Task not found"),
+    let Ok(query) = open_query(query.as_deref(), &mut ids) else {
+        return refuse(task_not_found());
     };
     if lists_tasks
         && !query
@@ -44,17 +54,12 @@ pub async fn handle(
             .split('&')
             .any(|p| p.starts_with("contextId="))
     {
-        return errors::rest_for_code(
-            errors::UNSUPPORTED_OPERATION,
-            super::rpc::LIST_NEEDS_CONTEXT,
-        );
+        return refuse(Error::Unsupported(super::rpc::LIST_NEEDS_CONTEXT.into()));
     }
-    let Ok((parts, bytes)) = read_body(request).await else {
-        return rest_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "INVALID_REQUEST",
-            "request body too large",
-        );
+    let (parts, incoming) = request.into_parts();
+    let bytes = match route.pipeline.body.read_json(incoming).await {
+        Ok(bytes) => bytes,
+        Err(e) => return refuse(e),
     };
     let body = if bytes.is_empty() {
         bytes
@@ -62,42 +67,30 @@ pub async fn handle(
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(mut value) => {
                 if ids.inbound(&mut value).is_err() {
-                    return errors::rest_for_code(errors::TASK_NOT_FOUND, "Task not found");
+                    return refuse(task_not_found());
                 }
                 Bytes::from(serde_json::to_vec(&value).expect("JSON serializes"))
             }
-            Err(_) => {
-                return rest_error(
-                    StatusCode::BAD_REQUEST,
-                    "INVALID_REQUEST",
-                    "the body is not JSON",
-                );
-            }
+            Err(e) => return refuse(Error::Parse(format!("the body is not JSON: {e}"))),
         }
     };
     let url = match query {
         Some(q) => format!("{}{path}?{q}", agent.base),
         None => format!("{}{path}", agent.base),
     };
-    let response = match relay::send(
-        &url,
-        method,
-        relay::upstream_headers(&parts.headers),
-        body,
-        route.timeouts,
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => return rest_error(StatusCode::BAD_GATEWAY, "AGENT_UNAVAILABLE", &e.to_string()),
-    };
+    let headers = relay::upstream_headers(&parts.headers, caller);
+    let response = relay::send(route, name, &url, method, headers, body)
+        .await
+        .refuse(Dialect::A2aRest, &Value::Null)?;
     let is_card = path.ends_with("/extendedAgentCard") || path.ends_with("/v1/card");
     let card_rewrite = is_card.then(|| CardRewrite {
         base_path: agent.base_path().to_string(),
         public,
         in_result: false,
     });
-    relay::relay(response, ids, card_rewrite, route.timeouts).await
+    relay::relay(route, name, response, ids, card_rewrite)
+        .await
+        .refuse(Dialect::A2aRest, &Value::Null)
 }
 
 /// Opens the task id in `…/tasks/{id}[:verb][/…]`; `None` when it is not one of the caller's.

@@ -1,16 +1,17 @@
 //! The JSON-RPC binding (both protocol versions) and the guide's `{"task": "..."}` shorthand.
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use super::agents::{Agent, Family};
-use super::errors::{self, rpc as rpc_error};
 use super::ids::{IdMap, method_has_task_id};
 use super::relay::{self, CardRewrite};
-use super::{A2aRoute, card, read_body};
-use crate::core::http::body::{self, Body};
+use super::{A2aRoute, Outcome, Refuse, card};
+use crate::core::error::{Dialect, Error, TargetKind, UpstreamError};
+use crate::core::http::Caller;
+use crate::core::http::body;
 
 const EXTENDED_CARD_METHODS: [&str; 2] =
     ["agent/getAuthenticatedExtendedCard", "GetExtendedAgentCard"];
@@ -21,28 +22,30 @@ pub async fn handle(
     name: &str,
     request: Request<Incoming>,
     mut ids: IdMap,
-) -> Response<Body> {
+    caller: &Caller,
+    dialect: Dialect,
+) -> Outcome {
+    let none = &Value::Null;
     let public = card::public_base(request.headers(), &route.prefix, name);
-    let Ok((parts, bytes)) = read_body(request).await else {
-        return rpc_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &Value::Null,
-            errors::INVALID_REQUEST,
-            "request body too large",
-        );
-    };
-    let Ok(mut message) = serde_json::from_slice::<Value>(&bytes) else {
-        return rpc_error(
-            StatusCode::BAD_REQUEST,
-            &Value::Null,
-            errors::PARSE_ERROR,
-            "parse error: the body is not JSON",
-        );
-    };
+    let (parts, incoming) = request.into_parts();
+    let bytes = route
+        .pipeline
+        .body
+        .read_json(incoming)
+        .await
+        .refuse(dialect, none)?;
+    let mut message = serde_json::from_slice::<Value>(&bytes)
+        .map_err(|e| Error::Parse(format!("the body is not JSON: {e}")))
+        .refuse(dialect, none)?;
     if message.get("jsonrpc").is_none()
         && let Some(text) = message.get("task").and_then(Value::as_str)
     {
-        return shorthand(route, agent, name, text.to_string(), ids).await;
+        let text = text.to_string();
+        route
+            .check(caller, "message/send", name)
+            .await
+            .refuse(Dialect::A2aRest, none)?;
+        return shorthand(route, agent, name, text, ids, caller).await;
     }
     let id = message.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = message
@@ -55,23 +58,23 @@ pub async fn handle(
         } else {
             "not a JSON-RPC request"
         };
-        return rpc_error(StatusCode::BAD_REQUEST, &id, errors::INVALID_REQUEST, what);
+        return Err(Error::InvalidRequest(what.into())).refuse(dialect, &id);
     };
+    crate::core::telemetry::tracing::note_method(&method, Some(name));
+    route
+        .check(caller, &method, name)
+        .await
+        .refuse(dialect, &id)?;
     let info = route.card_info(agent).await;
-    if let Err(e) = route.family(info.as_deref(), &parts.headers) {
-        return rpc_error(StatusCode::OK, &id, errors::VERSION_NOT_SUPPORTED, &e);
-    }
-    if let Some(params) = message.get_mut("params") {
-        if let Err(e) = open_params(&method, params, &mut ids) {
-            return rpc_error(StatusCode::OK, &id, e.0, e.1);
+    route
+        .family(info.as_deref(), &parts.headers)
+        .refuse(dialect, &id)?;
+    match message.get_mut("params") {
+        Some(params) => open_params(&method, params, &mut ids).refuse(dialect, &id)?,
+        None if method == "ListTasks" => {
+            return Err(Error::Unsupported(LIST_NEEDS_CONTEXT.into())).refuse(dialect, &id);
         }
-    } else if method == "ListTasks" {
-        return rpc_error(
-            StatusCode::OK,
-            &id,
-            errors::UNSUPPORTED_OPERATION,
-            LIST_NEEDS_CONTEXT,
-        );
+        None => {}
     }
     let url = format!(
         "{}{}",
@@ -79,25 +82,10 @@ pub async fn handle(
         info.as_ref().map_or("", |c| c.rpc_path.as_str())
     );
     let body = Bytes::from(serde_json::to_vec(&message).expect("JSON serializes"));
-    let response = match relay::send(
-        &url,
-        Method::POST,
-        relay::upstream_headers(&parts.headers),
-        body,
-        route.timeouts,
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            return rpc_error(
-                StatusCode::BAD_GATEWAY,
-                &id,
-                errors::INTERNAL_ERROR,
-                &e.to_string(),
-            );
-        }
-    };
+    let headers = relay::upstream_headers(&parts.headers, caller);
+    let response = relay::send(route, name, &url, Method::POST, headers, body)
+        .await
+        .refuse(dialect, &id)?;
     let card_rewrite = EXTENDED_CARD_METHODS
         .contains(&method.as_str())
         .then(|| CardRewrite {
@@ -105,27 +93,28 @@ pub async fn handle(
             public,
             in_result: true,
         });
-    relay::relay(response, ids, card_rewrite, route.timeouts).await
+    relay::relay(route, name, response, ids, card_rewrite)
+        .await
+        .refuse(dialect, &id)
 }
 
 pub(super) const LIST_NEEDS_CONTEXT: &str = "ListTasks through the gateway needs a contextId: tasks are listed per conversation, so no other caller's tasks are shown";
 
-/// Opens the ids in a request's params; the error is the JSON-RPC code and message to answer with.
-fn open_params(
-    method: &str,
-    params: &mut Value,
-    ids: &mut IdMap,
-) -> Result<(), (i64, &'static str)> {
-    const NOT_FOUND: (i64, &str) = (errors::TASK_NOT_FOUND, "Task not found");
+/// Opens the ids in a request's params; an id that is not one of the caller's is TaskNotFound.
+fn open_params(method: &str, params: &mut Value, ids: &mut IdMap) -> Result<(), Error> {
+    let not_found = |id: &str| Error::Unknown {
+        kind: TargetKind::Task,
+        name: id.to_string(),
+    };
     if method_has_task_id(method)
         && let Some(Value::String(id)) = params.get_mut("id")
     {
-        *id = ids.open_task(id).map_err(|_| NOT_FOUND)?;
+        *id = ids.open_task(id).map_err(|_| not_found(id))?;
     }
     if method == "ListTasks" && params.get("contextId").is_none_or(|c| !c.is_string()) {
-        return Err((errors::UNSUPPORTED_OPERATION, LIST_NEEDS_CONTEXT));
+        return Err(Error::Unsupported(LIST_NEEDS_CONTEXT.into()));
     }
-    ids.inbound(params).map_err(|_| NOT_FOUND)
+    ids.inbound(params).map_err(|_| not_found(""))
 }
 
 /// `{"task": "..."}` → a blocking message send in the newest version the agent speaks; the answer is the
@@ -136,7 +125,8 @@ async fn shorthand(
     name: &str,
     text: String,
     mut ids: IdMap,
-) -> Response<Body> {
+    caller: &Caller,
+) -> Outcome {
     let info = route.card_info(agent).await;
     let family = match &info {
         Some(i) if i.families.contains(&Family::V10) => Family::V10,
@@ -161,42 +151,39 @@ async fn shorthand(
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     headers.insert("accept", HeaderValue::from_static("application/json"));
     headers.insert("a2a-version", HeaderValue::from_static(version));
+    relay::add_caller_headers(&mut headers, caller);
     let url = format!(
         "{}{}",
         agent.base,
         info.as_ref().map_or("", |c| c.rpc_path.as_str())
     );
     let body = Bytes::from(request.to_string());
-    let answer = match relay::send(&url, Method::POST, headers, body, route.timeouts).await {
-        Ok(r) => relay::read_json(r, route.timeouts).await,
-        Err(e) => Err(e),
-    };
-    let mut reply = match answer {
-        Ok((_, _, Some(v), _)) => v,
-        Ok((status, ..)) => {
-            return errors::rest(
-                StatusCode::BAD_GATEWAY,
-                "INVALID_AGENT_RESPONSE",
-                &format!("agent answered HTTP {status} without JSON"),
-            );
-        }
-        Err(e) => {
-            return errors::rest(StatusCode::BAD_GATEWAY, "AGENT_UNAVAILABLE", &e.to_string());
-        }
+    let response = relay::send(route, name, &url, Method::POST, headers, body)
+        .await
+        .refuse(Dialect::A2aRest, &Value::Null)?;
+    let (status, _, value, _) = relay::read_json(route, name, response)
+        .await
+        .refuse(Dialect::A2aRest, &Value::Null)?;
+    let Some(mut reply) = value else {
+        return Err(Error::Upstream {
+            backend: name.to_string(),
+            source: UpstreamError::Protocol(format!("agent answered HTTP {status} without JSON")),
+        })
+        .refuse(Dialect::A2aRest, &Value::Null);
     };
     ids.outbound(&mut reply);
     if let Some(error) = reply.get("error") {
-        return body::json(
+        return Ok(body::json(
             StatusCode::BAD_GATEWAY,
             &json!({"agent": name, "error": error}),
-        );
+        ));
     }
     let result = reply.get("result").cloned().unwrap_or(Value::Null);
     let text = reply_text(&result);
-    body::json(
+    Ok(body::json(
         StatusCode::OK,
         &json!({"agent": name, "reply": text, "result": result}),
-    )
+    ))
 }
 
 /// The readable text of a send's result: a Message's text parts, or a Task's artifacts and status message.

@@ -30,7 +30,7 @@ pub async fn catalogue(config: &GatewayConfig, principal: &str) -> Result<String
         let (mut shown, mut hidden) = (Vec::new(), Vec::new());
         for tool in &catalogue.tools {
             match route
-                .policy
+                .pipeline
                 .authz
                 .as_ref()
                 .and_then(|a| a.explain_tool(principal, &tool.exposed))
@@ -54,7 +54,7 @@ pub async fn catalogue(config: &GatewayConfig, principal: &str) -> Result<String
                 let _ = writeln!(out, "    {line}");
             }
         }
-        if route.policy.authz.is_none() {
+        if route.pipeline.authz.is_none() {
             let _ = writeln!(
                 out,
                 "  (no mcp-authz policy on this route: every caller sees every tool)"

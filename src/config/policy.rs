@@ -256,7 +256,7 @@ fn a2a_authz(cx: &mut Cx, node: &Node, path: &str) -> Option<A2aAuthz> {
 }
 
 /// What a rate-limit descriptor can be keyed on.
-const DESCRIPTOR_KEYS: &[&str] = &["tool-name", "principal"];
+const DESCRIPTOR_KEYS: &[&str] = &["tool-name", "agent", "principal"];
 
 fn rate_limit(cx: &mut Cx, node: &Node, path: &str) -> Option<RateLimitPolicy> {
     let o = cx.obj(node, path, &["descriptors"])?;
@@ -337,7 +337,16 @@ fn retry(cx: &mut Cx, node: &Node, path: &str) -> Option<RetryPolicy> {
         .iter()
         .enumerate()
     {
-        retry_on.extend(cx.choice(n, &item(&o.path("retryOn"), i), RETRY_ON));
+        let at = item(&o.path("retryOn"), i);
+        let choice = cx.choice(n, &at, RETRY_ON);
+        if choice.as_deref() == Some("refused-stream") {
+            cx.warning(
+                n,
+                &at,
+                "\"refused-stream\" has no effect: it is an HTTP/2 condition and upstream connections are HTTP/1.1",
+            );
+        }
+        retry_on.extend(choice);
     }
     let backoff = cx.field(&o, "backoff", |cx, n, p| {
         let b = cx.obj(n, p, &["baseInterval", "maxInterval"])?;
@@ -433,7 +442,7 @@ mod tests {
             [
                 format!("{P}.mcp.rules[1].principal: principal \"a\" already has a rule (line 8); merge the two"),
                 format!("{P}.mcp.rules[1].rateLimit.requestsPerMinute: must be at least 1, found 0"),
-                "binds[0].listeners[0].routes[0].policies[1]: policy \"a2a-authz\" has no effect on an MCP route (use mcp-authz)".to_string(),
+                "binds[0].listeners[0].routes[0].policies[1]: policy \"a2a-authz\" cannot apply to an MCP route (use mcp-authz); the route would not be restricted".to_string(),
                 "binds[0].listeners[0].routes[0].policies[1].a2a.rules[0].allowed: missing required field \"allowed\"".to_string(),
             ]
         );

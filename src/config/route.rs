@@ -124,6 +124,20 @@ fn route_mcp(cx: &mut Cx, node: &Node, path: &str) -> Option<RouteMcp> {
     })
 }
 
+/// Descriptors keyed on what this kind of route has no such thing of never match: reported.
+fn check_descriptors(cx: &mut Cx, p: &Policy, r: &RateLimitPolicy, is_a2a: bool) {
+    for (i, d) in r.descriptors.iter().enumerate() {
+        let hint = match d.key.as_str() {
+            "tool-name" if is_a2a => "an A2A route has no tools; key it on agent or principal",
+            "agent" if !is_a2a => "an MCP route has no agents; key it on tool-name or principal",
+            _ => continue,
+        };
+        let path = format!("{}.rateLimit.descriptors[{i}].key", p.location.path);
+        let msg = format!("descriptor key \"{}\" does not apply here: {hint}", d.key);
+        cx.warning(&p.location, &path, msg);
+    }
+}
+
 /// A route is either an MCP route or an A2A route; its policies and settings should fit which one it is.
 fn check_backend_mix(cx: &mut Cx, o: &Obj, backends: &[DecodedBackend], policies: &[Policy]) {
     let (a2a, mcp): (Vec<_>, Vec<_>) = backends
@@ -150,16 +164,21 @@ fn check_backend_mix(cx: &mut Cx, o: &Obj, backends: &[DecodedBackend], policies
     }
     let is_a2a = !a2a.is_empty();
     for p in policies {
-        let misfit = match p.kind {
+        // An authorization policy for the other protocol would leave this route unrestricted: refused.
+        let misfit = match &p.kind {
             PolicyKind::McpAuthz(_) if is_a2a => "an A2A route (use a2a-authz)",
             PolicyKind::A2aAuthz(_) if !mcp.is_empty() => "an MCP route (use mcp-authz)",
+            PolicyKind::RateLimit(r) => {
+                check_descriptors(cx, p, r, is_a2a);
+                continue;
+            }
             _ => continue,
         };
-        cx.warning(
+        cx.error(
             &p.location,
             &p.location.path,
             format!(
-                "policy \"{}\" has no effect on {misfit}",
+                "policy \"{}\" cannot apply to {misfit}; the route would not be restricted",
                 p.kind.type_name()
             ),
         );
@@ -203,9 +222,23 @@ mod tests {
     use crate::config::{load_str, route_yaml};
 
     #[test]
+    fn an_authz_policy_for_the_other_protocol_is_refused() {
+        let d = crate::config::diagnostics_of(&route_yaml(
+            "[{type: mcp-authz, mcp: {rules: []}}]",
+            "[{name: a, address: http://a}]",
+        ));
+        assert_eq!(
+            d,
+            [
+                "t.yaml:8:18: binds[0].listeners[0].routes[0].policies[0]: policy \"mcp-authz\" cannot apply to an A2A route (use a2a-authz); the route would not be restricted"
+            ]
+        );
+    }
+
+    #[test]
     fn mcp_only_settings_on_an_a2a_route_are_flagged() {
         let text = route_yaml(
-            "[{type: mcp-authz, mcp: {rules: []}}]",
+            "[{type: rate-limit, rateLimit: {descriptors: [{key: agent, value: '*', rateLimit: {requestsPerMinute: 1}}, {key: tool-name, value: x, rateLimit: {requestsPerMinute: 1}}]}}]",
             "[{name: a, address: http://a}]",
         )
         .replace(
@@ -223,7 +256,7 @@ mod tests {
             warnings,
             [
                 "t.yaml:8:7: binds[0].listeners[0].routes[0].mcp: route mcp settings have no effect on an A2A route",
-                "t.yaml:9:18: binds[0].listeners[0].routes[0].policies[0]: policy \"mcp-authz\" has no effect on an A2A route (use a2a-authz)",
+                "t.yaml:9:18: binds[0].listeners[0].routes[0].policies[0].rateLimit.descriptors[1].key: descriptor key \"tool-name\" does not apply here: an A2A route has no tools; key it on agent or principal",
             ]
         );
     }

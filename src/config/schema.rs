@@ -402,7 +402,7 @@ const DEFS: &[Def] = &[
         path: "policies[].rateLimit.descriptors[]",
         desc: "One limit: what it is keyed on, which value it applies to, and the rate.",
         fields: &[
-            f("key", Ty::Enum(&["tool-name", "principal"]), "tool-name", "What the limit is keyed on.").req(),
+            f("key", Ty::Enum(&["tool-name", "agent", "principal"]), "tool-name", "What the limit is keyed on: `tool-name` (the tool of a `tools/call`, MCP routes), `agent` (the agent of an A2A call, A2A routes) or `principal` (the caller, on either).").req(),
             f("value", Ty::Text, "execute_code", "The tool name or principal the limit applies to, exact or a glob.").req(),
             f("rateLimit", Ty::Ref("RateLimitValue"), "", "The rate.").req(),
             f("perPrincipal", Ty::Bool, "true", "Count each principal separately (extension); otherwise all callers share one budget.").default(Dflt::Bool(false)),
@@ -427,9 +427,9 @@ const DEFS: &[Def] = &[
         desc: "`retry`: failed upstream calls are tried again, with jittered backoff and a retry budget, within the \
                `timeout` policy.",
         fields: &[
-            f("attempts", COUNT, "3", "Retries after the first try (at least 1).").req(),
+            f("attempts", COUNT, "3", "Tries in all, the first included: `3` is one try and up to two retries.").req(),
             f("perTryTimeout", Ty::PositiveDuration, "30s", "The longest one try may take."),
-            f("retryOn", Ty::List(&Ty::Enum(RETRY_ON), 0), "[5xx, reset, connect-failure]", "The failures that are retried (Envoy's names)."),
+            f("retryOn", Ty::List(&Ty::Enum(RETRY_ON), 0), "[5xx, reset, connect-failure]", "The failures that are retried (Envoy's names): `connect-failure` (the request never reached the upstream), `reset` (the connection broke; includes connect-failure), `5xx` (any 5xx answer), `gateway-error` (502, 503 or 504; includes connect-failure), `retriable-4xx` (409). `refused-stream` is an HTTP/2 condition and never occurs on the HTTP/1.1 upstream connections (reported by `validate`). A JSON-RPC error reply is an answer and never retried."),
             f("backoff", Ty::Ref("Backoff"), "", "The wait between tries."),
         ],
         example: "attempts: 3\nperTryTimeout: 30s\nretryOn: [5xx, reset, connect-failure]\nbackoff: {baseInterval: 1s, maxInterval: 10s}\n",

@@ -1,5 +1,5 @@
-//! JSON-RPC 2.0 framing as MCP uses it: classifying an incoming message, and building the error replies a
-//! client can cause. Bodies stay `serde_json::Value` so nothing the gateway does not own is lost.
+//! JSON-RPC 2.0 as both protocols use it: the error codes of MCP, A2A and the gateway, classifying an
+//! incoming message, and building requests, results and errors. Bodies stay `serde_json::Value` so nothing the gateway does not own is lost.
 
 use serde_json::{Map, Value};
 
@@ -14,6 +14,18 @@ pub const HEADER_MISMATCH: i64 = -32020;
 pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 /// Gateway-specific (implementation-defined range): the upstream owning the target failed or timed out.
 pub const UPSTREAM_ERROR: i64 = -32002;
+/// MCP: the resource a `resources/read` names does not exist (the spec's code; the same number as above).
+pub const RESOURCE_NOT_FOUND: i64 = -32002;
+/// The request was cancelled (`notifications/cancelled`), the code MCP SDKs use.
+pub const REQUEST_CANCELLED: i64 = -32800;
+/// A2A: no task with this id for this caller.
+pub const A2A_TASK_NOT_FOUND: i64 = -32001;
+/// A2A: the operation is not supported (here: by the gateway, e.g. listing every caller's tasks).
+pub const A2A_UNSUPPORTED_OPERATION: i64 = -32004;
+/// A2A: the requested protocol version is not supported.
+pub const A2A_VERSION_NOT_SUPPORTED: i64 = -32009;
+/// A2A, implementation-defined server error: the caller may not reach this agent.
+pub const A2A_FORBIDDEN: i64 = -32000;
 /// Gateway-specific: a rate limit refused the request (sent with HTTP 429 and `Retry-After`).
 pub const RATE_LIMITED: i64 = -32029;
 /// Gateway-specific: the upstream did not answer within the configured timeout.
@@ -48,6 +60,14 @@ pub struct Invalid {
 }
 
 impl Message {
+    /// The id a reply to this message answers (null for a notification).
+    pub fn id(&self) -> &Value {
+        match self {
+            Message::Request { id, .. } | Message::Response { id, .. } => id,
+            Message::Notification { .. } => &Value::Null,
+        }
+    }
+
     /// Classifies a parsed JSON value. Batches are refused: MCP removed them in 2025-06-18.
     pub fn classify(value: Value) -> Result<Message, Invalid> {
         let Value::Object(mut obj) = value else {

@@ -7,25 +7,47 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::json;
 
-use super::auth;
-use crate::config::Limits;
+use super::metadata;
+use crate::a2a::A2aRoute;
+use crate::core::error::{self, Dialect};
 use crate::core::http::body::{self, Body};
 use crate::core::http::listener::Service;
-use crate::core::http::origin::OriginPolicy;
 use crate::core::http::tls;
+use crate::core::policy::Pipeline;
+use crate::core::telemetry::metrics;
 use crate::mcp::McpRoute;
 
 pub enum RouteTarget {
     Mcp(Arc<McpRoute>),
-    A2a(Arc<A2aEntry>),
+    A2a(Arc<A2aRoute>),
 }
 
-/// An A2A route: the relay and the route's policies (authentication; a2a-authz lives in the relay).
-pub struct A2aEntry {
-    pub route: Arc<crate::a2a::A2aRoute>,
-    pub policy: crate::core::policy::RoutePolicies,
-    pub name: String,
-    pub path_prefix: String,
+impl RouteTarget {
+    pub fn pipeline(&self) -> &Pipeline {
+        match self {
+            RouteTarget::Mcp(m) => &m.pipeline,
+            RouteTarget::A2a(a) => a.pipeline(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.pipeline().route
+    }
+
+    fn protocol(&self) -> &'static str {
+        match self {
+            RouteTarget::Mcp(_) => "mcp",
+            RouteTarget::A2a(_) => "a2a",
+        }
+    }
+
+    /// How a request refused at the connection stage is answered: JSON-RPC on both kinds of route.
+    fn dialect(&self) -> Dialect {
+        match self {
+            RouteTarget::Mcp(_) => Dialect::McpSession,
+            RouteTarget::A2a(_) => Dialect::A2aRpc { v1: false },
+        }
+    }
 }
 
 pub struct RouteEntry {
@@ -39,8 +61,6 @@ pub struct Bind {
     /// where the route does not authenticate by token.
     pub tls: Option<Arc<tls::TlsListener>>,
     pub routes: Vec<RouteEntry>,
-    pub origin: OriginPolicy,
-    pub limits: Limits,
 }
 
 impl Bind {
@@ -97,107 +117,86 @@ async fn handle(
         "/health/upstreams" => return upstream_health(bind),
         _ => {}
     }
-    let route = bind.route_for(&path);
-    let (protocol, route_name) = match route.map(|r| &r.target) {
-        Some(RouteTarget::Mcp(mcp)) => ("mcp", Some(mcp.name.as_str())),
-        Some(RouteTarget::A2a(a2a)) => ("a2a", Some(a2a.name.as_str())),
-        None => ("http", None),
+    if let Some(document) = metadata::serve(&path, request.headers(), &bind.routes) {
+        return document;
+    }
+    let Some(route) = bind.route_for(&path) else {
+        return body::json(
+            StatusCode::NOT_FOUND,
+            &json!({"error": format!("no route matches {path}")}),
+        );
     };
+    let target = &route.target;
     // The server span: named `<method> <target>` once the method is known, till then after the request.
     let trace = trace::Request::start(
         request.headers(),
-        protocol,
-        &format!("{} {}", request.method(), route_name.unwrap_or("unrouted")),
+        target.protocol(),
+        &format!("{} {}", request.method(), target.name()),
     );
     let response = trace
         .scope(async {
-            if let Err(reason) = bind.origin.check(request.headers()) {
-                tracing::warn!(path, reason, "request refused by the Host/Origin check");
-                return body::json(
-                    StatusCode::FORBIDDEN,
-                    &crate::core::jsonrpc::error(
-                        &serde_json::Value::Null,
-                        crate::core::jsonrpc::INVALID_REQUEST,
-                        format!("Forbidden: {reason}"),
-                    ),
-                );
-            }
-            if let Some(metadata) = auth::resource_metadata(
-                &path,
-                request.headers(),
-                bind.mcp_routes().map(|r| r.as_ref()),
-            ) {
-                return metadata;
-            }
-            let Some(route) = route else {
-                return body::json(
-                    StatusCode::NOT_FOUND,
-                    &json!({"error": format!("no route matches {path}")}),
-                );
-            };
-            match &route.target {
-                RouteTarget::Mcp(mcp) => {
-                    match auth::caller(&auth::Guarded::mcp(mcp), &request, peer_principal).await {
-                        Ok(mut caller) => {
-                            trace.set_principal(caller.principal.as_deref());
-                            // Upstream attempts (spawned tasks) find the server span by this header;
-                            // each attempt replaces it by its own client span's before it goes out.
-                            caller.headers.retain(|(name, _)| {
-                                name != trace::TRACEPARENT && name != trace::TRACESTATE
-                            });
-                            caller.headers.extend(trace.headers());
-                            crate::mcp::handle(mcp, request, &caller, &bind.limits).await
-                        }
-                        Err(refused) => {
-                            crate::core::telemetry::metrics::error(
-                                &mcp.name,
-                                crate::core::telemetry::metrics::ErrorType::Unauthenticated,
-                            );
-                            refused
-                        }
+            let caller = match target
+                .pipeline()
+                .admit(request.headers(), peer_principal)
+                .await
+            {
+                Ok(caller) => caller,
+                Err(e) => {
+                    e.report(target.name(), None);
+                    if let RouteTarget::Mcp(_) = target {
+                        metrics::error(target.name(), e.metric());
                     }
+                    return error::response(&e, &serde_json::Value::Null, target.dialect());
+                }
+            };
+            trace.set_principal(caller.principal.as_deref());
+            match target {
+                RouteTarget::Mcp(mcp) => {
+                    // Upstream attempts find the server span by this header; each attempt replaces it by
+                    // its own client span's before it goes out.
+                    let mut caller = caller;
+                    caller.headers.retain(|(name, _)| {
+                        name != trace::TRACEPARENT && name != trace::TRACESTATE
+                    });
+                    caller.headers.extend(trace.headers());
+                    crate::mcp::handle(mcp, request, &caller).await
                 }
                 RouteTarget::A2a(a2a) => {
-                    let agent = path
-                        .strip_prefix(a2a.path_prefix.trim_end_matches('/'))
-                        .and_then(|rest| rest.trim_start_matches('/').split('/').next())
-                        .filter(|agent| !agent.is_empty())
-                        .map(str::to_string);
+                    let agent = agent_of(&path, &route.prefix);
                     if let Some(agent) = &agent {
                         trace::note_target(agent);
                     }
-                    let guarded = auth::Guarded {
-                        policy: &a2a.policy,
-                        name: &a2a.name,
-                        path_prefix: &a2a.path_prefix,
-                    };
-                    match auth::caller(&guarded, &request, peer_principal).await {
-                        Ok(caller) => {
-                            trace.set_principal(caller.principal.as_deref());
-                            let started = std::time::Instant::now();
-                            let response =
-                                a2a.route.handle(request, caller.principal.as_deref()).await;
-                            a2a_metrics(
-                                &a2a.name,
-                                caller.principal.as_deref(),
-                                agent.as_deref(),
-                                response.status(),
-                                started.elapsed(),
-                            );
-                            response
-                        }
-                        Err(refused) => refused,
-                    }
+                    let started = std::time::Instant::now();
+                    let response = a2a.handle(request, &caller).await;
+                    a2a_metrics(
+                        target.name(),
+                        caller.principal.as_deref(),
+                        agent.as_deref(),
+                        response.status(),
+                        started.elapsed(),
+                    );
+                    response
                 }
             }
         })
         .await;
     trace.finish(trace::Outcome {
-        route: route_name,
+        route: Some(target.name()),
         status: response.status().as_u16(),
-        error_code: response.extensions().get::<body::ErrorCode>().map(|c| c.0),
+        error_code: response
+            .extensions()
+            .get::<error::ErrorCode>()
+            .map(|c| c.code),
     });
     response
+}
+
+/// The agent a path under an A2A route names: its first segment.
+fn agent_of(path: &str, prefix: &str) -> Option<String> {
+    path.strip_prefix(prefix.trim_end_matches('/'))
+        .and_then(|rest| rest.trim_start_matches('/').split('/').next())
+        .filter(|agent| !agent.is_empty())
+        .map(str::to_string)
 }
 
 /// Counts an agent call. Only agents that exist become label values (a 404 for an unknown name is not

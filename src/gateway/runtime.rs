@@ -1,20 +1,23 @@
 //! Builds what requests use from what the config says: listeners with their routes, MCP routes with
 //! their upstreams, the session sealer. Built once per config; requests never see config types.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use crate::config::{self, BackendKind, GatewayConfig, McpTransport, PolicyKind};
-use crate::core::http::origin::OriginPolicy;
+use crate::a2a::A2aRoute;
+use crate::config::{self, BackendKind, GatewayConfig, McpTransport};
+use crate::core::policy::{Env, Pipeline, Protocol};
 use crate::core::seal::Sealer;
-use crate::gateway::router::{A2aEntry, Bind, RouteEntry, RouteTarget};
+use crate::gateway::router::{Bind, RouteEntry, RouteTarget};
 use crate::mcp::McpRoute;
 use crate::mcp::catalogue::Catalogue;
 use crate::mcp::catalogue::naming::DEFAULT_DELIMITER;
 use crate::mcp::route::Backend;
+use crate::mcp::state::RouteState;
 use crate::mcp::upstream::{Upstream, http, sse_client, stdio};
 use crate::sample::upstream::SampleUpstream;
 
@@ -26,7 +29,7 @@ const DEFAULT_PAGE_SIZE: usize = 500;
 
 pub struct Gateway {
     pub binds: Vec<Arc<Bind>>,
-    pub a2a_routes: Vec<Arc<crate::a2a::A2aRoute>>,
+    pub a2a_routes: Vec<Arc<A2aRoute>>,
     pub tls: Option<Arc<crate::core::http::tls::TlsListener>>,
     pub mcp_routes: Vec<Arc<McpRoute>>,
 }
@@ -52,12 +55,46 @@ pub fn sealer(security: &config::Security) -> Result<Sealer, String> {
     Ok(Sealer::generate())
 }
 
-/// What outlives a config reload: the session key (so sessions survive) and the rate limiter (so
-/// budgets are not reset by a reload).
+/// MCP routes' state by route name: what a reload must not lose (revoked sessions, pending replies,
+/// streams, upstream sessions). A route the new config no longer has is dropped with its state.
+#[derive(Default)]
+pub struct RouteStates {
+    mcp: Mutex<HashMap<String, Arc<RouteState>>>,
+}
+
+impl RouteStates {
+    fn mcp(&self, route: &str, session_ttl: Duration) -> Arc<RouteState> {
+        self.mcp
+            .lock()
+            .unwrap()
+            .entry(route.to_string())
+            .or_insert_with(|| Arc::new(RouteState::new(session_ttl)))
+            .clone()
+    }
+
+    /// Keeps the state of the routes `gateway` serves, and of their backends only.
+    fn retain(&self, gateway: &Gateway) {
+        let mut states = self.mcp.lock().unwrap();
+        states.retain(|name, _| gateway.mcp_routes.iter().any(|r| &r.name == name));
+        for route in &gateway.mcp_routes {
+            let backends: Vec<&str> = route.backends.iter().map(|b| b.upstream.name()).collect();
+            route.state.retain_upstreams(&backends);
+        }
+    }
+
+    /// The state kept for `route`, if any (tests and the health page).
+    pub fn get(&self, route: &str) -> Option<Arc<RouteState>> {
+        self.mcp.lock().unwrap().get(route).cloned()
+    }
+}
+
+/// What outlives a config reload: the session key (so sessions survive), the rate limiter (so budgets
+/// are not reset by a reload) and the routes' state.
 #[derive(Clone)]
 pub struct Shared {
     pub sealer: Arc<Sealer>,
     pub limiter: Arc<crate::core::ratelimit::Limiter>,
+    pub states: Arc<RouteStates>,
 }
 
 impl Shared {
@@ -66,7 +103,11 @@ impl Shared {
         let limiter = Arc::new(
             crate::core::ratelimit::Limiter::from_config(config.rate_limit_store.as_ref()).await?,
         );
-        Ok(Shared { sealer, limiter })
+        Ok(Shared {
+            sealer,
+            limiter,
+            states: Arc::default(),
+        })
     }
 }
 
@@ -79,8 +120,6 @@ pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, St
         Some(mtls) => Some(Arc::new(crate::core::http::tls::TlsListener::new(mtls)?)),
         None => None,
     };
-    let (sealer, limiter) = (shared.sealer.clone(), shared.limiter.clone());
-    let session_ttl = config.security.session_ttl.unwrap_or(DEFAULT_SESSION_TTL);
     let mut binds = Vec::new();
     let mut mcp_routes = Vec::new();
     let mut a2a_routes = Vec::new();
@@ -89,25 +128,28 @@ pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, St
             .address
             .parse()
             .map_err(|e| format!("bind address {}: {e}", bind.address))?;
+        let env = Env {
+            limiter: shared.limiter.clone(),
+            security: &config.security,
+            limits: &config.limits,
+            loopback_bind: ip.is_loopback(),
+        };
         let mut routes = Vec::new();
         for route in bind.listeners.iter().flat_map(|l| &l.routes) {
-            let is_mcp = route
+            let is_a2a = route
                 .backends
                 .iter()
-                .any(|b| !matches!(b.kind, BackendKind::A2a { .. }));
-            let target = if is_mcp {
-                let mcp = Arc::new(mcp_route(
-                    route,
-                    sealer.clone(),
-                    session_ttl,
-                    limiter.clone(),
-                )?);
+                .all(|b| matches!(b.kind, BackendKind::A2a { .. }));
+            let target = if is_a2a {
+                let pipeline = Pipeline::build(route, Protocol::A2a, &env)?;
+                let a2a = Arc::new(a2a_route(route, pipeline, shared.sealer.clone()));
+                a2a_routes.push(a2a.clone());
+                RouteTarget::A2a(a2a)
+            } else {
+                let pipeline = Pipeline::build(route, Protocol::Mcp, &env)?;
+                let mcp = Arc::new(mcp_route(config, route, pipeline, shared)?);
                 mcp_routes.push(mcp.clone());
                 RouteTarget::Mcp(mcp)
-            } else {
-                let a2a = Arc::new(a2a_route(route, sealer.clone(), limiter.clone())?);
-                a2a_routes.push(a2a.route.clone());
-                RouteTarget::A2a(a2a)
             };
             routes.push(RouteEntry {
                 prefix: route.path_prefix.clone(),
@@ -118,11 +160,6 @@ pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, St
             tls: tls.clone(),
             address: SocketAddr::new(ip, bind.port),
             routes,
-            origin: OriginPolicy {
-                loopback_bind: ip.is_loopback(),
-                allowed: config.security.allowed_origins.clone(),
-            },
-            limits: config.limits.clone(),
         }));
     }
     Ok(Gateway {
@@ -133,75 +170,71 @@ pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, St
     })
 }
 
+/// The client of one MCP backend, from its config.
+fn upstream(backend: &config::Backend) -> Result<Upstream, String> {
+    Ok(match &backend.kind {
+        BackendKind::McpHttp { address, mcp } => {
+            let url = |default: &str| {
+                format!(
+                    "{}{}",
+                    address.trim_end_matches('/'),
+                    mcp.endpoint.as_deref().unwrap_or(default)
+                )
+            };
+            let settings = |url: String| http::HttpSettings {
+                name: backend.name.clone(),
+                url,
+                headers: mcp
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                forward_authorization: mcp.forward_authorization,
+            };
+            if mcp.protocol == McpTransport::Sse {
+                Upstream::Sse(Box::new(sse_client::SseUpstream::new(settings(url(
+                    "/sse",
+                )))?))
+            } else {
+                Upstream::Http(Box::new(http::HttpUpstream::new(settings(url("/mcp")))?))
+            }
+        }
+        BackendKind::McpStdio {
+            command, args, env, ..
+        } => Upstream::Stdio(stdio::StdioUpstream::new(stdio::StdioSettings {
+            name: backend.name.clone(),
+            command: command.clone(),
+            args: args.clone(),
+            env: env.clone(),
+        })),
+        BackendKind::Sample { .. } => Upstream::Local {
+            name: backend.name.clone(),
+            server: Box::new(SampleUpstream::new()),
+        },
+        BackendKind::A2a { .. } => {
+            return Err(format!(
+                "backend {} is an A2A agent on an MCP route",
+                backend.name
+            ));
+        }
+    })
+}
+
 fn mcp_route(
+    config: &GatewayConfig,
     route: &config::Route,
-    sealer: Arc<Sealer>,
-    session_ttl: Duration,
-    limiter: Arc<crate::core::ratelimit::Limiter>,
+    pipeline: Pipeline,
+    shared: &Shared,
 ) -> Result<McpRoute, String> {
-    let policy = crate::core::policy::RoutePolicies::build(route, limiter)?;
-    let policy_timeout = route.policies.iter().find_map(|p| match &p.kind {
-        PolicyKind::Timeout(t) => t.request,
-        _ => None,
-    });
-    let idle_timeout = route.policies.iter().find_map(|p| match &p.kind {
-        PolicyKind::Timeout(t) => t.idle,
-        _ => None,
-    });
+    let session_ttl = config.security.session_ttl.unwrap_or(DEFAULT_SESSION_TTL);
+    let state = shared.states.mcp(&route.name, session_ttl);
     let several = route.backends.len() > 1;
     let mut backends = Vec::new();
     for backend in &route.backends {
-        let (upstream, mcp) = match &backend.kind {
-            BackendKind::McpHttp { address, mcp } => {
-                let url = format!(
-                    "{}{}",
-                    address.trim_end_matches('/'),
-                    mcp.endpoint.as_deref().unwrap_or("/mcp")
-                );
-                let settings = http::HttpSettings {
-                    name: backend.name.clone(),
-                    url,
-                    headers: mcp
-                        .headers
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                    forward_authorization: mcp.forward_authorization,
-                };
-                let upstream = if mcp.protocol == McpTransport::Sse {
-                    let url = format!(
-                        "{}{}",
-                        address.trim_end_matches('/'),
-                        mcp.endpoint.as_deref().unwrap_or("/sse")
-                    );
-                    let settings = http::HttpSettings { url, ..settings };
-                    Upstream::Sse(Box::new(sse_client::SseUpstream::new(settings)?))
-                } else {
-                    Upstream::Http(Box::new(http::HttpUpstream::new(settings)?))
-                };
-                (upstream, mcp)
-            }
-            BackendKind::McpStdio {
-                command,
-                args,
-                env,
-                mcp,
-            } => {
-                let settings = stdio::StdioSettings {
-                    name: backend.name.clone(),
-                    command: command.clone(),
-                    args: args.clone(),
-                    env: env.clone(),
-                };
-                (Upstream::Stdio(stdio::StdioUpstream::new(settings)), mcp)
-            }
-            BackendKind::Sample { mcp } => (
-                Upstream::Local {
-                    name: backend.name.clone(),
-                    server: Box::new(SampleUpstream::new()),
-                },
-                mcp,
-            ),
+        let mcp = match &backend.kind {
+            BackendKind::McpHttp { mcp, .. }
+            | BackendKind::McpStdio { mcp, .. }
+            | BackendKind::Sample { mcp } => mcp,
             BackendKind::A2a { .. } => {
                 return Err(format!(
                     "route {}: backend {} is an A2A agent on an MCP route",
@@ -209,48 +242,59 @@ fn mcp_route(
                 ));
             }
         };
-        let timeout = match (mcp.timeout, policy_timeout) {
-            (Some(b), Some(p)) => b.min(p),
-            (b, p) => b.or(p).unwrap_or(DEFAULT_TIMEOUT),
-        };
-        let prefix = several.then(|| mcp.prefix.clone().unwrap_or_else(|| backend.name.clone()));
+        // The same config gives the same client: its sessions and stdio children carry on.
+        let fingerprint = format!("{:?}", backend.kind);
+        let upstream = state
+            .upstream(&backend.name, fingerprint, || upstream(backend))
+            .map_err(|e| format!("route {}: {e}", route.name))?;
         backends.push(Backend {
-            upstream: Arc::new(upstream),
-            prefix,
-            timeout,
+            upstream,
+            prefix: several.then(|| mcp.prefix.clone().unwrap_or_else(|| backend.name.clone())),
+            timeout: pipeline.upstream.deadline(mcp.timeout, DEFAULT_TIMEOUT),
             health: Default::default(),
         });
     }
-    let (changes, _) = tokio::sync::broadcast::channel(16);
     Ok(McpRoute {
-        policy,
+        pipeline,
         name: route.name.clone(),
         path_prefix: route.path_prefix.clone(),
         backends,
         catalogue: ArcSwap::from_pointee(Catalogue::default()),
         schemas: Default::default(),
-        sealer,
+        sealer: shared.sealer.clone(),
         session_ttl,
-        output_schema: route.mcp.output_schema,
         delimiter: route
             .mcp
             .prefix_delimiter
             .clone()
             .unwrap_or_else(|| DEFAULT_DELIMITER.to_string()),
-        idle_timeout,
         refresh_interval: route.mcp.refresh_interval.unwrap_or(DEFAULT_REFRESH),
         page_size: DEFAULT_PAGE_SIZE,
-        changes,
-        pending_replies: Default::default(),
-        revoked: Default::default(),
-        opened: Default::default(),
-        legacy_streams: Default::default(),
-        in_flight: Default::default(),
-        session_events: tokio::sync::broadcast::channel(256).0,
-        subscriptions: Default::default(),
-        log_levels: Default::default(),
+        state,
         discovered: Default::default(),
     })
+}
+
+/// An A2A route: its agents (named in config or by their cards) behind the route's pipeline.
+fn a2a_route(route: &config::Route, pipeline: Pipeline, sealer: Arc<Sealer>) -> A2aRoute {
+    let agents = route
+        .backends
+        .iter()
+        .filter_map(|b| match &b.kind {
+            BackendKind::A2a {
+                address,
+                agent_name,
+            } => Some((agent_name.clone(), address.clone())),
+            _ => None,
+        })
+        .collect();
+    A2aRoute::new(
+        route.name.clone(),
+        route.path_prefix.clone(),
+        agents,
+        pipeline,
+        sealer,
+    )
 }
 
 /// A started gateway: where it listens, the handle that stops it, and what a config reload swaps.
@@ -362,6 +406,7 @@ impl Running {
         for (slot, bind) in self.slots.iter().zip(&gateway.binds) {
             slot.store(bind.clone());
         }
+        self.shared.states.retain(&gateway);
         let previous = std::mem::replace(&mut *self.generation.lock().unwrap(), generation);
         previous.cancel();
         Ok(())
@@ -443,55 +488,4 @@ async fn serve_metrics(
         .await
         .map(Some)
         .map_err(|e| format!("observability.prometheus: cannot listen on {address}: {e}"))
-}
-
-/// An A2A route: its agents (named in config or by their cards), a2a-authz, and the timeout policy.
-fn a2a_route(
-    route: &config::Route,
-    sealer: Arc<Sealer>,
-    limiter: Arc<crate::core::ratelimit::Limiter>,
-) -> Result<A2aEntry, String> {
-    let policy = crate::core::policy::RoutePolicies::build(route, limiter)?;
-    let agents = route
-        .backends
-        .iter()
-        .filter_map(|b| match &b.kind {
-            BackendKind::A2a {
-                address,
-                agent_name,
-            } => Some((agent_name.clone(), address.clone())),
-            _ => None,
-        })
-        .collect();
-    let authz = route.policies.iter().find_map(|p| match &p.kind {
-        PolicyKind::A2aAuthz(a) => Some(a.clone()),
-        _ => None,
-    });
-    let (request, idle) = route
-        .policies
-        .iter()
-        .find_map(|p| match &p.kind {
-            PolicyKind::Timeout(t) => Some((t.request, t.idle)),
-            _ => None,
-        })
-        .unwrap_or((None, None));
-    let mut relay = crate::a2a::A2aRoute::new(
-        route.name.clone(),
-        route.path_prefix.clone(),
-        agents,
-        authz,
-        sealer,
-    );
-    if request.is_some() || idle.is_some() {
-        relay = relay.with_timeouts(
-            request.unwrap_or(Duration::from_secs(300)),
-            idle.unwrap_or(Duration::from_secs(300)),
-        );
-    }
-    Ok(A2aEntry {
-        route: Arc::new(relay),
-        policy,
-        name: route.name.clone(),
-        path_prefix: route.path_prefix.clone(),
-    })
 }

@@ -1,4 +1,5 @@
-//! The MCP methods the gateway answers itself (lifecycle, lists) and those it routes to an upstream.
+//! The MCP methods the gateway answers itself (lifecycle, lists) and those it routes to an upstream. Every
+//! call to a tool, prompt or resource passes the route's policy pipeline before it is relayed.
 
 use std::time::Duration;
 
@@ -6,14 +7,10 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::config::OutputSchemaMode;
+use crate::core::error::{Error, TargetKind};
 use crate::core::jsonrpc;
-use crate::core::policy::authz::Kind;
-use crate::core::policy::limits;
-use crate::core::ratelimit::Decision;
 use crate::core::seal::random_id;
-use crate::core::telemetry::metrics::{self, LimitKind, Outcome, Rejection};
-use crate::mcp::catalogue::schema;
+use crate::core::telemetry::metrics::{self, Outcome};
 use crate::mcp::protocol::version;
 use crate::mcp::relay::relay;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
@@ -25,10 +22,10 @@ use crate::mcp::server::subscriptions;
 const LIST_TTL_MS: u64 = 60_000;
 
 pub async fn dispatch(ex: &Exchange<'_>, id: &Value, method: &str, params: Value) -> Answer {
-    match method {
-        "initialize" => initialize(ex, id, &params).await,
-        "server/discover" => ex.result(id, discover_result()),
-        "ping" => ex.result(id, json!({})),
+    let outcome = match method {
+        "initialize" => Ok(initialize(ex, id, &params).await),
+        "server/discover" => Ok(ex.result(id, discover_result())),
+        "ping" => Ok(ex.result(id, json!({}))),
         "tools/list" => list(ex, id, &params, "tools"),
         "prompts/list" => list(ex, id, &params, "prompts"),
         "resources/list" => list(ex, id, &params, "resources"),
@@ -37,17 +34,14 @@ pub async fn dispatch(ex: &Exchange<'_>, id: &Value, method: &str, params: Value
         "prompts/get" => get_prompt(ex, id, params).await,
         "resources/read" => read_resource(ex, id, params).await,
         "completion/complete" => complete(ex, id, params).await,
-        "subscriptions/listen" => listen::subscriptions_listen(ex, id, &params),
+        "subscriptions/listen" => Ok(listen::subscriptions_listen(ex, id, &params)),
         "logging/setLevel" => set_log_level(ex, id, params).await,
         "resources/subscribe" | "resources/unsubscribe" => {
             subscriptions::subscribe(ex, id, method, params).await
         }
-        _ => ex.error(
-            id,
-            jsonrpc::METHOD_NOT_FOUND,
-            format!("Method not found: {method}"),
-        ),
-    }
+        _ => Err(Error::MethodNotFound(method.to_string())),
+    };
+    ex.answer(id, outcome)
 }
 
 pub fn capabilities() -> Value {
@@ -115,6 +109,7 @@ async fn initialize(ex: &Exchange<'_>, id: &Value, params: &Value) -> Answer {
         status: http::StatusCode::OK,
         body: jsonrpc::result(id, result),
         session: Some(token),
+        upstream_error: None,
     }
 }
 
@@ -125,26 +120,14 @@ struct Cursor {
     i: usize,
 }
 
-fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Answer {
+fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Result<Answer, Error> {
     let start = match params.get("cursor") {
         None | Some(Value::Null) => 0,
         Some(Value::String(c)) => match ex.route.sealer.open::<Cursor>("cursor", c) {
             Ok(cursor) if cursor.k == key => cursor.i,
-            _ => {
-                return ex.error(
-                    id,
-                    jsonrpc::INVALID_PARAMS,
-                    "Invalid params: unknown or expired cursor",
-                );
-            }
+            _ => return Err(Error::InvalidParams("unknown or expired cursor".into())),
         },
-        Some(_) => {
-            return ex.error(
-                id,
-                jsonrpc::INVALID_PARAMS,
-                "Invalid params: cursor must be a string",
-            );
-        }
+        Some(_) => return Err(Error::InvalidParams("cursor must be a string".into())),
     };
     let catalogue = ex.route.catalogue.load_full();
     let items: Vec<&Value> = match key {
@@ -156,7 +139,7 @@ fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Answer {
     // With mcp-authz the caller sees only its precomputed view of the catalogue.
     let view = ex
         .route
-        .policy
+        .pipeline
         .authz
         .as_ref()
         .map(|a| a.view(catalogue.as_ref(), ex.principal()));
@@ -194,10 +177,10 @@ fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Answer {
         result,
     })
     .expect("JSON serializes");
-    Answer::Raw {
+    Ok(Answer::Raw {
         status: http::StatusCode::OK,
         body: body.into(),
-    }
+    })
 }
 
 /// One page of a list result, borrowing the catalogue's definitions.
@@ -232,211 +215,167 @@ struct Envelope<'a, R: Serialize> {
     result: R,
 }
 
-async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer {
+async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<Answer, Error> {
+    let route = &ex.route.name;
     let Some(name) = params
         .get("name")
         .and_then(Value::as_str)
         .map(str::to_string)
     else {
-        return ex.error(
-            id,
-            jsonrpc::INVALID_PARAMS,
-            "Invalid params: tools/call needs a string \"name\"",
-        );
+        metrics::tool_rejected(route, "", false, metrics::ErrorType::InvalidParams);
+        return Err(Error::InvalidParams(
+            "tools/call needs a string \"name\"".into(),
+        ));
     };
     let catalogue = ex.route.catalogue.load();
-    let route = &ex.route.name;
-    // A tool the caller may not call is answered exactly like one that does not exist.
     let Some(tool) = catalogue.tool(&name).cloned() else {
-        metrics::tool_rejected(route, &name, false, Rejection::UnknownTool);
-        return ex.error(id, jsonrpc::INVALID_PARAMS, format!("Unknown tool: {name}"));
+        metrics::tool_rejected(route, &name, false, metrics::ErrorType::InvalidParams);
+        return Err(Error::Unknown {
+            kind: TargetKind::Tool,
+            name,
+        });
     };
-    if !ex.authorized(Kind::Tool, &name) {
-        metrics::tool_rejected(route, &name, true, Rejection::Forbidden);
-        return ex.error(id, jsonrpc::INVALID_PARAMS, format!("Unknown tool: {name}"));
-    }
-    let arguments = params
-        .get("arguments")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
-    let violations = schema::violations(&tool.input, &arguments);
-    if !violations.is_empty() {
-        metrics::tool_rejected(route, &name, true, Rejection::Schema);
-        tracing::info!(route = %ex.route.name, tool = %name, violations = violations.len(), "tools/call arguments rejected by the tool's inputSchema");
-        return ex.reply(jsonrpc::error_with_data(
-            id,
-            jsonrpc::INVALID_PARAMS,
-            format!("Invalid params: arguments do not match the inputSchema of tool {name}"),
-            json!({"tool": name, "violations": violations}),
-        ));
-    }
-    if let Some(limited) = rate_limited(ex, id, &name).await {
-        return limited;
+    drop(catalogue);
+    let empty = json!({});
+    let call = ex
+        .call("tools/call")
+        .target(TargetKind::Tool, &name)
+        .arguments(params.get("arguments").unwrap_or(&empty))
+        .schemas(&tool.input, tool.output.as_deref());
+    if let Err(error) = ex.route.pipeline.check(&call).await {
+        metrics::tool_rejected(route, &name, true, error.metric());
+        return Err(error);
     }
     params["name"] = Value::String(tool.upstream_name.clone());
-    let (mode, route_name) = (ex.route.output_schema, ex.route.name.clone());
-    let backend_name = ex.route.backends[tool.backend].upstream.name().to_string();
+    let backend = tool.backend;
+    let backend_name = ex.route.backends[backend].upstream.name().to_string();
+    let (gateway_route, principal) = (ex.route.clone(), ex.caller.principal.clone());
     let start = std::time::Instant::now();
-    relay(ex, tool.backend, id, "tools/call", params, move |reply| {
-        let reply = check_output(reply, &tool, mode, &route_name);
+    let finish = move |reply: Result<Value, Error>| {
+        let reply = reply.and_then(|reply| {
+            if let Some(result) = reply.get("result") {
+                let call = crate::core::policy::Call::new(
+                    crate::core::policy::Protocol::Mcp,
+                    "tools/call",
+                    principal.as_deref(),
+                )
+                .target(TargetKind::Tool, &tool.exposed)
+                .schemas(&tool.input, tool.output.as_deref());
+                gateway_route.pipeline.check_result(&call, result)?;
+            }
+            Ok(reply)
+        });
         metrics::tool_call(
-            &route_name,
+            &gateway_route.name,
             &backend_name,
             &tool.exposed,
             outcome(&reply),
             start.elapsed(),
         );
         reply
-    })
-    .await
+    };
+    Ok(relay(ex, backend, id, "tools/call", params, finish).await)
 }
 
-/// Checks `structuredContent` against the tool's `outputSchema`: logged by default, an error when enforced.
-fn check_output(
-    reply: Value,
-    tool: &crate::mcp::catalogue::Tool,
-    mode: OutputSchemaMode,
-    route: &str,
-) -> Value {
-    let Some(validator) = &tool.output else {
-        return reply;
-    };
-    let result = &reply["result"];
-    if result.is_null() || result["isError"] == true {
-        return reply;
-    }
-    let violations = match result.get("structuredContent") {
-        Some(structured) => schema::violations(validator, structured),
-        None => vec![
-            json!({"path": "", "message": "the result has no structuredContent but the tool declares an outputSchema"}),
-        ],
-    };
-    if violations.is_empty() {
-        return reply;
-    }
-    tracing::warn!(route, tool = %tool.exposed, violations = violations.len(), enforced = mode == OutputSchemaMode::Enforce, "upstream result does not match the tool's outputSchema");
-    match mode {
-        OutputSchemaMode::Report => reply,
-        OutputSchemaMode::Enforce => jsonrpc::error_with_data(
-            &reply["id"],
-            jsonrpc::INTERNAL_ERROR,
-            format!(
-                "the result of tool {} does not match its outputSchema",
-                tool.exposed
-            ),
-            json!({"violations": violations}),
-        ),
-    }
-}
-
-async fn get_prompt(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer {
+async fn get_prompt(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<Answer, Error> {
     let name = params
         .get("name")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let catalogue = ex.route.catalogue.load();
-    let Some(prompt) = catalogue
-        .prompt(&name)
-        .filter(|_| ex.authorized(Kind::Prompt, &name))
-    else {
-        return ex.error(
-            id,
-            jsonrpc::INVALID_PARAMS,
-            format!("Unknown prompt: {name}"),
-        );
+    let unknown = || Error::Unknown {
+        kind: TargetKind::Prompt,
+        name: name.clone(),
     };
-    params["name"] = Value::String(prompt.upstream_name.clone());
-    let backend = prompt.backend;
-    drop(catalogue);
-    relay(ex, backend, id, "prompts/get", params, |r| r).await
+    let (backend, upstream_name) = {
+        let catalogue = ex.route.catalogue.load();
+        let prompt = catalogue.prompt(&name).ok_or_else(unknown)?;
+        (prompt.backend, prompt.upstream_name.clone())
+    };
+    let call = ex.call("prompts/get").target(TargetKind::Prompt, &name);
+    ex.route.pipeline.check(&call).await?;
+    params["name"] = Value::String(upstream_name);
+    Ok(relay(ex, backend, id, "prompts/get", params, |r| r).await)
 }
 
-async fn read_resource(ex: &Exchange<'_>, id: &Value, params: Value) -> Answer {
+async fn read_resource(ex: &Exchange<'_>, id: &Value, params: Value) -> Result<Answer, Error> {
     let Some(uri) = params.get("uri").and_then(Value::as_str) else {
-        return ex.error(
-            id,
-            jsonrpc::INVALID_PARAMS,
-            "Invalid params: resources/read needs a string \"uri\"",
-        );
+        return Err(Error::InvalidParams(
+            "resources/read needs a string \"uri\"".into(),
+        ));
     };
-    match resource_backend(ex, uri) {
-        Some(backend) => relay(ex, backend, id, "resources/read", params, |r| r).await,
-        // -32002 is the spec's "resource not found".
-        None => ex.reply(jsonrpc::error_with_data(
-            id,
-            -32002,
-            "Resource not found",
-            json!({"uri": uri}),
-        )),
-    }
+    let backend = resource_backend(ex, "resources/read", uri).await?;
+    Ok(relay(ex, backend, id, "resources/read", params, |r| r).await)
 }
 
-/// The backend serving a resource the caller may read; an unauthorized URI is "not found".
-pub fn resource_backend(ex: &Exchange<'_>, uri: &str) -> Option<usize> {
-    if !ex.authorized(Kind::Resource, uri) {
-        return None;
-    }
+/// The backend serving a resource the caller may read; a URI it may not read is "not found".
+pub async fn resource_backend(ex: &Exchange<'_>, method: &str, uri: &str) -> Result<usize, Error> {
+    ex.route
+        .pipeline
+        .check(&ex.call(method).target(TargetKind::Resource, uri))
+        .await?;
     let catalogue = ex.route.catalogue.load();
     catalogue
         .resource_backend(uri)
         .or((ex.route.backends.len() == 1).then_some(0))
+        .ok_or_else(|| Error::Unknown {
+            kind: TargetKind::Resource,
+            name: uri.to_string(),
+        })
 }
 
-async fn complete(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Answer {
+async fn complete(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<Answer, Error> {
     let reference = params.get("ref").cloned().unwrap_or_default();
+    let unknown = || Error::InvalidParams("unknown completion reference".into());
     let backend = match reference.get("type").and_then(Value::as_str) {
         Some("ref/prompt") => {
             let name = reference
                 .get("name")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            let catalogue = ex.route.catalogue.load();
-            catalogue
-                .prompt(name)
-                .filter(|_| ex.authorized(Kind::Prompt, name))
-                .map(|p| {
-                    params["ref"]["name"] = Value::String(p.upstream_name.clone());
-                    p.backend
-                })
+            let (backend, upstream_name) = {
+                let catalogue = ex.route.catalogue.load();
+                let prompt = catalogue.prompt(name).ok_or_else(unknown)?;
+                (prompt.backend, prompt.upstream_name.clone())
+            };
+            let call = ex
+                .call("completion/complete")
+                .target(TargetKind::Prompt, name);
+            ex.route
+                .pipeline
+                .check(&call)
+                .await
+                .map_err(|_| unknown())?;
+            params["ref"]["name"] = Value::String(upstream_name);
+            backend
         }
-        Some("ref/resource") => reference
-            .get("uri")
-            .and_then(Value::as_str)
-            .and_then(|uri| resource_backend(ex, uri)),
+        Some("ref/resource") => {
+            let uri = reference
+                .get("uri")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            resource_backend(ex, "completion/complete", uri)
+                .await
+                .map_err(|_| unknown())?
+        }
         _ => {
-            return ex.error(
-                id,
-                jsonrpc::INVALID_PARAMS,
-                "Invalid params: ref must be ref/prompt or ref/resource",
-            );
+            return Err(Error::InvalidParams(
+                "ref must be ref/prompt or ref/resource".into(),
+            ));
         }
     };
-    match backend {
-        Some(backend) => relay(ex, backend, id, "completion/complete", params, |r| r).await,
-        None => ex.error(
-            id,
-            jsonrpc::INVALID_PARAMS,
-            "Invalid params: unknown completion reference",
-        ),
-    }
+    Ok(relay(ex, backend, id, "completion/complete", params, |r| r).await)
 }
 
 /// Remembers the session's level (stateless upstreams get it per request) and tells session-era upstreams.
-async fn set_log_level(ex: &Exchange<'_>, id: &Value, params: Value) -> Answer {
+async fn set_log_level(ex: &Exchange<'_>, id: &Value, params: Value) -> Result<Answer, Error> {
     let Some(level) = params.get("level").and_then(Value::as_str) else {
-        return ex.error(
-            id,
-            jsonrpc::INVALID_PARAMS,
-            "Invalid params: logging/setLevel needs a string \"level\"",
-        );
+        return Err(Error::InvalidParams(
+            "logging/setLevel needs a string \"level\"".into(),
+        ));
     };
     if let Mode::Session(claims) = &ex.mode {
-        let mut levels = ex.route.log_levels.lock().unwrap();
-        if levels.len() > 100_000 {
-            levels.clear();
-        }
-        levels.insert(claims.h.clone(), level.to_string());
+        ex.route.state.set_log_level(&claims.h, level);
     }
     join_all(ex.route.backends.iter().map(|b| {
         let ctx = ex.call_ctx(b.upstream.name(), None);
@@ -450,62 +389,19 @@ async fn set_log_level(ex: &Exchange<'_>, id: &Value, params: Value) -> Answer {
         }
     }))
     .await;
-    ex.result(id, json!({}))
-}
-
-/// Checks every rate limit that applies to this call; the first that refuses answers it (the upstream is
-/// never called).
-async fn rate_limited(ex: &Exchange<'_>, id: &Value, tool: &str) -> Option<Answer> {
-    let policy = &ex.route.policy;
-    let authz_limit = policy
-        .authz
-        .as_ref()
-        .and_then(|a| a.rule_for(ex.principal()))
-        .and_then(|r| r.rate_limit)
-        .map(|r| r.requests_per_minute);
-    for limit in limits::applicable(
-        &ex.route.name,
-        &policy.limits,
-        authz_limit,
-        ex.principal(),
-        tool,
-    ) {
-        if let Decision::Limited { retry_after } =
-            policy.limiter.check(&limit.key, limit.per_minute).await
-        {
-            let kind = match limit.key_kind {
-                "tool" => LimitKind::Tool,
-                "principal+tool" => LimitKind::PrincipalTool,
-                _ => LimitKind::Principal,
-            };
-            metrics::tool_rejected(&ex.route.name, tool, true, Rejection::RateLimited(kind));
-            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-            tracing::info!(route = %ex.route.name, principal = ex.principal(), tool, key_kind = limit.key_kind, per_minute = limit.per_minute, "rate limit: call refused");
-            let body = jsonrpc::error_with_data(
-                id,
-                jsonrpc::RATE_LIMITED,
-                format!(
-                    "Rate limit exceeded: {} calls per minute; retry in {seconds}s",
-                    limit.per_minute
-                ),
-                json!({"retryAfterSeconds": seconds, "limit": limit.per_minute, "per": limit.key_kind}),
-            );
-            return Some(Answer::Limited {
-                body,
-                retry_after: seconds,
-            });
-        }
-    }
-    None
+    Ok(ex.result(id, json!({})))
 }
 
 /// How a relayed tool call ended, for its metrics.
-fn outcome(reply: &Value) -> Outcome {
-    match jsonrpc::error_code(reply) {
-        None if reply["result"]["isError"] == true => Outcome::Error,
-        None => Outcome::Ok,
-        Some(jsonrpc::UPSTREAM_TIMEOUT) => Outcome::Timeout,
-        Some(jsonrpc::UPSTREAM_ERROR) => Outcome::Unavailable,
-        Some(_) => Outcome::Error,
+fn outcome(reply: &Result<Value, Error>) -> Outcome {
+    match reply {
+        Ok(reply) => match jsonrpc::error_code(reply) {
+            None if reply["result"]["isError"] == true => Outcome::Error,
+            None => Outcome::Ok,
+            Some(_) => Outcome::Error,
+        },
+        Err(Error::UpstreamTimeout { .. }) => Outcome::Timeout,
+        Err(Error::Upstream { .. }) => Outcome::Unavailable,
+        Err(_) => Outcome::Error,
     }
 }

@@ -7,6 +7,7 @@ pub mod protocol;
 pub(crate) mod relay;
 pub mod route;
 pub mod server;
+pub mod state;
 pub mod upstream;
 
 pub use route::McpRoute;

@@ -1,6 +1,7 @@
 //! Relays one request to the upstream that owns its target, and the upstream's progress, log messages and
 //! server-to-client requests back to the caller while it runs. The answer is plain JSON when the upstream
 //! replies before saying anything else, and switches to an event stream the moment it has something to relay.
+//! Timeouts and retries are the route pipeline's upstream stage.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,20 +9,20 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::core::error::{self, Error, UpstreamError};
 use crate::core::http::sse;
 use crate::core::jsonrpc;
 use crate::core::seal::random_id;
-use crate::mcp::route::{McpRoute, PendingReply};
+use crate::core::telemetry::tracing::{Attempt, add_meta};
+use crate::mcp::route::McpRoute;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
-use crate::mcp::upstream::{CallCtx, Upstream, UpstreamError, UpstreamEvent};
-
-/// Answer to a call the client cancelled (the JSON-RPC "request cancelled" code used by MCP SDKs).
-const REQUEST_CANCELLED: i64 = -32800;
+use crate::mcp::state::{MAX_IN_FLIGHT, PendingReply};
+use crate::mcp::upstream::{CallCtx, EventSink, Upstream, UpstreamEvent};
 
 /// A call registered for `notifications/cancelled`; unregistered when the call ends, however it ends.
 struct InFlight {
     route: Arc<McpRoute>,
-    key: String,
+    key: Option<String>,
 }
 
 impl InFlight {
@@ -34,12 +35,13 @@ impl InFlight {
         id: &Value,
         token: tokio_util::sync::CancellationToken,
     ) -> InFlight {
-        let key = Self::key(ex, id);
-        ex.route
-            .in_flight
-            .lock()
-            .unwrap()
-            .insert(key.clone(), token);
+        let in_flight = &ex.route.state.in_flight;
+        // Bounded: past the bound a call still runs, it just cannot be cancelled.
+        let key = (in_flight.len() < MAX_IN_FLIGHT).then(|| {
+            let key = Self::key(ex, id);
+            in_flight.insert(key.clone(), token);
+            key
+        });
         InFlight {
             route: ex.route.clone(),
             key,
@@ -49,131 +51,92 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.route.in_flight.lock().unwrap().remove(&self.key);
+        if let Some(key) = &self.key {
+            self.route.state.in_flight.remove(key);
+        }
     }
 }
 
 /// `notifications/cancelled` from a caller: stops its call with that id, if one is in flight here.
 pub fn cancel(ex: &Exchange<'_>, request_id: &Value) {
-    if let Some(token) = ex
-        .route
-        .in_flight
-        .lock()
-        .unwrap()
-        .get(&InFlight::key(ex, request_id))
-    {
+    if let Some(token) = ex.route.state.in_flight.get(&InFlight::key(ex, request_id)) {
         token.cancel();
     }
 }
 
-/// One request with the route's `retry` policy: each try bounded by `perTryTimeout`, all of them by the
-/// backend's timeout, which a retry never outlives.
-async fn with_retries(
+/// One request through the route's upstream stage (timeout, retries): one client span per attempt,
+/// child of the request's server span, whose context goes upstream as `traceparent` (HTTP header, and
+/// `_meta` since the upstream speaks MCP).
+async fn attempts(
     route: &McpRoute,
     upstream: &Upstream,
     ctx: &CallCtx,
     method: &str,
     params: &Value,
     timeout: Duration,
-) -> Result<Value, UpstreamError> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let retry = route.policy.retry.as_ref();
-    if let Some(retry) = retry {
-        retry.on_request();
-    }
-    let mut attempt = 1;
-    loop {
-        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let per_try = retry
-            .and_then(|r| r.per_try_timeout)
-            .map_or(remaining, |p| p.min(remaining));
-        // One client span per attempt, child of the request's server span (found from the `traceparent`
-        // the caller's headers carry); the upstream gets the attempt's context as `traceparent` (header,
-        // and `_meta` since it speaks MCP).
-        let span = crate::core::telemetry::tracing::Attempt::mcp(
-            &ctx.headers,
+) -> Result<Value, Error> {
+    route
+        .pipeline
+        .upstream
+        .run(
             upstream.name(),
-            method,
-            params,
-            ctx.principal.as_deref(),
-            attempt,
-        );
-        let mut attempt_params = params.clone();
-        if let Some(traceparent) = span.traceparent() {
-            crate::core::telemetry::tracing::add_meta(&mut attempt_params, &traceparent);
-        }
-        let result = match tokio::time::timeout(
-            per_try,
-            opentelemetry::context::FutureExt::with_context(
-                upstream.request(ctx, method, attempt_params),
-                span.context(),
-            ),
+            timeout,
+            |attempt| {
+                let span = Attempt::mcp(
+                    &ctx.headers,
+                    upstream.name(),
+                    method,
+                    params,
+                    ctx.principal.as_deref(),
+                    attempt,
+                );
+                let mut params = params.clone();
+                if let Some(traceparent) = span.traceparent() {
+                    add_meta(&mut params, &traceparent);
+                }
+                let context = span.context();
+                let request = upstream.request(ctx, method, params);
+                (
+                    span,
+                    opentelemetry::context::FutureExt::with_context(request, context),
+                )
+            },
+            |span, result| match result {
+                Ok(reply) => span.end(None, jsonrpc::error_code(reply), None),
+                Err(UpstreamError::Status(status, _)) => {
+                    span.end(Some(*status), None, Some(format!("HTTP {status}")))
+                }
+                Err(error) => span.end(None, None, Some(error.to_string())),
+            },
         )
         .await
-        {
-            Ok(result) => result,
-            Err(_) if per_try < remaining => Err(UpstreamError::Reset(format!(
-                "no answer within perTryTimeout {per_try:?}"
-            ))),
-            Err(_) => Err(UpstreamError::Timeout),
-        };
-        match &result {
-            Ok(reply) => span.end(
-                None,
-                reply.pointer("/error/code").and_then(Value::as_i64),
-                None,
-            ),
-            Err(UpstreamError::Status(status, _)) => {
-                span.end(Some(*status), None, Some(format!("HTTP {status}")))
-            }
-            Err(error) => span.end(None, None, Some(error.to_string())),
-        }
-        match result {
-            Err(error) if retry.is_some_and(|r| r.should_retry(&error, attempt)) => {
-                crate::core::telemetry::metrics::retry(upstream.name());
-                let wait = retry
-                    .map_or(Duration::ZERO, |r| r.backoff(attempt))
-                    .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
-                tracing::info!(route = %route.name, upstream = upstream.name(), method, attempt, error = %error, "retrying in {wait:?}");
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-            }
-            other => {
-                if matches!(other, Err(UpstreamError::Timeout)) {
-                    crate::core::telemetry::metrics::timeout(upstream.name());
-                }
-                return other;
-            }
-        }
-    }
 }
 
 /// Most `input_required` rounds relayed for one call (as rmcp's client bounds them).
 const MAX_INPUT_ROUNDS: usize = 10;
 
 /// Asks the caller each of an `input_required` result's questions and collects the answers by key.
-async fn fulfil(sink: &crate::mcp::upstream::EventSink, result: &Value) -> Result<Value, String> {
+async fn fulfil(sink: &EventSink, result: &Value) -> Result<Value, Error> {
     let Some(requests) = result.get("inputRequests").and_then(Value::as_object) else {
         return Ok(serde_json::json!({}));
     };
+    let gone = |what: &str| Error::Internal(format!("input_required: {what}"));
     let mut responses = serde_json::Map::new();
     for (key, request) in requests {
         let message = serde_json::json!({"jsonrpc": "2.0", "id": key, "method": request["method"], "params": request["params"]});
         let (tx, rx) = tokio::sync::oneshot::channel();
         sink.send(UpstreamEvent::Request { message, reply: tx })
             .await
-            .map_err(|_| "the caller went away".to_string())?;
-        let answer = rx
-            .await
-            .map_err(|_| "the caller did not answer".to_string())?;
+            .map_err(|_| gone("the caller went away"))?;
+        let answer = rx.await.map_err(|_| gone("the caller did not answer"))?;
         match answer.get("result") {
             Some(result) => responses.insert(key.clone(), result.clone()),
             None => {
-                return Err(format!(
+                return Err(gone(&format!(
                     "the caller refused {}: {}",
                     request["method"],
                     answer.get("error").unwrap_or(&Value::Null)
-                ));
+                )));
             }
         };
     }
@@ -182,9 +145,9 @@ async fn fulfil(sink: &crate::mcp::upstream::EventSink, result: &Value) -> Resul
 
 /// The upstream side of one relayed call. It is polled in the caller's own task (no spawn, no hop to
 /// another thread on the common path) and dropped, which stops it, when the caller goes away.
-type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Value> + Send>>;
+type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, Error>> + Send>>;
 
-/// Sends `method` to `backend` and answers `id`; `finish` may rewrite the upstream's reply (e.g. check
+/// Sends `method` to `backend` and answers `id`; `finish` may refuse or count the upstream's reply (e.g.
 /// the output schema) before the caller sees it.
 pub async fn relay(
     ex: &Exchange<'_>,
@@ -192,7 +155,7 @@ pub async fn relay(
     id: &Value,
     method: &str,
     params: Value,
-    finish: impl FnOnce(Value) -> Value + Send + 'static,
+    finish: impl FnOnce(Result<Value, Error>) -> Result<Value, Error> + Send + 'static,
 ) -> Answer {
     let backend = &ex.route.backends[backend_index];
     let (events_tx, mut events) = mpsc::channel::<UpstreamEvent>(64);
@@ -202,7 +165,6 @@ pub async fn relay(
     let route = ex.route.clone();
     let upstream = backend.upstream.clone();
     let (timeout, method_owned, id_owned) = (backend.timeout, method.to_string(), id.clone());
-    let route_name = ex.route.name.clone();
     let stateless = ex.is_stateless();
     // A session-era caller cannot read a 2026-07-28 `input_required` result; the gateway asks it the
     // questions as server-to-client requests on the stream and retries the upstream with the answers.
@@ -213,57 +175,46 @@ pub async fn relay(
         let _flight = flight;
         let reply = loop {
             ctx.upstream_id = Some(Default::default());
-            let attempt = tokio::select! {
-                attempt = with_retries(&route, &upstream, &ctx, &method_owned, &params, timeout) => attempt,
+            let reply = tokio::select! {
+                attempt = attempts(&route, &upstream, &ctx, &method_owned, &params, timeout) => attempt,
                 _ = cancel.cancelled() => {
                     // Tell the upstream too, under the id its request went out with.
                     if let Some(upstream_id) = ctx.upstream_id.as_ref().and_then(|slot| slot.get()) {
                         let params = serde_json::json!({"requestId": upstream_id, "reason": "cancelled by the client"});
                         upstream.notify(&ctx, "notifications/cancelled", params).await;
                     }
-                    return jsonrpc::error(&id_owned, REQUEST_CANCELLED, "request cancelled by the client");
+                    Err(Error::Cancelled)
                 }
             };
-            let reply = match attempt {
+            let reply = match reply {
                 Ok(reply) => reply,
-                Err(e) => {
-                    return upstream_failure(
-                        &route_name,
-                        upstream.name(),
-                        &method_owned,
-                        &id_owned,
-                        e,
-                    );
-                }
+                Err(e) => break Err(e),
             };
             let Some(sink) = input_sink
                 .as_ref()
                 .filter(|_| reply["result"]["resultType"] == "input_required")
             else {
-                break reply;
+                break Ok(reply);
             };
             rounds += 1;
             if rounds > MAX_INPUT_ROUNDS {
-                break jsonrpc::error(
-                    &id_owned,
-                    jsonrpc::INTERNAL_ERROR,
-                    format!("upstream asked for input more than {MAX_INPUT_ROUNDS} times"),
-                );
+                break Err(Error::Internal(format!(
+                    "upstream asked for input more than {MAX_INPUT_ROUNDS} times"
+                )));
             }
-            match fulfil(sink, &reply["result"]).await {
-                Ok(responses) => {
-                    params["inputResponses"] = responses;
-                    match reply["result"].get("requestState") {
-                        Some(state) => params["requestState"] = state.clone(),
-                        None => {
-                            params.as_object_mut().map(|p| p.remove("requestState"));
-                        }
-                    }
+            let responses = match fulfil(sink, &reply["result"]).await {
+                Ok(responses) => responses,
+                Err(e) => break Err(e),
+            };
+            params["inputResponses"] = responses;
+            match reply["result"].get("requestState") {
+                Some(state) => params["requestState"] = state.clone(),
+                None => {
+                    params.as_object_mut().map(|p| p.remove("requestState"));
                 }
-                Err(message) => break jsonrpc::error(&id_owned, jsonrpc::INTERNAL_ERROR, message),
             }
         };
-        let mut reply = finish(with_id(reply, &id_owned));
+        let mut reply = finish(reply.map(|r| with_id(r, &id_owned)))?;
         if let Some(result) = reply.get_mut("result").and_then(Value::as_object_mut) {
             if stateless {
                 // 2026-07-28 results say how to read them; a session-era upstream never does.
@@ -275,102 +226,123 @@ pub async fn relay(
                 result.remove("resultType");
             }
         }
-        reply
+        Ok(reply)
     });
 
     tokio::select! {
-        reply = &mut call => ex.reply(reply),
+        reply = &mut call => match reply {
+            Ok(reply) => ex.reply(reply),
+            Err(error) => ex.fail(id, error),
+        },
         Some(first) = events.recv() => {
             let (tx, rx) = mpsc::channel::<String>(64);
             let session = match &ex.mode { Mode::Session(c) => Some(c.h.clone()), _ => None };
-            let route = ex.route.clone();
-            let id = id.clone();
+            let stream = Stream {
+                route: ex.route.clone(),
+                session,
+                principal: ex.caller.principal.clone(),
+                dialect: ex.dialect(),
+                id: id.clone(),
+                tx,
+            };
             // From here the call runs in the stream's own task, which the response body outlives.
             tokio::spawn(async move {
-                if forward(&route, session.as_deref(), first, &tx).await.is_err() {
+                if stream.forward(first).await.is_err() {
                     return;
                 }
-                stream_until_reply(route, session, call, events, tx, id).await;
+                stream.until_reply(call, events).await;
             });
             Answer::Stream(rx)
         }
     }
 }
 
-async fn stream_until_reply(
+/// A call whose answer became an event stream.
+struct Stream {
     route: Arc<McpRoute>,
     session: Option<String>,
-    mut call: Call,
-    mut events: mpsc::Receiver<UpstreamEvent>,
-    tx: mpsc::Sender<String>,
+    principal: Option<String>,
+    dialect: error::Dialect,
     id: Value,
-) {
-    // `timeout.idle`: a stream on which the upstream says nothing for that long is ended with an error
-    // reply (and the upstream call aborted), rather than held open.
-    let idle = route
-        .idle_timeout
-        .unwrap_or(Duration::from_secs(u32::MAX.into()));
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(idle) => {
-                tracing::warn!(route = %route.name, ?idle, "stream idle: no upstream event within timeout.idle; closing it");
-                crate::core::telemetry::metrics::error(&route.name, crate::core::telemetry::metrics::ErrorType::UpstreamTimeout);
-                let reply = jsonrpc::error(&id, jsonrpc::UPSTREAM_TIMEOUT, format!("no upstream event within the idle timeout ({idle:?})"));
-                let _ = tx.send(sse::encode(Some("message"), None, &reply.to_string())).await;
-                return;
-            }
-            reply = &mut call => {
-                // Events the upstream sent just before its reply still go first.
-                while let Ok(event) = events.try_recv() {
-                    if forward(&route, session.as_deref(), event, &tx).await.is_err() { return; }
+    tx: mpsc::Sender<String>,
+}
+
+impl Stream {
+    async fn until_reply(&self, mut call: Call, mut events: mpsc::Receiver<UpstreamEvent>) {
+        // `timeout.idle`: a stream on which the upstream says nothing for that long is ended with an
+        // error reply (and the upstream call aborted), rather than held open.
+        let idle = self
+            .route
+            .pipeline
+            .upstream
+            .idle
+            .unwrap_or(Duration::from_secs(u32::MAX.into()));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(idle) => {
+                    tracing::warn!(route = %self.route.name, ?idle, "stream idle: no upstream event within timeout.idle; closing it");
+                    let backend = String::from("(stream idle)");
+                    self.send_error(Error::UpstreamTimeout { backend }).await;
+                    return;
                 }
-                let _ = tx.send(sse::encode(Some("message"), None, &reply.to_string())).await;
-                return;
-            }
-            Some(event) = events.recv() => {
-                // The caller hung up: dropping `call` aborts the upstream request.
-                if forward(&route, session.as_deref(), event, &tx).await.is_err() { return; }
+                reply = &mut call => {
+                    // Events the upstream sent just before its reply still go first.
+                    while let Ok(event) = events.try_recv() {
+                        if self.forward(event).await.is_err() { return; }
+                    }
+                    match reply {
+                        Ok(reply) => { let _ = self.send(&reply).await; }
+                        Err(error) => self.send_error(error).await,
+                    }
+                    return;
+                }
+                Some(event) = events.recv() => {
+                    // The caller hung up: dropping `call` aborts the upstream request.
+                    if self.forward(event).await.is_err() { return; }
+                }
             }
         }
     }
-}
 
-/// Writes one upstream event to the caller. A server-to-client request gets a gateway id the caller
-/// answers to; only a session's caller can answer, so without a session it is refused on the spot.
-async fn forward(
-    route: &McpRoute,
-    session: Option<&str>,
-    event: UpstreamEvent,
-    tx: &mpsc::Sender<String>,
-) -> Result<(), ()> {
-    let message = match event {
-        UpstreamEvent::Notification(message) => message,
-        UpstreamEvent::Request { mut message, reply } => {
-            let Some(session) = session else {
-                let _ = reply.send(jsonrpc::error(
-                    &message["id"],
-                    jsonrpc::METHOD_NOT_FOUND,
-                    "server-to-client requests need a session-era client",
-                ));
-                return Ok(());
-            };
-            let gateway_id = format!("agw-{}", random_id());
-            let upstream_id =
-                std::mem::replace(&mut message["id"], Value::String(gateway_id.clone()));
-            route.pending_replies.lock().unwrap().insert(
-                gateway_id,
-                PendingReply {
-                    upstream_id,
-                    session: session.to_string(),
-                    reply,
-                },
-            );
-            message
-        }
-    };
-    tx.send(sse::encode(Some("message"), None, &message.to_string()))
-        .await
-        .map_err(|_| ())
+    async fn send(&self, message: &Value) -> Result<(), ()> {
+        self.tx
+            .send(sse::encode(Some("message"), None, &message.to_string()))
+            .await
+            .map_err(|_| ())
+    }
+
+    async fn send_error(&self, error: Error) {
+        error.report(&self.route.name, self.principal.as_deref());
+        let _ = self
+            .send(&error::body(&error, &self.id, self.dialect))
+            .await;
+    }
+
+    /// Writes one upstream event to the caller. A server-to-client request gets a gateway id the caller
+    /// answers to; only a session's caller can answer, so without a session it is refused on the spot.
+    async fn forward(&self, event: UpstreamEvent) -> Result<(), ()> {
+        let message = match event {
+            UpstreamEvent::Notification(message) => message,
+            UpstreamEvent::Request { mut message, reply } => {
+                let gateway_id = format!("agw-{}", random_id());
+                let upstream_id =
+                    std::mem::replace(&mut message["id"], Value::String(gateway_id.clone()));
+                let session = self.session.clone().unwrap_or_default();
+                let pending = PendingReply::new(upstream_id, session, reply);
+                if self.session.is_none() {
+                    pending.refuse("server-to-client requests need a session-era client");
+                    return Ok(());
+                }
+                if let Err(pending) = self.route.state.await_reply(gateway_id, pending) {
+                    tracing::warn!(route = %self.route.name, "too many server-to-client requests waiting for replies; refusing one");
+                    pending.refuse("the gateway has too many requests waiting for replies");
+                    return Ok(());
+                }
+                message
+            }
+        };
+        self.send(&message).await
+    }
 }
 
 fn with_id(mut reply: Value, id: &Value) -> Value {
@@ -378,29 +350,6 @@ fn with_id(mut reply: Value, id: &Value) -> Value {
         obj.insert("id".into(), id.clone());
     }
     reply
-}
-
-fn upstream_failure(
-    route: &str,
-    upstream: &str,
-    method: &str,
-    id: &Value,
-    error: UpstreamError,
-) -> Value {
-    tracing::warn!(route, upstream, method, error = %error, "upstream call failed");
-    match error {
-        UpstreamError::Timeout => jsonrpc::error(
-            id,
-            jsonrpc::UPSTREAM_TIMEOUT,
-            format!("upstream {upstream} did not answer in time"),
-        ),
-        other => jsonrpc::error_with_data(
-            id,
-            jsonrpc::UPSTREAM_ERROR,
-            format!("upstream {upstream} failed"),
-            serde_json::json!({"reason": other.to_string()}),
-        ),
-    }
 }
 
 /// Delivers a caller's reply to a relayed server-to-client request. False when nothing waits for it.
@@ -411,13 +360,10 @@ pub fn deliver_reply(
     mut body: serde_json::Map<String, Value>,
 ) -> bool {
     let Some(key) = id.as_str() else { return false };
-    let mut pending = route.pending_replies.lock().unwrap();
-    match pending.get(key) {
-        Some(p) if Some(p.session.as_str()) == session => {}
-        _ => return false,
-    }
-    let p = pending.remove(key).expect("checked above");
-    body.insert("id".into(), p.upstream_id);
+    let Some((upstream_id, reply)) = route.state.take_reply(key, session) else {
+        return false;
+    };
+    body.insert("id".into(), upstream_id);
     body.insert("jsonrpc".into(), Value::String("2.0".into()));
-    p.reply.send(Value::Object(body)).is_ok()
+    reply.send(Value::Object(body)).is_ok()
 }

@@ -145,6 +145,17 @@ pub fn node() -> PathBuf {
     tool("node/node_modules/node/bin/node")
 }
 
+/// A real A2A agent from `tests/peers/a2a_agent.py` under `venv` (`venv-a2a`: a2a-sdk 1.x, `venv-a2a03`:
+/// 0.3 like KAgent's), and its base URL.
+pub async fn a2a_agent(venv: &str, name: &str, extra: &[&str]) -> (Child, String) {
+    let mut cmd = tokio::process::Command::new(tool(&format!("{venv}/bin/python")));
+    cmd.arg(repo().join("tests/peers/a2a_agent.py"))
+        .args(["--name", name])
+        .args(extra);
+    let (child, port) = spawn_listening(cmd).await;
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
 /// A child process that is killed when dropped.
 pub struct Child(pub tokio::process::Child);
 

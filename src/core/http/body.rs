@@ -11,10 +11,6 @@ use tokio::sync::mpsc;
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
-/// The JSON-RPC error code a response carries, for metrics and the access log without re-parsing.
-#[derive(Debug, Clone, Copy)]
-pub struct ErrorCode(pub i64);
-
 pub fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed()
 }
@@ -28,13 +24,6 @@ pub fn empty(status: StatusCode) -> Response<Body> {
 pub fn json(status: StatusCode, value: &Value) -> Response<Body> {
     let mut response = Response::new(full(serde_json::to_vec(value).expect("JSON serializes")));
     *response.status_mut() = status;
-    if let Some(code) = value
-        .get("error")
-        .and_then(|e| e.get("code"))
-        .and_then(Value::as_i64)
-    {
-        response.extensions_mut().insert(ErrorCode(code));
-    }
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),

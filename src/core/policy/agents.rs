@@ -2,8 +2,11 @@
 //! denied; a matching `allowed: false` rule wins over any allowing rule, so an exception can be carved out
 //! of a `*` grant.
 
+use super::call::Call;
+use super::glob::Glob;
+use super::stage::{Check, Stage};
 use crate::config::A2aAuthz;
-use crate::core::policy::glob::Glob;
+use crate::core::error::{Error, TargetKind};
 
 pub struct AgentAuthz {
     rules: Vec<Rule>,
@@ -46,6 +49,25 @@ impl AgentAuthz {
             }
         }
         allowed
+    }
+}
+
+/// The call stage: a call to an agent the caller may not reach is refused (403).
+impl Stage for AgentAuthz {
+    fn name(&self) -> &'static str {
+        "a2a-authz"
+    }
+
+    fn check<'a>(&'a self, call: &'a Call<'a>) -> Check<'a> {
+        match call.target {
+            Some(t) if t.kind == TargetKind::Agent && !self.allows(call.principal, t.name) => {
+                Check::Refuse(Error::Denied {
+                    kind: t.kind,
+                    name: t.name.to_string(),
+                })
+            }
+            _ => Check::Pass,
+        }
     }
 }
 

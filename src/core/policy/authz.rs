@@ -5,16 +5,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::call::Call;
 use super::glob::Glob;
+use super::stage::{Check, Stage};
 use crate::config::{McpAuthz, RateLimitValue};
-
-/// What a caller asks to use.
-#[derive(Debug, Clone, Copy)]
-pub enum Kind {
-    Tool,
-    Prompt,
-    Resource,
-}
+use crate::core::error::{Error, TargetKind};
 
 pub struct Rule {
     pub principal: Glob,
@@ -89,6 +84,11 @@ impl Authz {
         }
     }
 
+    /// Whether some rule carries a per-principal `rateLimit`.
+    pub fn has_rate_limits(&self) -> bool {
+        self.rules.iter().any(|r| r.rate_limit.is_some())
+    }
+
     pub fn rule_for(&self, principal: &str) -> Option<&Rule> {
         self.rules
             .iter()
@@ -115,11 +115,13 @@ impl Authz {
             .is_some_and(|r| any(&r.resources, uri))
     }
 
-    pub fn allows(&self, principal: &str, kind: Kind, name: &str) -> bool {
+    /// Whether `principal` may use `name`. Agents are not this policy's business (a2a-authz's).
+    pub fn allows(&self, principal: &str, kind: TargetKind, name: &str) -> bool {
         match kind {
-            Kind::Tool => self.may_call_tool(principal, name),
-            Kind::Prompt => self.may_get_prompt(principal, name),
-            Kind::Resource => self.may_read_resource(principal, name),
+            TargetKind::Tool => self.may_call_tool(principal, name),
+            TargetKind::Prompt => self.may_get_prompt(principal, name),
+            TargetKind::Resource => self.may_read_resource(principal, name),
+            TargetKind::Agent | TargetKind::Task => false,
         }
     }
 
@@ -172,6 +174,26 @@ impl Authz {
                 r.principal_text
             )),
             Some(_) => None,
+        }
+    }
+}
+
+/// The call stage: a target the principal's rule does not name is refused (MCP answers it like an unknown
+/// target). Calls without a target (lists, lifecycle) pass: lists are filtered through [`Authz::view`].
+impl Stage for Authz {
+    fn name(&self) -> &'static str {
+        "mcp-authz"
+    }
+
+    fn check<'a>(&'a self, call: &'a Call<'a>) -> Check<'a> {
+        match call.target {
+            Some(t) if !self.allows(call.principal_or_empty(), t.kind, t.name) => {
+                Check::Refuse(Error::Denied {
+                    kind: t.kind,
+                    name: t.name.to_string(),
+                })
+            }
+            _ => Check::Pass,
         }
     }
 }

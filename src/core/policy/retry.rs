@@ -2,8 +2,10 @@
 //! cannot multiply load during an outage. `attempts` counts every try, the first included.
 //!
 //! A failure is retried only when `retryOn` names its kind: `connect-failure` (nothing reached the
-//! upstream, always safe), `reset` (the connection broke after the request may have arrived) and `5xx`
-//! (the upstream answered with a server error). A JSON-RPC error reply is an answer, never retried.
+//! upstream, always safe), `reset` (the connection broke after the request may have arrived; includes
+//! connect-failure), `5xx` (any server error), `gateway-error` (502/503/504; includes connect-failure) and
+//! `retriable-4xx` (409, a conflict the upstream says may clear). A JSON-RPC error reply is an answer,
+//! never retried. `refused-stream` is HTTP/2's and cannot occur on our HTTP/1.1 connections.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -15,6 +17,8 @@ pub struct Retry {
     pub attempts: u32,
     pub per_try_timeout: Option<Duration>,
     on_5xx: bool,
+    on_gateway_error: bool,
+    on_409: bool,
     on_reset: bool,
     on_connect_failure: bool,
     base: Duration,
@@ -61,9 +65,11 @@ impl Retry {
         Retry {
             attempts: config.attempts.max(1),
             per_try_timeout: config.per_try_timeout,
-            on_5xx: on("5xx") || on("gateway-error"),
+            on_5xx: on("5xx"),
+            on_gateway_error: on("gateway-error"),
+            on_409: on("retriable-4xx"),
             on_reset: on("reset"),
-            on_connect_failure: on("connect-failure") || on("reset"),
+            on_connect_failure: on("connect-failure") || on("reset") || on("gateway-error"),
             base,
             max,
             budget: Budget {
@@ -82,10 +88,17 @@ impl Retry {
         let retryable = match error {
             UpstreamError::Connect(_) => self.on_connect_failure,
             UpstreamError::Reset(_) => self.on_reset,
-            UpstreamError::Status(code, _) => *code >= 500 && self.on_5xx,
+            UpstreamError::Status(code, _) => self.retries_status(*code),
             UpstreamError::Protocol(_) | UpstreamError::Timeout => false,
         };
         retryable && attempt < self.attempts && self.budget.spend()
+    }
+
+    /// Whether `retryOn` names an HTTP status.
+    pub fn retries_status(&self, code: u16) -> bool {
+        (code >= 500 && self.on_5xx)
+            || (matches!(code, 502..=504) && self.on_gateway_error)
+            || (code == 409 && self.on_409)
     }
 
     /// Exponential backoff with full jitter: uniform in [0, min(max, base·2^(attempt-1))].
@@ -134,6 +147,12 @@ mod tests {
         );
         assert!(!r.should_retry(&UpstreamError::Timeout, 1));
         assert!(retry(&["reset"]).should_retry(&UpstreamError::Reset("broken".into()), 1));
+        let gateway = retry(&["gateway-error", "retriable-4xx"]);
+        assert!(gateway.should_retry(&UpstreamError::Status(503, String::new()), 1));
+        assert!(!gateway.should_retry(&UpstreamError::Status(500, String::new()), 1));
+        assert!(gateway.should_retry(&UpstreamError::Status(409, String::new()), 1));
+        assert!(!gateway.should_retry(&UpstreamError::Status(429, String::new()), 1));
+        assert!(gateway.should_retry(&UpstreamError::Connect("refused".into()), 1));
     }
 
     #[test]

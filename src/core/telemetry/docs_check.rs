@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::metrics::{DenialKind, ErrorType, LimitKind, Metrics, Outcome, Rejection};
+use super::metrics::{DenialKind, ErrorType, LimitKind, Metrics, Outcome};
 
 const DOC: &str = include_str!("../../../docs/metrics.md");
 
@@ -39,9 +39,10 @@ fn exercise(m: &Metrics) {
     m.request("r", Some("sa"), "tools/call", 200, d);
     m.error("r", ErrorType::ParseError);
     m.tool_call("r", "b", "t", Outcome::Error, d);
-    m.tool_rejected("r", "t", true, Rejection::Schema);
-    m.tool_rejected("r", "x", false, Rejection::RateLimited(LimitKind::Tool));
-    m.tool_rejected("r", "t", true, Rejection::Forbidden);
+    m.tool_rejected("r", "t", true, ErrorType::SchemaViolation);
+    m.tool_rejected("r", "x", false, ErrorType::RateLimited);
+    m.schema_rejected("r");
+    m.rate_limited("r", LimitKind::Tool);
     m.a2a_call(Some("sa"), "agent", Outcome::Ok, d);
     m.upstream("r", "b").discovery(true);
     m.catalogue_tools("r", 6);

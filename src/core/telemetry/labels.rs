@@ -229,16 +229,30 @@ pub enum LimitKind {
     Principal,
     /// A descriptor keyed on principal and tool together.
     PrincipalTool,
+    /// A `rate-limit` descriptor with `key: agent` (A2A routes).
+    Agent,
     /// The shared store was down and the limiter fails closed.
     StoreUnavailable,
 }
 
 impl LimitKind {
+    /// What the limit counts per, as the 429 answer's `error.data.per` says it.
+    pub fn key_kind(self) -> &'static str {
+        match self {
+            LimitKind::Tool => "tool",
+            LimitKind::Principal => "principal",
+            LimitKind::PrincipalTool => "principal+tool",
+            LimitKind::Agent => "agent",
+            LimitKind::StoreUnavailable => "store",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             LimitKind::Tool => "tool",
             LimitKind::Principal => "principal",
             LimitKind::PrincipalTool => "principal_tool",
+            LimitKind::Agent => "agent",
             LimitKind::StoreUnavailable => "store_unavailable",
         }
     }

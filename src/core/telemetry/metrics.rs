@@ -64,25 +64,16 @@ pub fn tool_call(route: &str, backend: &str, tool: &str, outcome: Outcome, durat
     global().tool_call(route, backend, tool, outcome, duration)
 }
 
-/// Why a `tools/call` was refused before any upstream saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rejection {
-    /// The arguments broke the tool's `inputSchema`.
-    Schema,
-    /// `mcp-authz` does not allow the tool for the caller.
-    Forbidden,
-    /// A rate limit refused it.
-    RateLimited(LimitKind),
-    /// No tool of that name in the caller's catalogue.
-    UnknownTool,
-    /// Malformed params (no name, arguments not an object).
-    InvalidParams,
+/// A `tools/call` refused before dispatch, with the error it was answered with. `known` says whether the
+/// catalogue has the tool (an unknown name is counted as `unknown`). The policy that refused it is
+/// counted by `Error::report`.
+pub fn tool_rejected(route: &str, tool: &str, known: bool, error_type: ErrorType) {
+    global().tool_rejected(route, tool, known, error_type)
 }
 
-/// A `tools/call` refused before dispatch. `known` says whether the catalogue has the tool (an unknown
-/// name is counted as `unknown`).
-pub fn tool_rejected(route: &str, tool: &str, known: bool, why: Rejection) {
-    global().tool_rejected(route, tool, known, why)
+/// A call whose arguments broke the tool's `inputSchema`.
+pub fn schema_rejected(route: &str) {
+    global().schema_rejected(route)
 }
 
 /// An A2A call from `source` (the verified caller) to `target` (a configured agent).
@@ -271,30 +262,19 @@ impl Metrics {
         self.tool_error(route, tool, error_type);
     }
 
-    pub fn tool_rejected(&self, route: &str, tool: &str, known: bool, why: Rejection) {
+    pub fn schema_rejected(&self, route: &str) {
+        self.families
+            .schema_rejections
+            .with_label_values(&[route])
+            .inc();
+    }
+
+    pub fn tool_rejected(&self, route: &str, tool: &str, known: bool, error_type: ErrorType) {
         let tool = tool_label(tool, known);
         self.families
             .mcp_tool_calls
             .with_label_values(&[route, tool])
             .inc();
-        let error_type = match why {
-            Rejection::Schema => {
-                self.families
-                    .schema_rejections
-                    .with_label_values(&[route])
-                    .inc();
-                ErrorType::SchemaViolation
-            }
-            Rejection::Forbidden => {
-                self.authz_denied(route, DenialKind::Tool);
-                ErrorType::Forbidden
-            }
-            Rejection::RateLimited(kind) => {
-                self.rate_limited(route, kind);
-                ErrorType::RateLimited
-            }
-            Rejection::UnknownTool | Rejection::InvalidParams => ErrorType::InvalidParams,
-        };
         self.tool_error(route, tool, error_type);
     }
 

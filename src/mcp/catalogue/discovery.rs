@@ -195,7 +195,7 @@ pub async fn refresh(route: &McpRoute, listings: &mut [Option<Listing>]) {
     crate::core::telemetry::metrics::catalogue_tools(&route.name, catalogue.tools.len());
     route.catalogue.store(Arc::new(catalogue));
     for kind in ["tools", "prompts", "resources"] {
-        let _ = route.changes.send(kind);
+        let _ = route.state.changes.send(kind);
     }
 }
 

@@ -6,9 +6,10 @@ use http::StatusCode;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::core::error::{Dialect, Error};
 use crate::core::http::Caller;
 use crate::core::jsonrpc;
-use crate::core::policy::authz::Kind;
+use crate::core::policy::{Call, Protocol};
 use crate::mcp::route::McpRoute;
 use crate::mcp::server::session::SessionClaims;
 use crate::mcp::upstream::{CallCtx, EventSink};
@@ -32,10 +33,13 @@ pub struct Exchange<'a> {
 
 /// How a request is answered.
 pub enum Answer {
+    /// One JSON-RPC message: a result, or an upstream's own error reply (`upstream_error` is its code,
+    /// for the access log).
     Json {
         status: StatusCode,
         body: Value,
         session: Option<String>,
+        upstream_error: Option<i64>,
     },
     Stream(mpsc::Receiver<String>),
     /// A JSON-RPC reply already serialized (large results built without an intermediate `Value`).
@@ -43,10 +47,10 @@ pub enum Answer {
         status: StatusCode,
         body: bytes::Bytes,
     },
-    /// A rate limit refused the call: HTTP 429 with `Retry-After` (seconds).
-    Limited {
-        body: Value,
-        retry_after: u64,
+    /// The gateway refused or failed the request; `Exchange::fail` reported it already.
+    Failed {
+        id: Value,
+        error: Error,
     },
 }
 
@@ -55,24 +59,18 @@ impl Exchange<'_> {
         self.caller.principal.as_deref().unwrap_or("")
     }
 
-    /// Whether `mcp-authz` lets the caller use `name`; a route without the policy allows everything.
-    /// A denial is logged here, once, with the principal and target.
-    pub fn authorized(&self, kind: Kind, name: &str) -> bool {
-        let Some(authz) = &self.route.policy.authz else {
-            return true;
-        };
-        let allowed = authz.allows(self.principal(), kind, name);
-        if !allowed {
-            // Tool denials are counted with the call's other rejections.
-            if !matches!(kind, Kind::Tool) {
-                crate::core::telemetry::metrics::authz_denied(
-                    &self.route.name,
-                    crate::core::telemetry::metrics::DenialKind::Tool,
-                );
-            }
-            tracing::info!(route = %self.route.name, principal = self.principal(), kind = ?kind, name, "authz: denied");
+    /// How this caller reads errors: 2026-07-28 callers get HTTP statuses for some of them.
+    pub fn dialect(&self) -> Dialect {
+        if self.is_stateless() {
+            Dialect::McpStateless
+        } else {
+            Dialect::McpSession
         }
-        allowed
+    }
+
+    /// A call of `method` by this caller, for the route's pipeline.
+    pub fn call<'a>(&'a self, method: &'a str) -> Call<'a> {
+        Call::new(Protocol::Mcp, method, self.caller.principal.as_deref())
     }
 
     pub fn is_stateless(&self) -> bool {
@@ -94,10 +92,7 @@ impl Exchange<'_> {
             _ => None,
         };
         let (client_capabilities, log_level) = match &self.mode {
-            Mode::Session(c) => (
-                c.caps.clone(),
-                self.route.log_levels.lock().unwrap().get(&c.h).cloned(),
-            ),
+            Mode::Session(c) => (c.caps.clone(), self.route.state.log_level(&c.h)),
             _ => (None, None),
         };
         CallCtx {
@@ -113,20 +108,19 @@ impl Exchange<'_> {
         }
     }
 
-    /// A JSON-RPC reply with the HTTP status its era gives it: the stateless revision maps some errors to
-    /// HTTP statuses, the session era answers every JSON-RPC error with 200.
+    /// A JSON-RPC reply relayed from an upstream. The stateless revision answers an unknown method with
+    /// 404, the session era every JSON-RPC error with 200.
     pub fn reply(&self, body: Value) -> Answer {
-        let status = match (self.is_stateless(), jsonrpc::error_code(&body)) {
+        let upstream_error = jsonrpc::error_code(&body);
+        let status = match (self.is_stateless(), upstream_error) {
             (true, Some(jsonrpc::METHOD_NOT_FOUND)) => StatusCode::NOT_FOUND,
-            (true, Some(jsonrpc::HEADER_MISMATCH | jsonrpc::UNSUPPORTED_PROTOCOL_VERSION)) => {
-                StatusCode::BAD_REQUEST
-            }
             _ => StatusCode::OK,
         };
         Answer::Json {
             status,
             body,
             session: None,
+            upstream_error,
         }
     }
 
@@ -140,7 +134,17 @@ impl Exchange<'_> {
         self.reply(jsonrpc::result(id, result))
     }
 
-    pub fn error(&self, id: &Value, code: i64, message: impl Into<String>) -> Answer {
-        self.reply(jsonrpc::error(id, code, message))
+    /// The answer to a request the gateway refused or failed: logged and counted here, once.
+    pub fn fail(&self, id: &Value, error: Error) -> Answer {
+        error.report(&self.route.name, self.caller.principal.as_deref());
+        Answer::Failed {
+            id: id.clone(),
+            error,
+        }
+    }
+
+    /// `Ok` answers as they are, errors through [`Exchange::fail`].
+    pub fn answer(&self, id: &Value, outcome: Result<Answer, Error>) -> Answer {
+        outcome.unwrap_or_else(|error| self.fail(id, error))
     }
 }

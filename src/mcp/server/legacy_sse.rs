@@ -7,24 +7,34 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Response, StatusCode};
+use hyper::body::Incoming;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::core::error::{self, Dialect, Error};
 use crate::core::http::Caller;
 use crate::core::http::body::{self, Body};
 use crate::core::http::sse;
-use crate::core::jsonrpc::{self, Message};
+use crate::core::jsonrpc::Message;
 use crate::mcp::dispatch;
 use crate::mcp::relay;
 use crate::mcp::route::McpRoute;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
 use crate::mcp::server::session::{self, SessionClaims};
+use crate::mcp::state::MAX_LEGACY_STREAMS;
 
 const VERSION: &str = "2024-11-05";
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
 /// Opens the stream and announces where to POST.
 pub fn open(route: &Arc<McpRoute>, caller: &Caller) -> Response<Body> {
+    if route.state.legacy_streams.len() >= MAX_LEGACY_STREAMS {
+        let e = Error::Busy(format!(
+            "this route holds {MAX_LEGACY_STREAMS} HTTP+SSE streams already; use Streamable HTTP"
+        ));
+        e.report(&route.name, caller.principal.as_deref());
+        return error::response(&e, &Value::Null, Dialect::McpSession);
+    }
     let claims = SessionClaims {
         h: crate::core::seal::random_id(),
         sub: caller.principal.clone().unwrap_or_default(),
@@ -42,9 +52,8 @@ pub fn open(route: &Arc<McpRoute>, caller: &Caller) -> Response<Body> {
     let (tx, rx) = mpsc::channel::<String>(64);
     let _ = tx.try_send(sse::encode(Some("endpoint"), None, &endpoint));
     route
+        .state
         .legacy_streams
-        .lock()
-        .unwrap()
         .insert(claims.h.clone(), tx.clone());
     let route = route.clone();
     let active = crate::core::telemetry::metrics::session_opened(&route.name);
@@ -54,7 +63,7 @@ pub fn open(route: &Arc<McpRoute>, caller: &Caller) -> Response<Body> {
         loop {
             tokio::time::sleep(KEEPALIVE).await;
             if tx.send(": keepalive\n\n".to_string()).await.is_err() {
-                route.legacy_streams.lock().unwrap().remove(&claims.h);
+                route.state.legacy_streams.remove(&claims.h);
                 return;
             }
         }
@@ -66,48 +75,40 @@ pub fn open(route: &Arc<McpRoute>, caller: &Caller) -> Response<Body> {
 pub async fn post(
     route: &Arc<McpRoute>,
     query: Option<&str>,
-    bytes: &[u8],
+    incoming: Incoming,
     caller: &Caller,
 ) -> Response<Body> {
+    match accept(route, query, incoming, caller).await {
+        Ok(()) => body::empty(StatusCode::ACCEPTED),
+        Err(refused) => {
+            let (id, e) = *refused;
+            e.report(&route.name, caller.principal.as_deref());
+            error::response(&e, &id, Dialect::McpSession)
+        }
+    }
+}
+
+async fn accept(
+    route: &Arc<McpRoute>,
+    query: Option<&str>,
+    incoming: Incoming,
+    caller: &Caller,
+) -> Result<(), Box<(Value, Error)>> {
     let token = query
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("sessionId=")))
         .unwrap_or("");
-    let principal = caller.principal.as_deref().unwrap_or("");
-    let Ok(claims) = route
-        .opened
-        .open(&route.sealer, token, &route.name, principal)
-    else {
-        return body::json(
-            StatusCode::NOT_FOUND,
-            &jsonrpc::error(
-                &Value::Null,
-                jsonrpc::INVALID_REQUEST,
-                "Session not found: open a new stream",
-            ),
-        );
-    };
-    let Some(stream) = route.legacy_streams.lock().unwrap().get(&claims.h).cloned() else {
-        return body::json(
-            StatusCode::NOT_FOUND,
-            &jsonrpc::error(
-                &Value::Null,
-                jsonrpc::INVALID_REQUEST,
-                "the event stream of this session is closed (or held by another replica)",
-            ),
-        );
-    };
-    let message = match serde_json::from_slice::<Value>(bytes)
-        .map_err(|e| (jsonrpc::PARSE_ERROR, e.to_string()))
-        .and_then(|v| Message::classify(v).map_err(|i| (i.code, i.message)))
-    {
-        Ok(m) => m,
-        Err((code, text)) => {
-            return body::json(
-                StatusCode::BAD_REQUEST,
-                &jsonrpc::error(&Value::Null, code, text),
-            );
-        }
-    };
+    let claims = super::streamable::open_session(route, token, caller)
+        .map_err(|e| Box::new((Value::Null, e)))?;
+    let stream = route
+        .state
+        .legacy_streams
+        .get(&claims.h)
+        .map(|s| s.clone())
+        .ok_or_else(|| {
+            let reason = "the event stream of this session is closed (or held by another replica)";
+            Box::new((Value::Null, Error::SessionNotFound { reason }))
+        })?;
+    let message = super::read_message(route, incoming).await?;
     let handle = claims.h.clone();
     let ex = Exchange {
         route,
@@ -115,35 +116,30 @@ pub async fn post(
         mode: Mode::Session(claims),
         accepts_sse: true,
     };
+    let send = |message: String| {
+        let stream = stream.clone();
+        async move {
+            let _ = stream
+                .send(sse::encode(Some("message"), None, &message))
+                .await;
+        }
+    };
     match message {
         // This transport predates the stateless revision: a client probing with server/discover learns
         // that here and falls back to initialize.
         Message::Request { id, method, .. } if method == "server/discover" => {
-            let reply = jsonrpc::error(
-                &id,
-                jsonrpc::METHOD_NOT_FOUND,
-                "server/discover is not available on the HTTP+SSE transport; use initialize",
+            let e = Error::MethodNotFound(
+                "server/discover is not available on the HTTP+SSE transport; use initialize".into(),
             );
-            let _ = stream
-                .send(sse::encode(Some("message"), None, &reply.to_string()))
-                .await;
+            send(error::body(&e, &id, Dialect::McpSession).to_string()).await;
         }
         Message::Request {
             id, method, params, ..
         } => match dispatch::dispatch(&ex, &id, &method, params).await {
-            Answer::Raw { body, .. } => {
-                let _ = stream
-                    .send(sse::encode(
-                        Some("message"),
-                        None,
-                        &String::from_utf8_lossy(&body),
-                    ))
-                    .await;
-            }
-            Answer::Json { body: reply, .. } | Answer::Limited { body: reply, .. } => {
-                let _ = stream
-                    .send(sse::encode(Some("message"), None, &reply.to_string()))
-                    .await;
+            Answer::Raw { body, .. } => send(String::from_utf8_lossy(&body).into_owned()).await,
+            Answer::Json { body: reply, .. } => send(reply.to_string()).await,
+            Answer::Failed { id, error } => {
+                send(error::body(&error, &id, Dialect::McpSession).to_string()).await
             }
             Answer::Stream(mut events) => {
                 tokio::spawn(async move {
@@ -160,5 +156,5 @@ pub async fn post(
         }
         Message::Notification { .. } => {}
     }
-    body::empty(StatusCode::ACCEPTED)
+    Ok(())
 }

@@ -33,8 +33,8 @@ pub fn stream(
     first: Option<Value>,
 ) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel(16);
-    let mut changes = route.changes.subscribe();
-    let mut session_events = route.session_events.subscribe();
+    let mut changes = route.state.changes.subscribe();
+    let mut session_events = route.state.session_events.subscribe();
     let stamp = move |mut message: Value| -> String {
         if let Some(id) = &filter.subscription_id {
             if message.get("params").is_none_or(Value::is_null) {
@@ -54,7 +54,9 @@ pub fn stream(
         }
         // `timeout.idle`: a stream that carried no event for that long is closed (clients reopen it).
         let idle = route
-            .idle_timeout
+            .pipeline
+            .upstream
+            .idle
             .unwrap_or(Duration::from_secs(u32::MAX.into()));
         let mut idle_deadline = tokio::time::Instant::now() + idle;
         loop {
@@ -75,7 +77,7 @@ pub fn stream(
             let closed = filter
                 .session
                 .as_ref()
-                .is_some_and(|h| route.revoked.lock().unwrap().contains(h));
+                .is_some_and(|h| route.state.is_revoked(h));
             if !event.starts_with(':') {
                 idle_deadline = tokio::time::Instant::now() + idle;
             }

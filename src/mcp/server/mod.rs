@@ -15,9 +15,10 @@ use crate::mcp::McpRoute;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use crate::config::Limits;
+use crate::core::error::Error;
 use crate::core::http::Caller;
 use crate::core::http::body::{self, Body};
+use crate::core::jsonrpc::{self, Message};
 
 /// Serves one request under an MCP route: the Streamable HTTP endpoint at the route path, and the legacy
 /// HTTP+SSE transport at `<route>/sse` + `<route>/message` (or a session-less GET on the route itself,
@@ -26,7 +27,6 @@ pub async fn handle(
     route: &Arc<McpRoute>,
     request: Request<Incoming>,
     caller: &Caller,
-    limits: &Limits,
 ) -> Response<Body> {
     let prefix = route.path_prefix.trim_end_matches('/');
     let sub = request
@@ -46,18 +46,38 @@ pub async fn handle(
         (Method::GET, "") if !headers.contains_key("mcp-session-id") && wants_sse => {
             legacy_sse::open(route, caller)
         }
-        (_, "") => streamable::handle(route, request, caller, limits).await,
+        (_, "") => streamable::handle(route, request, caller).await,
         (Method::GET, "/sse") => legacy_sse::open(route, caller),
         (Method::POST, "/message") => {
             let query = request.uri().query().map(str::to_string);
-            match streamable::read_body(request.into_body(), limits).await {
-                Ok(bytes) => legacy_sse::post(route, query.as_deref(), &bytes, caller).await,
-                Err(response) => response,
-            }
+            legacy_sse::post(route, query.as_deref(), request.into_body(), caller).await
         }
         _ => body::json(
             StatusCode::NOT_FOUND,
             &serde_json::json!({"error": format!("the MCP endpoint of this route is {}", route.path_prefix)}),
         ),
     }
+}
+
+/// A request body as one JSON-RPC message, within the route's body limits. The error carries the
+/// message's id when it was readable, so the answer can name it.
+async fn read_message(
+    route: &McpRoute,
+    incoming: Incoming,
+) -> Result<Message, Box<(serde_json::Value, Error)>> {
+    let refused = |e| Box::new((serde_json::Value::Null, e));
+    let bytes = route
+        .pipeline
+        .body
+        .read_json(incoming)
+        .await
+        .map_err(refused)?;
+    let value = serde_json::from_slice(&bytes).map_err(|e| refused(Error::Parse(e.to_string())))?;
+    Message::classify(value).map_err(|invalid| {
+        let error = match invalid.code {
+            jsonrpc::INVALID_PARAMS => Error::BadParams(invalid.message),
+            _ => Error::InvalidRequest(invalid.message),
+        };
+        Box::new((invalid.id, error))
+    })
 }

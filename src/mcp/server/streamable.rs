@@ -1,20 +1,18 @@
 //! The Streamable HTTP transport on the client side of the gateway: POST (both eras and plain sessionless
-//! POSTs), GET (the session's notification stream) and DELETE. Transport errors are answered here with the
-//! HTTP status the spec gives them; everything else goes to `methods`.
+//! POSTs), GET (the session's notification stream) and DELETE. Transport rules are checked here and broken
+//! ones answered as typed errors; everything else goes to `dispatch`.
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::config::Limits;
+use crate::core::error::{self, Dialect, Error, ErrorCode};
 use crate::core::http::Caller;
 use crate::core::http::body::{self, Body};
-use crate::core::jsonrpc::{self, Message};
-use crate::core::telemetry::metrics::{self, ErrorType};
+use crate::core::jsonrpc::Message;
+use crate::core::telemetry::metrics;
 use crate::mcp::dispatch;
 use crate::mcp::protocol::version;
 use crate::mcp::relay;
@@ -29,56 +27,29 @@ pub async fn handle(
     route: &Arc<McpRoute>,
     request: Request<Incoming>,
     caller: &Caller,
-    limits: &Limits,
 ) -> Response<Body> {
-    match *request.method() {
-        Method::POST => post(route, request, caller, limits).await,
+    let outcome = match *request.method() {
+        Method::POST => return post(route, request, caller).await,
         Method::GET => get(route, request.headers(), caller),
         Method::DELETE => delete(route, request.headers(), caller).await,
-        _ => {
-            let mut response = body::empty(StatusCode::METHOD_NOT_ALLOWED);
-            response.headers_mut().insert(
-                header::ALLOW,
-                header::HeaderValue::from_static("GET, POST, DELETE"),
-            );
-            response
-        }
-    }
+        _ => Err(Error::MethodNotAllowed {
+            allow: "GET, POST, DELETE",
+            reason: format!("{} is not an MCP method here", request.method()),
+        }),
+    };
+    outcome.unwrap_or_else(|e| refuse(route, caller, &Value::Null, e, Dialect::McpSession))
 }
 
-fn transport_error(
-    status: StatusCode,
+/// The answer to a request refused before it reached `dispatch`: logged and counted once, here.
+fn refuse(
+    route: &McpRoute,
+    caller: &Caller,
     id: &Value,
-    code: i64,
-    message: impl Into<String>,
+    error: Error,
+    dialect: Dialect,
 ) -> Response<Body> {
-    body::json(status, &jsonrpc::error(id, code, message))
-}
-
-/// Reads a request body within the configured size limit (413 beyond it).
-#[allow(clippy::result_large_err)]
-pub async fn read_body(incoming: Incoming, limits: &Limits) -> Result<Bytes, Response<Body>> {
-    match Limited::new(incoming, limits.max_body_bytes)
-        .collect()
-        .await
-    {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(transport_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &Value::Null,
-            jsonrpc::INVALID_REQUEST,
-            format!(
-                "Invalid Request: body larger than {} bytes",
-                limits.max_body_bytes
-            ),
-        )),
-        Err(_) => Err(transport_error(
-            StatusCode::BAD_REQUEST,
-            &Value::Null,
-            jsonrpc::PARSE_ERROR,
-            "Parse error: the request body could not be read",
-        )),
-    }
+    error.report(&route.name, caller.principal.as_deref());
+    error::response(&error, id, dialect)
 }
 
 /// Answers one POST and records it: the request metric, and an error metric for errors other than those
@@ -87,132 +58,62 @@ async fn post(
     route: &Arc<McpRoute>,
     request: Request<Incoming>,
     caller: &Caller,
-    limits: &Limits,
 ) -> Response<Body> {
     let start = std::time::Instant::now();
     let mut method = String::from("invalid");
-    let response = post_message(route, request, caller, limits, &mut method).await;
-    let principal = caller.principal.as_deref();
+    let response = post_message(route, request, caller, &mut method).await;
     metrics::request(
         &route.name,
-        principal,
+        caller.principal.as_deref(),
         &method,
         response.status().as_u16(),
         start.elapsed(),
     );
     if method != "tools/call"
-        && let Some(body::ErrorCode(code)) = response.extensions().get::<body::ErrorCode>()
+        && let Some(ErrorCode {
+            metric: Some(metric),
+            ..
+        }) = response.extensions().get::<ErrorCode>()
     {
-        metrics::error(&route.name, error_type(*code, response.status()));
+        metrics::error(&route.name, *metric);
     }
     response
-}
-
-/// The metric's error type of a JSON-RPC error code.
-fn error_type(code: i64, status: StatusCode) -> ErrorType {
-    match code {
-        jsonrpc::PARSE_ERROR => ErrorType::ParseError,
-        jsonrpc::INVALID_REQUEST if status == StatusCode::NOT_FOUND => ErrorType::SessionNotFound,
-        jsonrpc::INVALID_REQUEST if status == StatusCode::UNAUTHORIZED => {
-            ErrorType::Unauthenticated
-        }
-        jsonrpc::INVALID_REQUEST if status == StatusCode::FORBIDDEN => ErrorType::Forbidden,
-        jsonrpc::INVALID_REQUEST => ErrorType::InvalidRequest,
-        jsonrpc::METHOD_NOT_FOUND => ErrorType::MethodNotFound,
-        jsonrpc::INVALID_PARAMS => ErrorType::InvalidParams,
-        jsonrpc::HEADER_MISMATCH | jsonrpc::UNSUPPORTED_PROTOCOL_VERSION => {
-            ErrorType::ProtocolVersion
-        }
-        jsonrpc::RATE_LIMITED => ErrorType::RateLimited,
-        jsonrpc::UPSTREAM_TIMEOUT => ErrorType::UpstreamTimeout,
-        jsonrpc::UPSTREAM_ERROR => ErrorType::UpstreamUnavailable,
-        _ => ErrorType::Internal,
-    }
 }
 
 async fn post_message(
     route: &Arc<McpRoute>,
     request: Request<Incoming>,
     caller: &Caller,
-    limits: &Limits,
     method_seen: &mut String,
 ) -> Response<Body> {
     let (parts, incoming) = request.into_parts();
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type
-        .to_ascii_lowercase()
-        .starts_with("application/json")
+    let message = match read_post(route, &parts.headers, incoming).await {
+        Ok(m) => m,
+        Err(refused) => {
+            let (id, e) = *refused;
+            return refuse(route, caller, &id, e, Dialect::McpSession);
+        }
+    };
+    if let Message::Request { method, params, .. } | Message::Notification { method, params } =
+        &message
     {
-        return transport_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            &Value::Null,
-            jsonrpc::INVALID_REQUEST,
-            "Invalid Request: Content-Type must be application/json",
-        );
+        method_seen.clone_from(method);
+        // Names the request's span and access-log line (e.g. `tools/call get_weather_data`).
+        let target = version::name_param(method)
+            .and_then(|k| params.get(k))
+            .and_then(Value::as_str);
+        crate::core::telemetry::tracing::note_method(method, target);
     }
-    let bytes = match read_body(incoming, limits).await {
-        Ok(b) => b,
-        Err(response) => return response,
-    };
-    if jsonrpc::nesting_depth(&bytes) > limits.max_json_depth {
-        return transport_error(
-            StatusCode::BAD_REQUEST,
-            &Value::Null,
-            jsonrpc::INVALID_REQUEST,
-            format!(
-                "Invalid Request: JSON nested deeper than {} levels",
-                limits.max_json_depth
-            ),
-        );
-    }
-    let value: Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            return transport_error(
-                StatusCode::BAD_REQUEST,
-                &Value::Null,
-                jsonrpc::PARSE_ERROR,
-                format!("Parse error: {e}"),
-            );
-        }
-    };
-    let message = match Message::classify(value) {
-        Ok(m) => {
-            if let Message::Request { method, params, .. }
-            | Message::Notification { method, params } = &m
-            {
-                method_seen.clone_from(method);
-                // Names the request's span and access-log line (e.g. `tools/call get_weather_data`).
-                let target = version::name_param(method)
-                    .and_then(|k| params.get(k))
-                    .and_then(Value::as_str);
-                crate::core::telemetry::tracing::note_method(method, target);
-            }
-            m
-        }
-        Err(invalid) => {
-            return transport_error(
-                StatusCode::BAD_REQUEST,
-                &invalid.id,
-                invalid.code,
-                invalid.message,
-            );
-        }
-    };
     let accepts_sse = parts
         .headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("text/event-stream"));
-
     let mode = match mode_of(route, &parts.headers, &message, caller) {
         Ok(mode) => mode,
-        Err(response) => return response,
+        // Errors of the 2026-07-28 header rules carry their HTTP status whatever the era claimed.
+        Err(e) => return refuse(route, caller, message.id(), e, Dialect::McpStateless),
     };
     let ex = Exchange {
         route,
@@ -225,7 +126,7 @@ async fn post_message(
             id, method, params, ..
         } => {
             let answer = dispatch::dispatch(&ex, &id, &method, params).await;
-            into_response(answer)
+            into_response(answer, ex.dialect())
         }
         Message::Notification { method, params } => {
             if method == "notifications/cancelled" {
@@ -242,30 +143,45 @@ async fn post_message(
             if relay::deliver_reply(route, session, &id, reply) {
                 body::empty(StatusCode::ACCEPTED)
             } else {
-                transport_error(
-                    StatusCode::BAD_REQUEST,
-                    &id,
-                    jsonrpc::INVALID_REQUEST,
-                    "Invalid Request: no pending request has this id",
-                )
+                let e = Error::InvalidRequest("no pending request has this id".into());
+                refuse(route, caller, &id, e, ex.dialect())
             }
         }
     }
 }
 
+/// The body of a POST as one JSON-RPC message: JSON, within the route's limits; the error carries the
+/// message's id when it was readable.
+async fn read_post(
+    route: &McpRoute,
+    headers: &HeaderMap,
+    incoming: Incoming,
+) -> Result<Message, Box<(Value, Error)>> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("application/json")
+    {
+        return Err(Box::new((Value::Null, Error::ContentType)));
+    }
+    super::read_message(route, incoming).await
+}
+
 /// Which era a POST belongs to, with the header checks each era requires.
-#[allow(clippy::result_large_err)]
 fn mode_of(
     route: &McpRoute,
     headers: &HeaderMap,
     message: &Message,
     caller: &Caller,
-) -> Result<Mode, Response<Body>> {
-    let (id, method, params) = match message {
-        Message::Request {
-            id, method, params, ..
-        } => (id.clone(), Some(method.as_str()), Some(params)),
-        _ => (Value::Null, None, None),
+) -> Result<Mode, Error> {
+    let (method, params) = match message {
+        Message::Request { method, params, .. } | Message::Notification { method, params } => {
+            (Some(method.as_str()), Some(params))
+        }
+        Message::Response { .. } => (None, None),
     };
     let header_version = headers
         .get("mcp-protocol-version")
@@ -274,93 +190,58 @@ fn mode_of(
         .and_then(|p| p.get("_meta"))
         .and_then(|m| m.get(version::META_PROTOCOL_VERSION))
         .and_then(Value::as_str);
+    let unsupported_header =
+        |v: &str| Error::InvalidRequest(format!("unsupported MCP-Protocol-Version {v}"));
 
     if method == Some("initialize") {
         return Ok(Mode::Sessionless);
     }
     if let Some(token) = headers.get(SESSION_HEADER) {
-        let token = token.to_str().unwrap_or("");
-        return match open_session(route, token, caller) {
-            Ok(claims) => {
-                if let Some(v) = header_version
-                    && !version::is_supported(v)
-                {
-                    return Err(transport_error(
-                        StatusCode::BAD_REQUEST,
-                        &id,
-                        jsonrpc::INVALID_REQUEST,
-                        format!("Invalid Request: unsupported MCP-Protocol-Version {v}"),
-                    ));
-                }
-                Ok(Mode::Session(claims))
-            }
-            Err(response) => Err(response),
-        };
+        let claims = open_session(route, token.to_str().unwrap_or(""), caller)?;
+        if let Some(v) = header_version
+            && !version::is_supported(v)
+        {
+            return Err(unsupported_header(v));
+        }
+        return Ok(Mode::Session(claims));
     }
     if meta_version.is_some() || method == Some("server/discover") {
         let Some(meta_version) = meta_version else {
-            return Err(transport_error(
-                StatusCode::BAD_REQUEST,
-                &id,
-                jsonrpc::INVALID_PARAMS,
-                format!(
-                    "Invalid params: request _meta must carry {} and {}",
-                    version::META_PROTOCOL_VERSION,
-                    version::META_CLIENT_CAPABILITIES
-                ),
-            ));
+            return Err(Error::BadParams(format!(
+                "request _meta must carry {} and {}",
+                version::META_PROTOCOL_VERSION,
+                version::META_CLIENT_CAPABILITIES
+            )));
         };
         if !version::is_supported(meta_version) {
-            let error = jsonrpc::error_with_data(
-                &id,
-                jsonrpc::UNSUPPORTED_PROTOCOL_VERSION,
-                format!("Unsupported protocol version {meta_version}"),
-                json!({"supported": version::all()}),
-            );
-            return Err(body::json(StatusCode::BAD_REQUEST, &error));
+            return Err(Error::UnsupportedVersion {
+                requested: meta_version.to_string(),
+                supported: version::all(),
+            });
         }
-        check_stateless_headers(headers, &id, method.unwrap_or(""), params, meta_version)?;
+        check_stateless_headers(headers, method.unwrap_or(""), params, meta_version)?;
         return Ok(Mode::Stateless);
     }
     match header_version {
-        Some(v) if v == version::STATELESS => Err(transport_error(
-            StatusCode::BAD_REQUEST,
-            &id,
-            jsonrpc::INVALID_PARAMS,
-            format!(
-                "Invalid params: request _meta must carry {}",
-                version::META_PROTOCOL_VERSION
-            ),
-        )),
-        Some(v) if !version::is_supported(v) => Err(transport_error(
-            StatusCode::BAD_REQUEST,
-            &id,
-            jsonrpc::INVALID_REQUEST,
-            format!("Invalid Request: unsupported MCP-Protocol-Version {v}"),
-        )),
+        Some(v) if v == version::STATELESS => Err(Error::BadParams(format!(
+            "request _meta must carry {}",
+            version::META_PROTOCOL_VERSION
+        ))),
+        Some(v) if !version::is_supported(v) => Err(unsupported_header(v)),
         _ => Ok(Mode::Sessionless),
     }
 }
 
 /// 2026-07-28: the version header, `Mcp-Method` and `Mcp-Name` must agree with the body (-32020), so that
 /// intermediaries routing on headers see the request that actually runs.
-#[allow(clippy::result_large_err)]
 fn check_stateless_headers(
     headers: &HeaderMap,
-    id: &Value,
     method: &str,
     params: Option<&Value>,
     meta_version: &str,
-) -> Result<(), Response<Body>> {
-    let mismatch = |message: String| {
-        transport_error(
-            StatusCode::BAD_REQUEST,
-            id,
-            jsonrpc::HEADER_MISMATCH,
-            message,
-        )
-    };
-    let single = |name: &str| -> Result<Option<&str>, Response<Body>> {
+) -> Result<(), Error> {
+    let mismatch = Error::HeaderMismatch;
+    let single = |name: &str| -> Result<Option<&str>, Error> {
         let mut values = headers.get_all(name).iter();
         let first = values.next();
         if values.next().is_some() {
@@ -416,57 +297,52 @@ fn check_stateless_headers(
         .and_then(|m| m.get(version::META_CLIENT_CAPABILITIES))
         .is_some_and(Value::is_object);
     if !has_caps {
-        return Err(transport_error(
-            StatusCode::BAD_REQUEST,
-            id,
-            jsonrpc::INVALID_PARAMS,
-            format!(
-                "Invalid params: request _meta is missing {}",
-                version::META_CLIENT_CAPABILITIES
-            ),
-        ));
+        return Err(Error::BadParams(format!(
+            "request _meta is missing {}",
+            version::META_CLIENT_CAPABILITIES
+        )));
     }
     Ok(())
 }
 
 /// A session id that is not ours, expired, closed, or bound to someone else is answered alike: 404, so
 /// the client starts a new session and learns nothing about whose it was.
-#[allow(clippy::result_large_err)]
-fn open_session(
+pub fn open_session(
     route: &McpRoute,
     token: &str,
     caller: &Caller,
-) -> Result<Arc<SessionClaims>, Response<Body>> {
+) -> Result<Arc<SessionClaims>, Error> {
     let principal = caller.principal.as_deref().unwrap_or("");
-    let rejection = match route
+    let reason = match route
+        .state
         .opened
         .open(&route.sealer, token, &route.name, principal)
     {
-        Ok(claims) if !route.revoked.lock().unwrap().contains(&claims.h) => return Ok(claims),
+        Ok(claims) if !route.state.is_revoked(&claims.h) => return Ok(claims),
         Ok(_) => "closed",
         Err(SessionRejection::Expired) => "expired",
         Err(SessionRejection::Foreign) => "bound to another caller",
         Err(SessionRejection::Invalid) => "not issued by this gateway",
     };
-    tracing::info!(route = %route.name, reason = rejection, "session id refused");
-    Err(transport_error(
-        StatusCode::NOT_FOUND,
-        &Value::Null,
-        jsonrpc::INVALID_REQUEST,
-        "Session not found: start a new session with initialize",
-    ))
+    Err(Error::SessionNotFound { reason })
 }
 
-fn into_response(answer: Answer) -> Response<Body> {
+fn into_response(answer: Answer, dialect: Dialect) -> Response<Body> {
     match answer {
         Answer::Json {
             status,
             body: value,
             session,
+            upstream_error,
         } => {
             let mut response = body::json(status, &value);
             if let Some(token) = session.and_then(|t| header::HeaderValue::from_str(&t).ok()) {
                 response.headers_mut().insert(SESSION_HEADER, token);
+            }
+            if let Some(code) = upstream_error {
+                response
+                    .extensions_mut()
+                    .insert(ErrorCode { code, metric: None });
             }
             response
         }
@@ -475,60 +351,44 @@ fn into_response(answer: Answer) -> Response<Body> {
             status,
             body: bytes,
         } => body::json_bytes(status, bytes),
-        Answer::Limited {
-            body: value,
-            retry_after,
-        } => {
-            let mut response = body::json(StatusCode::TOO_MANY_REQUESTS, &value);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
-            response
-        }
+        Answer::Failed { id, error } => error::response(&error, &id, dialect),
     }
 }
 
 /// GET opens the session's stream of server notifications (list changes).
-fn get(route: &Arc<McpRoute>, headers: &HeaderMap, caller: &Caller) -> Response<Body> {
+fn get(
+    route: &Arc<McpRoute>,
+    headers: &HeaderMap,
+    caller: &Caller,
+) -> Result<Response<Body>, Error> {
     let Some(token) = headers.get(SESSION_HEADER) else {
-        let mut response = transport_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            &Value::Null,
-            jsonrpc::INVALID_REQUEST,
-            "GET needs an Mcp-Session-Id (start a session with a POST initialize)",
-        );
-        response.headers_mut().insert(
-            header::ALLOW,
-            header::HeaderValue::from_static("POST, DELETE"),
-        );
-        return response;
+        return Err(Error::MethodNotAllowed {
+            allow: "POST, DELETE",
+            reason: "GET needs an Mcp-Session-Id (start a session with a POST initialize)".into(),
+        });
     };
-    let claims = match open_session(route, token.to_str().unwrap_or(""), caller) {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
+    let claims = open_session(route, token.to_str().unwrap_or(""), caller)?;
     let filter = listen::Filter {
         lists: vec!["tools", "prompts", "resources"],
         session: Some(claims.h.clone()),
         subscription_id: None,
     };
-    body::sse(listen::stream(route.clone(), filter, None))
+    Ok(body::sse(listen::stream(route.clone(), filter, None)))
 }
 
-/// DELETE ends a session: its upstream sessions are closed and its id refused from then on.
-async fn delete(route: &Arc<McpRoute>, headers: &HeaderMap, caller: &Caller) -> Response<Body> {
+/// DELETE ends a session: its upstream sessions are closed and its id refused from then on, on this
+/// replica, until it would have expired anyway.
+async fn delete(
+    route: &Arc<McpRoute>,
+    headers: &HeaderMap,
+    caller: &Caller,
+) -> Result<Response<Body>, Error> {
     let Some(token) = headers.get(SESSION_HEADER) else {
-        return transport_error(
-            StatusCode::BAD_REQUEST,
-            &Value::Null,
-            jsonrpc::INVALID_REQUEST,
-            "DELETE needs an Mcp-Session-Id",
-        );
+        return Err(Error::InvalidRequest(
+            "DELETE needs an Mcp-Session-Id".into(),
+        ));
     };
-    let claims = match open_session(route, token.to_str().unwrap_or(""), caller) {
-        Ok(c) => c,
-        Err(response) => return response,
-    };
+    let claims = open_session(route, token.to_str().unwrap_or(""), caller)?;
     let ex = Exchange {
         route,
         caller,
@@ -541,11 +401,6 @@ async fn delete(route: &Arc<McpRoute>, headers: &HeaderMap, caller: &Caller) -> 
             .close_session(&ex.call_ctx(backend.upstream.name(), None))
             .await;
     }
-    let mut revoked = route.revoked.lock().unwrap();
-    // Bounded: ids expire anyway, this only makes a DELETE take effect at once on this replica.
-    if revoked.len() > 100_000 {
-        revoked.clear();
-    }
-    revoked.insert(claims.h.clone());
-    body::empty(StatusCode::OK)
+    route.state.revoke(&claims.h);
+    Ok(body::empty(StatusCode::OK))
 }

@@ -5,42 +5,34 @@
 
 use serde_json::{Value, json};
 
-use crate::core::jsonrpc;
+use crate::core::error::Error;
 use crate::mcp::dispatch;
 use crate::mcp::relay::relay;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
+use crate::mcp::state::MAX_SUBSCRIPTIONS;
 use crate::mcp::upstream::Upstream;
 
-/// Subscriptions one replica holds at most (each is a task and an upstream stream).
-const MAX_SUBSCRIPTIONS: usize = 10_000;
-
-pub async fn subscribe(ex: &Exchange<'_>, id: &Value, method: &str, params: Value) -> Answer {
+pub async fn subscribe(
+    ex: &Exchange<'_>,
+    id: &Value,
+    method: &str,
+    params: Value,
+) -> Result<Answer, Error> {
     let Some(uri) = params
         .get("uri")
         .and_then(Value::as_str)
         .map(str::to_string)
     else {
-        return ex.error(
-            id,
-            jsonrpc::INVALID_PARAMS,
-            format!("Invalid params: {method} needs a string \"uri\""),
-        );
+        return Err(Error::InvalidParams(format!(
+            "{method} needs a string \"uri\""
+        )));
     };
     let Mode::Session(claims) = &ex.mode else {
-        return ex.error(
-            id,
-            jsonrpc::INVALID_REQUEST,
-            format!("{method} needs a session (on 2026-07-28 use subscriptions/listen)"),
-        );
+        return Err(Error::InvalidRequest(format!(
+            "{method} needs a session (on 2026-07-28 use subscriptions/listen)"
+        )));
     };
-    let Some(backend) = dispatch::resource_backend(ex, &uri) else {
-        return ex.reply(jsonrpc::error_with_data(
-            id,
-            -32002,
-            "Resource not found",
-            json!({"uri": uri}),
-        ));
-    };
+    let backend = dispatch::resource_backend(ex, method, &uri).await?;
     let key = format!("{} {uri}", claims.h);
     let upstream = ex.route.backends[backend].upstream.clone();
     let stateless_upstream = match upstream.as_ref() {
@@ -48,21 +40,19 @@ pub async fn subscribe(ex: &Exchange<'_>, id: &Value, method: &str, params: Valu
         _ => false,
     };
     if method == "resources/unsubscribe" {
-        if let Some(task) = ex.route.subscriptions.lock().unwrap().remove(&key) {
+        if let Some((_, task)) = ex.route.state.subscriptions.remove(&key) {
             task.abort();
         }
-        return if stateless_upstream {
+        return Ok(if stateless_upstream {
             ex.result(id, json!({}))
         } else {
             relay(ex, backend, id, method, params, |r| r).await
-        };
+        });
     }
-    if ex.route.subscriptions.lock().unwrap().len() >= MAX_SUBSCRIPTIONS {
-        return ex.error(
-            id,
-            jsonrpc::INTERNAL_ERROR,
-            "too many resource subscriptions on this gateway",
-        );
+    if ex.route.state.subscriptions.len() >= MAX_SUBSCRIPTIONS {
+        return Err(Error::Busy(format!(
+            "this route holds {MAX_SUBSCRIPTIONS} resource subscriptions already"
+        )));
     }
     let answer = if stateless_upstream {
         ex.result(id, json!({}))
@@ -97,18 +87,17 @@ pub async fn subscribe(ex: &Exchange<'_>, id: &Value, method: &str, params: Valu
                 {
                     meta.remove("io.modelcontextprotocol/subscriptionId");
                 }
-                let _ = route.session_events.send((handle.clone(), message));
+                let _ = route.state.session_events.send((handle.clone(), message));
             }
         });
         if let Some(old) = ex
             .route
+            .state
             .subscriptions
-            .lock()
-            .unwrap()
             .insert(key, task.abort_handle())
         {
             old.abort();
         }
     }
-    answer
+    Ok(answer)
 }

@@ -13,6 +13,7 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
 use super::{CallCtx, SessionCache, UpstreamError, UpstreamEvent, UpstreamSessionClaim};
+use crate::core::error::error_chain;
 use crate::core::http::client::{HttpClient, http_client};
 use crate::core::{http::sse, jsonrpc};
 use crate::mcp::protocol::version;
@@ -389,7 +390,7 @@ impl HttpUpstream {
             .client
             .request(request)
             .await
-            .map_err(|e| request_error(&e))?;
+            .map_err(|e| UpstreamError::of_request(&e))?;
         let status = response.status();
         crate::core::telemetry::tracing::record_status(status.as_u16());
         if !status.is_success() {
@@ -531,25 +532,4 @@ async fn read_limited(mut body: Incoming, limit: usize) -> Result<Vec<u8>, Upstr
         }
     }
     Ok(out)
-}
-
-/// A failed request: a connect error never reached the upstream; anything later may have.
-pub fn request_error(error: &hyper_util::client::legacy::Error) -> UpstreamError {
-    if error.is_connect() {
-        UpstreamError::Connect(error_chain(error))
-    } else {
-        UpstreamError::Reset(error_chain(error))
-    }
-}
-
-/// The whole cause chain, so "connection refused" is not hidden behind "client error (Connect)".
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -1,65 +1,35 @@
-//! A replica-local map, bounded (least recently used out first) so idle callers cannot grow it without
-//! limit: a caller key to its upstream session, or a sealed session id to its opened claims. Losing an
-//! entry is harmless: the next call opens a fresh upstream session, or opens the id again.
+//! A replica-local map, bounded so idle callers cannot grow it without limit: a caller key to its
+//! upstream session, or a sealed session id to its opened claims. Losing an entry is harmless: the next
+//! call opens a fresh upstream session, or opens the id again. Eviction is moka's (recency and frequency,
+//! amortised O(1)), never a scan under a lock.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-pub struct SessionCache<T: Clone> {
-    inner: Mutex<Inner<T>>,
-    capacity: usize,
+pub struct SessionCache<T: Clone + Send + Sync + 'static> {
+    cache: moka::sync::Cache<String, T>,
 }
 
-struct Inner<T> {
-    map: HashMap<String, (T, u64)>,
-    tick: u64,
-}
-
-impl<T: Clone> SessionCache<T> {
+impl<T: Clone + Send + Sync + 'static> SessionCache<T> {
     pub fn new(capacity: usize) -> Self {
         SessionCache {
-            inner: Mutex::new(Inner {
-                map: HashMap::new(),
-                tick: 0,
-            }),
-            capacity: capacity.max(1),
+            cache: moka::sync::Cache::new(capacity.max(1) as u64),
         }
     }
 
     pub fn get(&self, key: &str) -> Option<T> {
-        let mut inner = self.inner.lock().unwrap();
-        inner.tick += 1;
-        let tick = inner.tick;
-        inner.map.get_mut(key).map(|(value, used)| {
-            *used = tick;
-            value.clone()
-        })
+        self.cache.get(key)
     }
 
     pub fn insert(&self, key: &str, value: T) {
-        let mut inner = self.inner.lock().unwrap();
-        inner.tick += 1;
-        let tick = inner.tick;
-        if inner.map.len() >= self.capacity && !inner.map.contains_key(key) {
-            // Evict the least recently used entry; O(n) but only when full.
-            if let Some(oldest) = inner
-                .map
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| k.clone())
-            {
-                inner.map.remove(&oldest);
-            }
-        }
-        inner.map.insert(key.to_string(), (value, tick));
+        self.cache.insert(key.to_string(), value);
     }
 
     pub fn remove(&self, key: &str) -> Option<T> {
-        self.inner.lock().unwrap().map.remove(key).map(|(v, _)| v)
+        self.cache.remove(key)
     }
 
+    /// Entries held, once pending evictions are applied.
     pub fn len(&self) -> usize {
-        self.inner.lock().unwrap().map.len()
+        self.cache.run_pending_tasks();
+        self.cache.entry_count() as usize
     }
 
     pub fn is_empty(&self) -> bool {
@@ -72,16 +42,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn evicts_the_least_recently_used() {
-        let cache = SessionCache::new(2);
-        cache.insert("a", 1);
-        cache.insert("b", 2);
-        assert_eq!(cache.get("a"), Some(1));
-        cache.insert("c", 3);
-        assert_eq!(cache.get("b"), None);
-        assert_eq!(cache.get("a"), Some(1));
-        assert_eq!(cache.get("c"), Some(3));
-        assert_eq!(cache.remove("a"), Some(1));
-        assert_eq!(cache.len(), 1);
+    fn stays_within_its_capacity_and_keeps_what_is_used() {
+        let cache = SessionCache::new(64);
+        cache.insert("hot", 0);
+        for i in 0..10_000 {
+            cache.insert(&format!("k{i}"), i);
+            assert_eq!(cache.get("hot"), Some(0));
+        }
+        assert!(cache.len() <= 64, "{}", cache.len());
+        assert_eq!(cache.get("hot"), Some(0));
+        assert_eq!(cache.remove("hot"), Some(0));
+        assert_eq!(cache.get("hot"), None);
     }
 }

@@ -14,8 +14,9 @@ use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, oneshot};
 
-use super::http::{HttpSettings, error_chain, request_error};
+use super::http::HttpSettings;
 use super::{CallCtx, EventSink, SessionCache, UpstreamError, UpstreamEvent};
+use crate::core::error::error_chain;
 use crate::core::http::client::{HttpClient, http_client};
 use crate::core::{http::sse, jsonrpc};
 use crate::mcp::protocol::version;
@@ -280,7 +281,7 @@ impl SseUpstream {
             .client
             .request(request)
             .await
-            .map_err(|e| request_error(&e))?;
+            .map_err(|e| UpstreamError::of_request(&e))?;
         if !response.status().is_success() {
             return Err(UpstreamError::Status(
                 response.status().as_u16(),

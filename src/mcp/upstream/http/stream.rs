@@ -7,7 +7,8 @@ use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::{Era, HttpUpstream, MAX_REPLY, Session, error_chain};
+use super::{Era, HttpUpstream, MAX_REPLY, Session};
+use crate::core::error::error_chain;
 use crate::core::{http::sse, jsonrpc};
 use crate::mcp::upstream::{CallCtx, UpstreamError};
 
