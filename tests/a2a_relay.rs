@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use agent_gateway::a2a::A2aRoute;
 use agent_gateway::config::{A2aAuthz, A2aAuthzRule};
+use agent_gateway::core::http::client;
 use agent_gateway::core::seal::Sealer;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -68,10 +69,14 @@ async fn serve(route: A2aRoute) -> (SocketAddr, Arc<A2aRoute>, CancellationToken
 }
 
 fn route(agents: Vec<(Option<String>, String)>, authz: Option<A2aAuthz>) -> A2aRoute {
+    let client = client::client(&Default::default()).unwrap();
     A2aRoute::new(
         "agent-to-agent".into(),
         "/agents".into(),
-        agents,
+        agents
+            .into_iter()
+            .map(|(name, url)| (name, url, client.clone()))
+            .collect(),
         authz,
         Arc::new(Sealer::generate()),
     )

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::A2aAuthz;
 use crate::core::http::body::{self, Body};
+use crate::core::http::client::HttpClient;
 use crate::core::policy::agents::AgentAuthz;
 use crate::core::seal::Sealer;
 use agents::{Agent, Family};
@@ -49,12 +50,13 @@ pub struct A2aRoute {
 }
 
 impl A2aRoute {
-    /// `agents`: (name, base URL) per backend; without a name the agent is known by its card's `name`
-    /// (lowercased, non-alphanumerics as `-`), available once the card has been fetched.
+    /// `agents`: (name, base URL, client) per backend; without a name the agent is known by its card's
+    /// `name` (lowercased, non-alphanumerics as `-`), available once the card has been fetched. The client
+    /// (`core::http::client`) carries the backend's TLS settings.
     pub fn new(
         route_name: String,
         path_prefix: String,
-        agents: Vec<(Option<String>, String)>,
+        agents: Vec<(Option<String>, String, HttpClient)>,
         authz: Option<A2aAuthz>,
         sealer: Arc<Sealer>,
     ) -> A2aRoute {
@@ -63,7 +65,7 @@ impl A2aRoute {
             prefix: path_prefix.trim_end_matches('/').to_string(),
             agents: agents
                 .into_iter()
-                .map(|(name, url)| Agent::new(name, &url))
+                .map(|(name, url, client)| Agent::new(name, &url, client))
                 .collect(),
             authz: authz.as_ref().map(AgentAuthz::new),
             sealer,

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use super::card;
 use super::ids::IdMap;
 use crate::core::http::body::{self, Body};
-use crate::core::http::client::http_client;
+use crate::core::http::client::HttpClient;
 use crate::core::http::sse;
 
 /// Largest JSON answer or single stream event accepted from an agent.
@@ -72,6 +72,7 @@ pub fn upstream_headers(from: &HeaderMap) -> HeaderMap {
 }
 
 pub async fn send(
+    client: &HttpClient,
     url: &str,
     method: Method,
     headers: HeaderMap,
@@ -89,7 +90,7 @@ pub async fn send(
     for (name, value) in span.headers() {
         request.headers_mut().insert(name, value);
     }
-    match tokio::time::timeout(timeouts.request, http_client().request(request)).await {
+    match tokio::time::timeout(timeouts.request, client.request(request)).await {
         Err(_) => {
             span.end(None, None, Some("agent did not answer in time".into()));
             Err(SendError::Timeout)

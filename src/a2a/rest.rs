@@ -80,6 +80,7 @@ pub async fn handle(
         None => format!("{}{path}", agent.base),
     };
     let response = match relay::send(
+        &agent.client,
         &url,
         method,
         relay::upstream_headers(&parts.headers),

@@ -80,6 +80,7 @@ pub async fn handle(
     );
     let body = Bytes::from(serde_json::to_vec(&message).expect("JSON serializes"));
     let response = match relay::send(
+        &agent.client,
         &url,
         Method::POST,
         relay::upstream_headers(&parts.headers),
@@ -167,7 +168,16 @@ async fn shorthand(
         info.as_ref().map_or("", |c| c.rpc_path.as_str())
     );
     let body = Bytes::from(request.to_string());
-    let answer = match relay::send(&url, Method::POST, headers, body, route.timeouts).await {
+    let answer = match relay::send(
+        &agent.client,
+        &url,
+        Method::POST,
+        headers,
+        body,
+        route.timeouts,
+    )
+    .await
+    {
         Ok(r) => relay::read_json(r, route.timeouts).await,
         Err(e) => Err(e),
     };

@@ -8,6 +8,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use crate::config::{self, BackendKind, GatewayConfig, McpTransport, PolicyKind};
+use crate::core::http::client::{self, HttpClient, TlsSettings};
 use crate::core::http::origin::OriginPolicy;
 use crate::core::seal::Sealer;
 use crate::gateway::router::{A2aEntry, Bind, RouteEntry, RouteTarget};
@@ -167,6 +168,7 @@ fn mcp_route(
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect(),
                     forward_authorization: mcp.forward_authorization,
+                    client: backend_client(route, backend)?,
                 };
                 let upstream = if mcp.protocol == McpTransport::Sse {
                     let url = format!(
@@ -452,17 +454,17 @@ fn a2a_route(
     limiter: Arc<crate::core::ratelimit::Limiter>,
 ) -> Result<A2aEntry, String> {
     let policy = crate::core::policy::RoutePolicies::build(route, limiter)?;
-    let agents = route
-        .backends
-        .iter()
-        .filter_map(|b| match &b.kind {
-            BackendKind::A2a {
-                address,
-                agent_name,
-            } => Some((agent_name.clone(), address.clone())),
-            _ => None,
-        })
-        .collect();
+    let mut agents = Vec::new();
+    for backend in &route.backends {
+        if let BackendKind::A2a {
+            address,
+            agent_name,
+        } = &backend.kind
+        {
+            let client = backend_client(route, backend)?;
+            agents.push((agent_name.clone(), address.clone(), client));
+        }
+    }
     let authz = route.policies.iter().find_map(|p| match &p.kind {
         PolicyKind::A2aAuthz(a) => Some(a.clone()),
         _ => None,
@@ -494,4 +496,10 @@ fn a2a_route(
         name: route.name.clone(),
         path_prefix: route.path_prefix.clone(),
     })
+}
+
+/// The outbound client for a backend: the system's roots, shared by every backend.
+fn backend_client(route: &config::Route, backend: &config::Backend) -> Result<HttpClient, String> {
+    client::client(&TlsSettings::default())
+        .map_err(|e| format!("route {}: backend {}: tls: {e}", route.name, backend.name))
 }

@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
 use super::{CallCtx, SessionCache, UpstreamError, UpstreamEvent, UpstreamSessionClaim};
-use crate::core::http::client::{HttpClient, http_client};
+use crate::core::http::client::HttpClient;
 use crate::core::{http::sse, jsonrpc};
 use crate::mcp::protocol::version;
 
@@ -55,6 +55,8 @@ pub struct HttpSettings {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub forward_authorization: bool,
+    /// From `core::http::client`, made for this backend's TLS settings (shared with backends like it).
+    pub client: HttpClient,
 }
 
 impl HttpSettings {
@@ -80,7 +82,7 @@ impl HttpUpstream {
         Ok(HttpUpstream {
             name: settings.name,
             uri,
-            client: http_client(),
+            client: settings.client,
             headers,
             forward_authorization: settings.forward_authorization,
             era: Mutex::new(None),
