@@ -8,7 +8,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use crate::config::{self, BackendKind, GatewayConfig, McpTransport, PolicyKind};
-use crate::core::http::client::{self, HttpClient, TlsSettings};
+use crate::core::http::client::{self, ClientCert, HttpClient, Roots, TlsSettings};
 use crate::core::http::origin::OriginPolicy;
 use crate::core::seal::Sealer;
 use crate::gateway::router::{A2aEntry, Bind, RouteEntry, RouteTarget};
@@ -498,8 +498,21 @@ fn a2a_route(
     })
 }
 
-/// The outbound client for a backend: the system's roots, shared by every backend.
+/// The outbound client for a backend's `tls:` settings (the system's roots when it has none). A file that
+/// cannot be read or is not what it should be stops this config, naming the route, backend and file.
 fn backend_client(route: &config::Route, backend: &config::Backend) -> Result<HttpClient, String> {
-    client::client(&TlsSettings::default())
+    let settings = match &backend.tls {
+        None => TlsSettings::default(),
+        Some(tls) => TlsSettings {
+            roots: Roots::System {
+                extra: tls.ca_file.as_ref().map(Into::into),
+            },
+            client_cert: tls.client_cert.as_ref().map(|c| ClientCert {
+                cert_file: c.cert_file.clone().into(),
+                key_file: c.key_file.clone().into(),
+            }),
+        },
+    };
+    client::client(&settings)
         .map_err(|e| format!("route {}: backend {}: tls: {e}", route.name, backend.name))
 }
