@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use common::pki::{self, Ca, client_leaf, new_ca, server_leaf};
 use common::rmcp_upstream::{self, Upstream};
-use common::{Gateway, gateway, indent, post_json, route_yaml};
+use common::{Gateway, gateway, get_json, indent, post_json, route_yaml, tool_names};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -22,16 +22,24 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// A temporary directory of PEM files.
-struct Files(tempfile::TempDir);
+/// A CA made for one test, with its certificate in `ca.pem` in a directory for the test's other files.
+struct Pki {
+    ca: Ca,
+    ca_file: PathBuf,
+    dir: tempfile::TempDir,
+}
 
-impl Files {
-    fn new() -> Files {
-        Files(tempfile::tempdir().unwrap())
+impl Pki {
+    fn new() -> Pki {
+        let ca = new_ca("test CA");
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, &ca.pem).unwrap();
+        Pki { ca, ca_file, dir }
     }
 
     fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.0.path().join(name);
+        let path = self.dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         path
     }
@@ -45,10 +53,11 @@ async fn https_upstream(ca: &Ca, clients: Option<&Ca>) -> Upstream {
     rmcp_upstream::start_on(listener, false, Some(tls))
 }
 
-/// An `mcp-http` backend at `https://addr`, with these `tls:` fields (none: no `tls:`).
-fn https_backend(name: &str, addr: SocketAddr, tls: &[(&str, &Path)]) -> String {
+/// A route to one `mcp-http` backend, `secure`, at `https://addr`, with these `tls:` fields (none: no
+/// `tls:`).
+fn https_route(addr: SocketAddr, tls: &[(&str, &Path)]) -> String {
     let mut yaml = format!(
-        "- name: {name}\n  type: mcp-http\n  address: https://{addr}\n  mcp:\n    timeout: 5s\n"
+        "- name: secure\n  type: mcp-http\n  address: https://{addr}\n  mcp:\n    timeout: 5s\n"
     );
     if !tls.is_empty() {
         yaml.push_str("  tls:\n");
@@ -56,31 +65,17 @@ fn https_backend(name: &str, addr: SocketAddr, tls: &[(&str, &Path)]) -> String 
             yaml.push_str(&format!("    {key}: {}\n", path.display()));
         }
     }
-    yaml
+    route_yaml(&yaml)
 }
 
 async fn tools_list(url: &str) -> Vec<String> {
-    let v = post_json(
-        url,
-        &[],
-        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
-    )
-    .await
-    .json();
-    v["result"]["tools"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no tools list: {v}"))
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_string())
-        .collect()
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    tool_names(&post_json(url, &[], &list).await.json())
 }
 
 /// tools/list shows the upstream's tools, and a tools/call reaches it and brings its result back.
 async fn upstream_answers_through(url: &str, upstream: &Upstream) {
-    let expected: Vec<String> = rmcp_upstream::tools()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_string())
-        .collect();
+    let expected = tool_names(&json!({"result": {"tools": rmcp_upstream::tools()}}));
     assert_eq!(tools_list(url).await, expected);
     let before = upstream.calls();
     let v = post_json(
@@ -97,12 +92,7 @@ async fn upstream_answers_through(url: &str, upstream: &Upstream) {
 
 /// The route's one upstream as `/health/upstreams` reports it.
 async fn health(base: &str) -> Value {
-    let v: Value = reqwest::get(format!("{base}/health/upstreams"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = get_json(&format!("{base}/health/upstreams")).await;
     v["routes"][0]["upstreams"][0]["health"].clone()
 }
 
@@ -117,32 +107,20 @@ async fn withheld_with_error(gw: &Gateway, upstream: &Upstream) -> String {
 
 #[tokio::test]
 async fn an_https_upstream_is_reached_with_its_ca_in_tls_ca_file() {
-    let ca = new_ca("upstream CA");
-    let files = Files::new();
-    let ca_file = files.write("ca.pem", &ca.pem);
-    let upstream = https_upstream(&ca, None).await;
-    let gw = gateway(&route_yaml(&https_backend(
-        "secure",
-        upstream.addr,
-        &[("caFile", &ca_file)],
-    )))
-    .await;
+    let pki = Pki::new();
+    let upstream = https_upstream(&pki.ca, None).await;
+    let gw = gateway(&https_route(upstream.addr, &[("caFile", &pki.ca_file)])).await;
     upstream_answers_through(&gw.url("/mcp"), &upstream).await;
     assert_eq!(health(&gw.url("")).await["up"], true);
 }
 
 #[tokio::test]
 async fn ssl_cert_file_names_the_trusted_roots_of_the_gateway_process() {
-    let ca = new_ca("upstream CA");
-    let files = Files::new();
-    let ca_file = files.write("ca.pem", &ca.pem);
-    let upstream = https_upstream(&ca, None).await;
+    let pki = Pki::new();
+    let upstream = https_upstream(&pki.ca, None).await;
     // No `tls:` on the backend: only the process's roots can make this upstream trusted.
-    let config = files.write(
-        "gateway.yaml",
-        &route_yaml(&https_backend("secure", upstream.addr, &[])),
-    );
-    let ca_text = ca_file.to_str().unwrap();
+    let config = pki.write("gateway.yaml", &https_route(upstream.addr, &[]));
+    let ca_text = pki.ca_file.to_str().unwrap();
     let (_gateway, addr) =
         common::gateway_process(&config, &[("SSL_CERT_FILE", ca_text)], &["SSL_CERT_DIR"]).await;
     upstream_answers_through(&format!("http://{addr}/mcp"), &upstream).await;
@@ -163,17 +141,11 @@ async fn ssl_cert_file_names_the_trusted_roots_of_the_gateway_process() {
 
 #[tokio::test]
 async fn an_upstream_signed_by_an_unknown_ca_is_withheld_with_a_certificate_error() {
-    let ca = new_ca("upstream CA");
-    let files = Files::new();
+    let pki = Pki::new();
     // The backend trusts another CA than the one that signed the upstream's certificate.
-    let other = files.write("other-ca.pem", &new_ca("another CA").pem);
-    let upstream = https_upstream(&ca, None).await;
-    let gw = gateway(&route_yaml(&https_backend(
-        "secure",
-        upstream.addr,
-        &[("caFile", &other)],
-    )))
-    .await;
+    let other = pki.write("other-ca.pem", &new_ca("another CA").pem);
+    let upstream = https_upstream(&pki.ca, None).await;
+    let gw = gateway(&https_route(upstream.addr, &[("caFile", &other)])).await;
     let error = withheld_with_error(&gw, &upstream).await;
     assert!(
         error.contains("invalid peer certificate") && error.contains("UnknownIssuer"),
@@ -183,41 +155,31 @@ async fn an_upstream_signed_by_an_unknown_ca_is_withheld_with_a_certificate_erro
 
 #[tokio::test]
 async fn an_upstream_that_requires_a_client_certificate_gets_the_configured_one() {
-    let ca = new_ca("upstream CA");
-    let files = Files::new();
-    let ca_file = files.write("ca.pem", &ca.pem);
-    let leaf = client_leaf(&ca, "agent-gateway", None);
-    let cert = files.write("client.pem", &leaf.cert);
-    let key = files.write("client.key", &leaf.key);
-    let upstream = https_upstream(&ca, Some(&ca)).await;
+    let pki = Pki::new();
+    let leaf = client_leaf(&pki.ca, "agent-gateway", None);
+    let cert = pki.write("client.pem", &leaf.cert);
+    let key = pki.write("client.key", &leaf.key);
+    let ca = &pki.ca;
+    let upstream = https_upstream(ca, Some(ca)).await;
 
-    let with_cert = gateway(&route_yaml(&https_backend(
-        "secure",
-        upstream.addr,
-        &[("caFile", &ca_file), ("certFile", &cert), ("keyFile", &key)],
-    )))
-    .await;
+    let tls = [
+        ("caFile", pki.ca_file.as_path()),
+        ("certFile", &cert),
+        ("keyFile", &key),
+    ];
+    let with_cert = gateway(&https_route(upstream.addr, &tls)).await;
     upstream_answers_through(&with_cert.url("/mcp"), &upstream).await;
 
-    let upstream = https_upstream(&ca, Some(&ca)).await;
-    let without = gateway(&route_yaml(&https_backend(
-        "secure",
-        upstream.addr,
-        &[("caFile", &ca_file)],
-    )))
-    .await;
+    let upstream = https_upstream(ca, Some(ca)).await;
+    let without = gateway(&https_route(upstream.addr, &tls[..1])).await;
     let error = withheld_with_error(&without, &upstream).await;
     assert!(error.contains("CertificateRequired"), "{error}");
 }
 
 #[tokio::test]
 async fn an_unreadable_ca_file_stops_the_route_naming_the_backend_and_the_file() {
-    let upstream_addr: SocketAddr = ([127, 0, 0, 1], 9).into();
-    let text = route_yaml(&https_backend(
-        "secure",
-        upstream_addr,
-        &[("caFile", Path::new("/nonexistent/ca.pem"))],
-    ));
+    let nowhere: SocketAddr = ([127, 0, 0, 1], 9).into();
+    let text = https_route(nowhere, &[("caFile", Path::new("/nonexistent/ca.pem"))]);
     let loaded = agent_gateway::config::load_str(&text, "t.yaml").unwrap();
     let error = agent_gateway::gateway::runtime::start(&loaded.config)
         .await
@@ -281,14 +243,12 @@ async fn https_agent(ca: &Ca, stop: CancellationToken) -> SocketAddr {
 
 #[tokio::test]
 async fn an_https_agent_is_relayed_to_with_its_ca_in_tls_ca_file() {
-    let ca = new_ca("agent CA");
-    let files = Files::new();
-    let ca_file = files.write("ca.pem", &ca.pem);
+    let pki = Pki::new();
     let stop = CancellationToken::new();
-    let agent = https_agent(&ca, stop.clone()).await;
+    let agent = https_agent(&pki.ca, stop.clone()).await;
     let backend = format!(
         "- name: secure-agent\n  address: https://{agent}\n  agentName: secure\n  tls:\n    caFile: {}\n",
-        ca_file.display()
+        pki.ca_file.display()
     );
     let yaml = format!(
         "binds:\n  - port: 0\n    address: 127.0.0.1\n    listeners:\n      - name: a2a\n        routes:\n          - name: agents\n            match:\n              path:\n                prefix: /agents\n            backends:\n{}",
@@ -297,12 +257,7 @@ async fn an_https_agent_is_relayed_to_with_its_ca_in_tls_ca_file() {
     let gw = gateway(&yaml).await;
 
     // The card, fetched over https and rewritten to point at the gateway.
-    let card: Value = reqwest::get(gw.url("/agents/secure/.well-known/agent-card.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let card = get_json(&gw.url("/agents/secure/.well-known/agent-card.json")).await;
     assert_eq!(card["name"], "Secure Agent", "{card}");
     assert_eq!(card["url"], gw.url("/agents/secure/"), "{card}");
 

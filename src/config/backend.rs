@@ -313,21 +313,27 @@ fn field_node<'a>(n: &'a Node, key: &str) -> Option<&'a Node> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{BackendKind, McpTransport, diagnostics_of, load_str, route_yaml};
+    use crate::config::{
+        Backend, BackendKind, Diagnostic, McpTransport, Severity, diagnostics_of, load_str,
+        route_yaml,
+    };
 
     const B: &str = "binds[0].listeners[0].routes[0].backends[0]";
 
+    /// The one backend of a route with `backends` (a flow YAML list), and what loading it reported.
+    fn only_backend(backends: &str) -> (Backend, Vec<Diagnostic>) {
+        let loaded = load_str(&route_yaml("[]", backends), "t.yaml").unwrap();
+        let backend = loaded.config.binds[0].listeners[0].routes[0].backends[0].clone();
+        (backend, loaded.diagnostics)
+    }
+
     #[test]
     fn mcp_http_settings_map_to_the_backend() {
-        let text = route_yaml(
-            "[]",
+        let (backend, _) = only_backend(
             "[{name: legacy, type: mcp-http, address: 'https://tools.example:8443', \
              mcp: {protocol: sse, endpoint: /events, prefix: old, forwardAuthorization: true, headers: {x-api-key: k1}}}]",
         );
-        let loaded = load_str(&text, "t.yaml").unwrap();
-        let BackendKind::McpHttp { address, mcp } =
-            &loaded.config.binds[0].listeners[0].routes[0].backends[0].kind
-        else {
+        let BackendKind::McpHttp { address, mcp } = &backend.kind else {
             panic!()
         };
         assert_eq!(address, "https://tools.example:8443");
@@ -367,22 +373,17 @@ mod tests {
 
     #[test]
     fn tls_settings_map_to_the_backend() {
-        let text = route_yaml(
-            "[]",
+        let (backend, diagnostics) = only_backend(
             "[{name: t, type: mcp-http, address: 'https://t:8443', tls: {caFile: ca.pem, certFile: c.pem, keyFile: k.pem}}]",
         );
-        let loaded = load_str(&text, "t.yaml").unwrap();
-        let tls = loaded.config.binds[0].listeners[0].routes[0].backends[0]
-            .tls
-            .clone()
-            .unwrap();
+        let tls = backend.tls.unwrap();
         assert_eq!(tls.ca_file.as_deref(), Some("ca.pem"));
         let cert = tls.client_cert.unwrap();
         assert_eq!(
             (cert.cert_file.as_str(), cert.key_file.as_str()),
             ("c.pem", "k.pem")
         );
-        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
     }
 
     #[test]
@@ -407,14 +408,10 @@ mod tests {
                 "tls does not apply to type sample",
             ),
         ] {
-            let loaded = load_str(&route_yaml("[]", &format!("[{backend}]")), "t.yaml").unwrap();
-            let b = &loaded.config.binds[0].listeners[0].routes[0].backends[0];
+            let (b, d) = only_backend(&format!("[{backend}]"));
             assert!(b.tls.is_none());
-            let d = &loaded.diagnostics;
             assert!(
-                d.len() == 1
-                    && d[0].severity == crate::config::Severity::Warning
-                    && d[0].message.contains(says),
+                d.len() == 1 && d[0].severity == Severity::Warning && d[0].message.contains(says),
                 "{d:?}"
             );
         }
@@ -433,21 +430,15 @@ mod tests {
 
     #[test]
     fn a2a_backend_takes_an_agent_name() {
-        let text = route_yaml(
-            "[]",
-            "[{name: w, type: a2a, address: http://w:8080, agentName: weather}]",
-        );
-        let loaded = load_str(&text, "t.yaml").unwrap();
-        let BackendKind::A2a { agent_name, .. } =
-            &loaded.config.binds[0].listeners[0].routes[0].backends[0].kind
-        else {
+        let (backend, diagnostics) =
+            only_backend("[{name: w, type: a2a, address: http://w:8080, agentName: weather}]");
+        let BackendKind::A2a { agent_name, .. } = &backend.kind else {
             panic!()
         };
         assert_eq!(agent_name.as_deref(), Some("weather"));
         assert!(
-            loaded.diagnostics.is_empty(),
-            "A2A backends are served: {:?}",
-            loaded.diagnostics
+            diagnostics.is_empty(),
+            "A2A backends are served: {diagnostics:?}"
         );
     }
 }

@@ -122,6 +122,23 @@ pub async fn post_json(url: &str, headers: &[(&str, &str)], body: &Value) -> Rep
     post(url, &all, body.to_string()).await
 }
 
+/// GET `url`, answered with JSON.
+pub async fn get_json(url: &str) -> Value {
+    let response = reqwest::get(url).await.expect("request sent");
+    let text = response.text().await.unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {text}"))
+}
+
+/// The tool names of a tools/list reply.
+pub fn tool_names(reply: &Value) -> Vec<String> {
+    reply["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a tools/list result: {reply}"))
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Repository root (for `.tools/`, `tests/peers/`, `examples/`).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
