@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use agent_gateway::a2a::A2aRoute;
 use agent_gateway::config::{self, A2aAuthz, A2aAuthzRule};
-use agent_gateway::core::http::Caller;
+use agent_gateway::core::http::{Caller, client};
 use agent_gateway::core::policy::{Env, Pipeline, Protocol};
 use agent_gateway::core::ratelimit::Limiter;
 use agent_gateway::core::seal::Sealer;
@@ -86,10 +86,14 @@ fn route(agents: Vec<(Option<String>, String)>, authz: Option<A2aAuthz>) -> A2aR
         limits: &Default::default(),
         loopback_bind: true,
     };
+    let client = client::client(&Default::default()).unwrap();
     A2aRoute::new(
         config.name.clone(),
         config.path_prefix.clone(),
-        agents,
+        agents
+            .into_iter()
+            .map(|(name, url)| (name, url, client.clone()))
+            .collect(),
         Pipeline::build(&config, Protocol::A2a, &env).unwrap(),
         Arc::new(Sealer::generate()),
     )

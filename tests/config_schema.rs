@@ -900,6 +900,12 @@ fn invalid_documents_fail_the_schema_and_the_decoder_at_the_same_place() {
             format!("{R}.backends[0].mcp.command"),
         ),
         (
+            "client certificate without its key",
+            "mcp: {endpoint: /mcp}",
+            "tls: {certFile: client.pem}",
+            format!("{R}.backends[0].tls.keyFile"),
+        ),
+        (
             "mtls on without files",
             "security: {sessionTtl: 1h}",
             "security: {mtls: {mode: STRICT}}",

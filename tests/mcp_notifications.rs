@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Child, Gateway, gateway, post_json, route_yaml};
+use common::{Child, Gateway, gateway, post_json, route_yaml, tool_names};
 use serde_json::{Value, json};
 use tokio::process::Command;
 use tokio::time::Instant;
@@ -164,15 +164,6 @@ impl SessionClient {
             .expect("GET stream request sent");
         SseStream::open(response, "GET stream").await
     }
-}
-
-fn tool_names(reply: &Value) -> Vec<String> {
-    reply["result"]["tools"]
-        .as_array()
-        .unwrap_or_else(|| panic!("not a tools/list result: {reply}"))
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// An SSE response read incrementally.

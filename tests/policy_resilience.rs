@@ -644,12 +644,7 @@ fn post_mcp(addr: SocketAddr, message: &Value) -> http::Request<Full<Bytes>> {
 fn tool_names(status: u16, body: &str) -> Vec<String> {
     let value: Value = serde_json::from_str(body)
         .unwrap_or_else(|e| panic!("tools/list: not JSON ({e}): HTTP {status} {body}"));
-    value["result"]["tools"]
-        .as_array()
-        .unwrap_or_else(|| panic!("tools/list: no tools in HTTP {status} {body}"))
-        .iter()
-        .map(|t| t["name"].as_str().unwrap_or_default().to_string())
-        .collect()
+    common::tool_names(&value)
 }
 
 const WEATHER: &str = "spiffe://cluster.local/ns/agents/sa/weather";

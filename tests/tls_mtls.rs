@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::pki::{Ca, Leaf, new_ca, server_leaf, sign};
+use common::pki::{Ca, Leaf, client_leaf, new_ca, server_leaf, sign};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,21 +26,6 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 // ---- certificates ----
-
-fn client_leaf(ca: &Ca, cn: &str, spiffe: Option<&str>) -> Leaf {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    // rcgen starts every name with a placeholder CN; start empty so the order below is the encoded one.
-    params.distinguished_name = DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, "Agents");
-    params.distinguished_name.push(DnType::CommonName, cn);
-    if let Some(uri) = spiffe {
-        params.subject_alt_names = vec![SanType::URI(uri.try_into().unwrap())];
-    }
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    sign(ca, params)
-}
 
 fn fingerprint(der: &[u8]) -> String {
     Sha256::digest(der)

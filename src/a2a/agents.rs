@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use serde_json::Value;
 
 use super::card::url_path;
-use crate::core::http::client::http_client;
+use crate::core::http::client::HttpClient;
 
 pub const CARD_PATHS: [&str; 2] = ["/.well-known/agent-card.json", "/.well-known/agent.json"];
 const MAX_CARD: usize = 1024 * 1024;
@@ -51,14 +51,17 @@ pub struct Agent {
     /// Base URL without a trailing slash.
     pub base: String,
     pub card: ArcSwapOption<CardInfo>,
+    /// Made for this agent's TLS settings; cards and relayed calls both use it.
+    pub client: HttpClient,
 }
 
 impl Agent {
-    pub fn new(configured: Option<String>, base: &str) -> Agent {
+    pub fn new(configured: Option<String>, base: &str, client: HttpClient) -> Agent {
         Agent {
             configured,
             base: base.trim_end_matches('/').to_string(),
             card: ArcSwapOption::empty(),
+            client,
         }
     }
 
@@ -75,7 +78,7 @@ impl Agent {
     pub async fn refresh(&self) -> Result<(), String> {
         let mut last = String::new();
         for path in CARD_PATHS {
-            match fetch_json(&format!("{}{path}", self.base)).await {
+            match fetch_json(&self.client, &format!("{}{path}", self.base)).await {
                 Ok(raw) => {
                     let info = card_info(raw, self.base_path());
                     if info.raw.get("signatures").is_some() {
@@ -154,7 +157,7 @@ pub fn slugify(name: &str) -> String {
     if out.is_empty() { "agent".into() } else { out }
 }
 
-async fn fetch_json(url: &str) -> Result<Value, String> {
+async fn fetch_json(client: &HttpClient, url: &str) -> Result<Value, String> {
     let uri: Uri = url.parse().map_err(|e| format!("bad URL {url}: {e}"))?;
     let request = Request::builder()
         .method(Method::GET)
@@ -162,7 +165,7 @@ async fn fetch_json(url: &str) -> Result<Value, String> {
         .header("accept", "application/json")
         .body(Full::new(Bytes::new()))
         .map_err(|e| e.to_string())?;
-    let response = tokio::time::timeout(CARD_TIMEOUT, http_client().request(request))
+    let response = tokio::time::timeout(CARD_TIMEOUT, client.request(request))
         .await
         .map_err(|_| format!("{url}: timed out"))?
         .map_err(|e| format!("{url}: {e}"))?;

@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::core::error::{self, Dialect, Error, TargetKind};
 use crate::core::http::Caller;
 use crate::core::http::body::{self, Body};
+use crate::core::http::client::HttpClient;
 use crate::core::policy::{Call, Pipeline, Protocol};
 use crate::core::seal::Sealer;
 use agents::{Agent, Family};
@@ -75,13 +76,14 @@ impl<T> Refuse<T> for Result<T, Error> {
 }
 
 impl A2aRoute {
-    /// `agents`: (name, base URL) per backend; without a name the agent is known by its card's `name`
-    /// (lowercased, non-alphanumerics as `-`), available once the card has been fetched. `pipeline` is the
-    /// route's policies: a2a-authz, rate limits, body limits, timeout and retry.
+    /// `agents`: (name, base URL, client) per backend; without a name the agent is known by its card's
+    /// `name` (lowercased, non-alphanumerics as `-`), available once the card has been fetched. The client
+    /// (`core::http::client`) carries the backend's TLS settings. `pipeline` is the route's policies:
+    /// a2a-authz, rate limits, body limits, timeout and retry.
     pub fn new(
         route_name: String,
         path_prefix: String,
-        agents: Vec<(Option<String>, String)>,
+        agents: Vec<(Option<String>, String, HttpClient)>,
         pipeline: Pipeline,
         sealer: Arc<Sealer>,
     ) -> A2aRoute {
@@ -94,7 +96,7 @@ impl A2aRoute {
             prefix: path_prefix.trim_end_matches('/').to_string(),
             agents: agents
                 .into_iter()
-                .map(|(name, url)| Agent::new(name, &url))
+                .map(|(name, url, client)| Agent::new(name, &url, client))
                 .collect(),
             pipeline,
             sealer,

@@ -12,12 +12,12 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::A2aRoute;
+use super::agents::Agent;
 use super::card;
 use super::ids::IdMap;
 use crate::core::error::{Error, UpstreamError};
 use crate::core::http::Caller;
 use crate::core::http::body::{self, Body};
-use crate::core::http::client::http_client;
 use crate::core::http::sse;
 use crate::core::telemetry::tracing::Attempt;
 
@@ -78,6 +78,7 @@ pub fn add_caller_headers(headers: &mut HeaderMap, caller: &Caller) {
 /// then; otherwise it is relayed as the agent sent it). One client span per attempt.
 pub async fn send(
     route: &A2aRoute,
+    agent: &Agent,
     name: &str,
     url: &str,
     method: Method,
@@ -108,7 +109,8 @@ pub async fn send(
                     request.headers_mut().insert(name, value);
                 }
                 let exchange = async move {
-                    let response = http_client()
+                    let response = agent
+                        .client
                         .request(request)
                         .await
                         .map_err(|e| UpstreamError::of_request(&e))?;

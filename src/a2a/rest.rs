@@ -79,7 +79,7 @@ pub async fn handle(
         None => format!("{}{path}", agent.base),
     };
     let headers = relay::upstream_headers(&parts.headers, caller);
-    let response = relay::send(route, name, &url, method, headers, body)
+    let response = relay::send(route, agent, name, &url, method, headers, body)
         .await
         .refuse(Dialect::A2aRest, &Value::Null)?;
     let is_card = path.ends_with("/extendedAgentCard") || path.ends_with("/v1/card");

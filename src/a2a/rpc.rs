@@ -83,7 +83,7 @@ pub async fn handle(
     );
     let body = Bytes::from(serde_json::to_vec(&message).expect("JSON serializes"));
     let headers = relay::upstream_headers(&parts.headers, caller);
-    let response = relay::send(route, name, &url, Method::POST, headers, body)
+    let response = relay::send(route, agent, name, &url, Method::POST, headers, body)
         .await
         .refuse(dialect, &id)?;
     let card_rewrite = EXTENDED_CARD_METHODS
@@ -158,7 +158,7 @@ async fn shorthand(
         info.as_ref().map_or("", |c| c.rpc_path.as_str())
     );
     let body = Bytes::from(request.to_string());
-    let response = relay::send(route, name, &url, Method::POST, headers, body)
+    let response = relay::send(route, agent, name, &url, Method::POST, headers, body)
         .await
         .refuse(Dialect::A2aRest, &Value::Null)?;
     let (status, _, value, _) = relay::read_json(route, name, response)

@@ -18,6 +18,7 @@ const MCP_FIELDS: &[&str] = &[
     "args",
     "env",
 ];
+const TLS_FIELDS: &[&str] = &["caFile", "certFile", "keyFile"];
 
 /// A backend plus where its tool-name prefix comes from, for the route's checks across backends.
 pub struct DecodedBackend {
@@ -29,7 +30,11 @@ pub struct DecodedBackend {
 }
 
 pub fn backend(cx: &mut Cx, node: &Node, path: &str) -> Option<DecodedBackend> {
-    let o = cx.obj(node, path, &["name", "type", "address", "mcp", "agentName"])?;
+    let o = cx.obj(
+        node,
+        path,
+        &["name", "type", "address", "mcp", "agentName", "tls"],
+    )?;
     let name = cx.required(&o, "name", Cx::text);
     let ty = match o.get("type") {
         None => "a2a".to_string(),
@@ -101,6 +106,7 @@ pub fn backend(cx: &mut Cx, node: &Node, path: &str) -> Option<DecodedBackend> {
             }
         }
     };
+    let tls = backend_tls(cx, &o, &ty, &kind);
     let name = name?;
     let custom = match &kind {
         BackendKind::McpHttp { mcp, .. }
@@ -121,6 +127,7 @@ pub fn backend(cx: &mut Cx, node: &Node, path: &str) -> Option<DecodedBackend> {
         backend: Backend {
             name,
             kind,
+            tls,
             location,
         },
         prefix,
@@ -201,6 +208,63 @@ fn backend_mcp(cx: &mut Cx, backend: &Obj, ty: &str) -> (BackendMcp, Stdio) {
     (mcp, stdio)
 }
 
+/// The backend's `tls:` mapping, kept where it can apply: an `mcp-http` or `a2a` backend at an `https://`
+/// address. Elsewhere it is a warning, not an error: the backend still works, without the settings.
+fn backend_tls(cx: &mut Cx, backend: &Obj, ty: &str, kind: &BackendKind) -> Option<BackendTls> {
+    let key = backend.key("tls")?;
+    let path = backend.path("tls");
+    let o = cx.obj(backend.get("tls")?, &path, TLS_FIELDS)?;
+    let ca_file = cx.field(&o, "caFile", Cx::text);
+    let cert_file = cx.field(&o, "certFile", Cx::text);
+    let key_file = cx.field(&o, "keyFile", Cx::text);
+    for (set, missing) in [("certFile", "keyFile"), ("keyFile", "certFile")] {
+        if o.get(set).is_some() && o.get(missing).is_none() {
+            cx.error(
+                o.node,
+                &o.path(missing),
+                format!(
+                    "{set} is set without {missing}: a client certificate goes with its private key (set both, or neither)"
+                ),
+            );
+        }
+    }
+    let address = match kind {
+        BackendKind::McpHttp { address, .. } | BackendKind::A2a { address, .. } => address,
+        _ => {
+            cx.warning(
+                key,
+                &path,
+                format!(
+                    "tls does not apply to type {ty} (it is for mcp-http and a2a backends at an https:// address); it is ignored"
+                ),
+            );
+            return None;
+        }
+    };
+    if address
+        .get(..7)
+        .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+    {
+        cx.warning(
+            key,
+            &path,
+            "tls does not apply: the address is http://, so connections to this backend do not use TLS; use an https:// address, or remove tls",
+        );
+        return None;
+    }
+    let client_cert = match (cert_file, key_file) {
+        (Some(cert_file), Some(key_file)) => Some(ClientCertFiles {
+            cert_file,
+            key_file,
+        }),
+        _ => None,
+    };
+    Some(BackendTls {
+        ca_file,
+        client_cert,
+    })
+}
+
 fn url(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
     let s = cx.text(node, path)?;
     if let Err(msg) = values::check_http_url(&s) {
@@ -249,21 +313,27 @@ fn field_node<'a>(n: &'a Node, key: &str) -> Option<&'a Node> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{BackendKind, McpTransport, diagnostics_of, load_str, route_yaml};
+    use crate::config::{
+        Backend, BackendKind, Diagnostic, McpTransport, Severity, diagnostics_of, load_str,
+        route_yaml,
+    };
 
     const B: &str = "binds[0].listeners[0].routes[0].backends[0]";
 
+    /// The one backend of a route with `backends` (a flow YAML list), and what loading it reported.
+    fn only_backend(backends: &str) -> (Backend, Vec<Diagnostic>) {
+        let loaded = load_str(&route_yaml("[]", backends), "t.yaml").unwrap();
+        let backend = loaded.config.binds[0].listeners[0].routes[0].backends[0].clone();
+        (backend, loaded.diagnostics)
+    }
+
     #[test]
     fn mcp_http_settings_map_to_the_backend() {
-        let text = route_yaml(
-            "[]",
+        let (backend, _) = only_backend(
             "[{name: legacy, type: mcp-http, address: 'https://tools.example:8443', \
              mcp: {protocol: sse, endpoint: /events, prefix: old, forwardAuthorization: true, headers: {x-api-key: k1}}}]",
         );
-        let loaded = load_str(&text, "t.yaml").unwrap();
-        let BackendKind::McpHttp { address, mcp } =
-            &loaded.config.binds[0].listeners[0].routes[0].backends[0].kind
-        else {
+        let BackendKind::McpHttp { address, mcp } = &backend.kind else {
             panic!()
         };
         assert_eq!(address, "https://tools.example:8443");
@@ -302,6 +372,52 @@ mod tests {
     }
 
     #[test]
+    fn tls_settings_map_to_the_backend() {
+        let (backend, diagnostics) = only_backend(
+            "[{name: t, type: mcp-http, address: 'https://t:8443', tls: {caFile: ca.pem, certFile: c.pem, keyFile: k.pem}}]",
+        );
+        let tls = backend.tls.unwrap();
+        assert_eq!(tls.ca_file.as_deref(), Some("ca.pem"));
+        let cert = tls.client_cert.unwrap();
+        assert_eq!(
+            (cert.cert_file.as_str(), cert.key_file.as_str()),
+            ("c.pem", "k.pem")
+        );
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    }
+
+    #[test]
+    fn a_certificate_without_its_key_is_an_error_and_tls_where_it_cannot_apply_a_warning() {
+        let text = route_yaml(
+            "[]",
+            "[{name: t, type: mcp-http, address: 'https://t:8443', tls: {certFile: c.pem}}]",
+        );
+        assert_eq!(
+            diagnostics_of(&text),
+            [format!(
+                "t.yaml:9:76: {B}.tls.keyFile: certFile is set without keyFile: a client certificate goes with its private key (set both, or neither)"
+            )]
+        );
+        for (backend, says) in [
+            (
+                "{name: t, type: mcp-http, address: 'http://t:8000', tls: {caFile: ca.pem}}",
+                "the address is http://",
+            ),
+            (
+                "{name: t, type: sample, tls: {caFile: ca.pem}}",
+                "tls does not apply to type sample",
+            ),
+        ] {
+            let (b, d) = only_backend(&format!("[{backend}]"));
+            assert!(b.tls.is_none());
+            assert!(
+                d.len() == 1 && d[0].severity == Severity::Warning && d[0].message.contains(says),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_type_gets_a_suggestion() {
         let text = route_yaml("[]", "[{name: s, type: mcp-stdoi}]");
         assert_eq!(
@@ -314,21 +430,15 @@ mod tests {
 
     #[test]
     fn a2a_backend_takes_an_agent_name() {
-        let text = route_yaml(
-            "[]",
-            "[{name: w, type: a2a, address: http://w:8080, agentName: weather}]",
-        );
-        let loaded = load_str(&text, "t.yaml").unwrap();
-        let BackendKind::A2a { agent_name, .. } =
-            &loaded.config.binds[0].listeners[0].routes[0].backends[0].kind
-        else {
+        let (backend, diagnostics) =
+            only_backend("[{name: w, type: a2a, address: http://w:8080, agentName: weather}]");
+        let BackendKind::A2a { agent_name, .. } = &backend.kind else {
             panic!()
         };
         assert_eq!(agent_name.as_deref(), Some("weather"));
         assert!(
-            loaded.diagnostics.is_empty(),
-            "A2A backends are served: {:?}",
-            loaded.diagnostics
+            diagnostics.is_empty(),
+            "A2A backends are served: {diagnostics:?}"
         );
     }
 }

@@ -125,6 +125,8 @@ struct Def {
     discriminator: Option<(&'static str, &'static [Variant])>,
     /// Pairs of fields that may not both be set.
     exclusive: &'static [(&'static str, &'static str)],
+    /// Pairs of fields that are set together or not at all.
+    together: &'static [(&'static str, &'static str)],
     /// What other keys may hold; `None`: no other keys (the decoder reports them as unknown).
     additional: Option<Ty>,
     /// An example of the whole mapping, as YAML.
@@ -138,6 +140,7 @@ const DEF: Def = Def {
     fields: &[],
     discriminator: None,
     exclusive: &[],
+    together: &[],
     additional: None,
     example: "",
 };
@@ -457,6 +460,7 @@ const DEFS: &[Def] = &[
             f("address", URL, "http://agent-core-mcp-service.agent-core-infra.svc.cluster.local:8000", "The upstream's base URL (types `mcp-http` and `a2a`)."),
             f("mcp", Ty::Ref("BackendMcp"), "", "MCP settings (types `mcp-http`, `mcp-stdio` and `sample`)."),
             f("agentName", Ty::Text, "weather", "The name the agent is served under at `/agents/<name>` (type `a2a`).").default(Dflt::Doc("the name on the agent's card")),
+            f("tls", Ty::Ref("BackendTls"), "", "How https connections to the backend are verified, and the client certificate shown to it (types `mcp-http` and `a2a` at an `https://` address; elsewhere a warning, and ignored)."),
         ],
         discriminator: Some((
             "type",
@@ -486,6 +490,24 @@ const DEFS: &[Def] = &[
             f("env", Ty::StrMap(None), "{LOG_LEVEL: debug}", "Environment variables for it (`mcp-stdio`)."),
         ],
         example: "endpoint: /mcp\nprotocol: http\ntimeout: 300s\nprefix: weather\nforwardAuthorization: false\nheaders: {x-api-key: secret}\n",
+        ..DEF
+    },
+    Def {
+        id: "BackendTls",
+        path: "routes[].backends[].tls",
+        desc: "TLS toward a backend at an `https://` address (extension). Without it the backend's certificate is \
+               verified against the system's trusted roots, or, when the environment variable `SSL_CERT_FILE` (or \
+               `SSL_CERT_DIR`) is set, against the certificates there instead, as OpenSSL, curl, Python and Go tools \
+               do. Files are PEM and read when the route is built (at start and on every config reload); an \
+               unreadable or invalid file stops that config from being served, with a message naming the backend and \
+               the file. Relative paths are relative to the gateway's working directory.",
+        fields: &[
+            f("caFile", Ty::Text, "/etc/agent-gateway/upstream-ca.crt", "CA certificates trusted for this backend, in addition to the system's roots (or `SSL_CERT_FILE`'s)."),
+            f("certFile", Ty::Text, "/etc/agent-gateway/upstream-client.crt", "A client certificate chain (leaf first), presented when the backend asks for one (mTLS). Set together with `keyFile`."),
+            f("keyFile", Ty::Text, "/etc/agent-gateway/upstream-client.key", "The private key of `certFile` (PKCS#8, PKCS#1 or SEC1)."),
+        ],
+        together: &[("certFile", "keyFile")],
+        example: "caFile: /etc/agent-gateway/upstream-ca.crt\ncertFile: /etc/agent-gateway/upstream-client.crt\nkeyFile: /etc/agent-gateway/upstream-client.key\n",
         ..DEF
     },
     Def {
@@ -750,6 +772,14 @@ fn def_schema(d: &Def) -> Value {
     for (a, b) in d.exclusive {
         all_of.push(json!({"not": {"required": [a, b]}}));
     }
+    if !d.together.is_empty() {
+        let mut dependent = Map::new();
+        for (a, b) in d.together {
+            dependent.insert(a.to_string(), json!([b]));
+            dependent.insert(b.to_string(), json!([a]));
+        }
+        s["dependentRequired"] = Value::Object(dependent);
+    }
     if let Some((key, variants)) = d.discriminator {
         for v in variants {
             let mut cond = json!({"properties": {key: {"const": v.value}}});
@@ -949,6 +979,9 @@ pub fn reference_markdown() -> String {
         md.push('\n');
         for (a, b) in d.exclusive {
             md.push_str(&format!("Set `{a}` or `{b}`, not both.\n\n"));
+        }
+        for (a, b) in d.together {
+            md.push_str(&format!("Set `{a}` and `{b}` together, or neither.\n\n"));
         }
         if let Some((key, variants)) = d.discriminator {
             md.push_str(&format!("### By `{key}`\n\n"));

@@ -75,7 +75,27 @@ pub enum OutputSchemaMode {
 pub struct Backend {
     pub name: String,
     pub kind: BackendKind,
+    /// `tls:` (extension): how https connections to the backend are verified and what it is shown. Kept only
+    /// where it applies (an `mcp-http` or `a2a` backend at an `https://` address); elsewhere it is a warning.
+    pub tls: Option<BackendTls>,
     pub location: Location,
+}
+
+/// A backend's `tls:` mapping. Relative paths are relative to the gateway's working directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackendTls {
+    /// PEM CA certificates trusted for this backend, in addition to the system's roots (or `SSL_CERT_FILE`).
+    pub ca_file: Option<String>,
+    /// A client certificate the gateway presents when the backend asks for one (upstream mTLS).
+    pub client_cert: Option<ClientCertFiles>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertFiles {
+    /// The certificate chain, PEM, leaf first.
+    pub cert_file: String,
+    /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: String,
 }
 
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ use arc_swap::ArcSwap;
 
 use crate::a2a::A2aRoute;
 use crate::config::{self, BackendKind, GatewayConfig, McpTransport};
+use crate::core::http::client::{self, ClientCert, HttpClient, Roots, TlsSettings};
 use crate::core::policy::{Env, Pipeline, Protocol};
 use crate::core::seal::Sealer;
 use crate::gateway::router::{Bind, RouteEntry, RouteTarget};
@@ -142,7 +143,7 @@ pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, St
                 .all(|b| matches!(b.kind, BackendKind::A2a { .. }));
             let target = if is_a2a {
                 let pipeline = Pipeline::build(route, Protocol::A2a, &env)?;
-                let a2a = Arc::new(a2a_route(route, pipeline, shared.sealer.clone()));
+                let a2a = Arc::new(a2a_route(route, pipeline, shared.sealer.clone())?);
                 a2a_routes.push(a2a.clone());
                 RouteTarget::A2a(a2a)
             } else {
@@ -171,7 +172,7 @@ pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, St
 }
 
 /// The client of one MCP backend, from its config.
-fn upstream(backend: &config::Backend) -> Result<Upstream, String> {
+fn upstream(route: &config::Route, backend: &config::Backend) -> Result<Upstream, String> {
     Ok(match &backend.kind {
         BackendKind::McpHttp { address, mcp } => {
             let url = |default: &str| {
@@ -181,22 +182,28 @@ fn upstream(backend: &config::Backend) -> Result<Upstream, String> {
                     mcp.endpoint.as_deref().unwrap_or(default)
                 )
             };
-            let settings = |url: String| http::HttpSettings {
-                name: backend.name.clone(),
-                url,
-                headers: mcp
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                forward_authorization: mcp.forward_authorization,
+            let settings = |url: String| -> Result<http::HttpSettings, String> {
+                Ok(http::HttpSettings {
+                    name: backend.name.clone(),
+                    url,
+                    headers: mcp
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                    forward_authorization: mcp.forward_authorization,
+                    client: backend_client(route, backend)?,
+                })
             };
-            if mcp.protocol == McpTransport::Sse {
-                Upstream::Sse(Box::new(sse_client::SseUpstream::new(settings(url(
-                    "/sse",
-                )))?))
+            let settings = settings(url(if mcp.protocol == McpTransport::Sse {
+                "/sse"
             } else {
-                Upstream::Http(Box::new(http::HttpUpstream::new(settings(url("/mcp")))?))
+                "/mcp"
+            }))?;
+            if mcp.protocol == McpTransport::Sse {
+                Upstream::Sse(Box::new(sse_client::SseUpstream::new(settings)?))
+            } else {
+                Upstream::Http(Box::new(http::HttpUpstream::new(settings)?))
             }
         }
         BackendKind::McpStdio {
@@ -242,10 +249,15 @@ fn mcp_route(
                 ));
             }
         };
-        // The same config gives the same client: its sessions and stdio children carry on.
-        let fingerprint = format!("{:?}", backend.kind);
+        // The same config (and TLS files) gives the same client: its sessions and stdio children carry on.
+        let fingerprint = format!(
+            "{:?} {:?} {:?}",
+            backend.kind,
+            backend.tls,
+            client::contents_digest(&tls_settings(backend))
+        );
         let upstream = state
-            .upstream(&backend.name, fingerprint, || upstream(backend))
+            .upstream(&backend.name, fingerprint, || upstream(route, backend))
             .map_err(|e| format!("route {}: {e}", route.name))?;
         backends.push(Backend {
             upstream,
@@ -276,25 +288,29 @@ fn mcp_route(
 }
 
 /// An A2A route: its agents (named in config or by their cards) behind the route's pipeline.
-fn a2a_route(route: &config::Route, pipeline: Pipeline, sealer: Arc<Sealer>) -> A2aRoute {
-    let agents = route
-        .backends
-        .iter()
-        .filter_map(|b| match &b.kind {
-            BackendKind::A2a {
-                address,
-                agent_name,
-            } => Some((agent_name.clone(), address.clone())),
-            _ => None,
-        })
-        .collect();
-    A2aRoute::new(
+fn a2a_route(
+    route: &config::Route,
+    pipeline: Pipeline,
+    sealer: Arc<Sealer>,
+) -> Result<A2aRoute, String> {
+    let mut agents = Vec::new();
+    for backend in &route.backends {
+        if let BackendKind::A2a {
+            address,
+            agent_name,
+        } = &backend.kind
+        {
+            let client = backend_client(route, backend)?;
+            agents.push((agent_name.clone(), address.clone(), client));
+        }
+    }
+    Ok(A2aRoute::new(
         route.name.clone(),
         route.path_prefix.clone(),
         agents,
         pipeline,
         sealer,
-    )
+    ))
 }
 
 /// A started gateway: where it listens, the handle that stops it, and what a config reload swaps.
@@ -488,4 +504,26 @@ async fn serve_metrics(
         .await
         .map(Some)
         .map_err(|e| format!("observability.prometheus: cannot listen on {address}: {e}"))
+}
+
+/// The outbound client for a backend's `tls:` settings (the system's roots when it has none). A file that
+/// cannot be read or is not what it should be stops this config, naming the route, backend and file.
+fn backend_client(route: &config::Route, backend: &config::Backend) -> Result<HttpClient, String> {
+    client::client(&tls_settings(backend))
+        .map_err(|e| format!("route {}: backend {}: tls: {e}", route.name, backend.name))
+}
+
+fn tls_settings(backend: &config::Backend) -> TlsSettings {
+    match &backend.tls {
+        None => TlsSettings::default(),
+        Some(tls) => TlsSettings {
+            roots: Roots::System {
+                extra: tls.ca_file.as_ref().map(Into::into),
+            },
+            client_cert: tls.client_cert.as_ref().map(|c| ClientCert {
+                cert_file: c.cert_file.clone().into(),
+                key_file: c.key_file.clone().into(),
+            }),
+        },
+    }
 }

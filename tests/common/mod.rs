@@ -5,6 +5,7 @@
 pub mod guide;
 pub mod pki;
 pub mod rmcp_upstream;
+pub mod serve;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -121,6 +122,23 @@ pub async fn post_json(url: &str, headers: &[(&str, &str)], body: &Value) -> Rep
     post(url, &all, body.to_string()).await
 }
 
+/// GET `url`, answered with JSON.
+pub async fn get_json(url: &str) -> Value {
+    let response = reqwest::get(url).await.expect("request sent");
+    let text = response.text().await.unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {text}"))
+}
+
+/// The tool names of a tools/list reply.
+pub fn tool_names(reply: &Value) -> Vec<String> {
+    reply["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a tools/list result: {reply}"))
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Repository root (for `.tools/`, `tests/peers/`, `examples/`).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -186,4 +204,53 @@ pub async fn spawn_listening(mut command: tokio::process::Command) -> (Child, u1
     .expect("peer listens within 60s");
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (Child(child), port)
+}
+
+/// The gateway binary serving the config file `config` (which may bind `port: 0`), with `env` set and
+/// `remove` unset in its environment. Returns it and its first listening address, read from its
+/// `listening` log line, once `/readyz` answers 200.
+pub async fn gateway_process(
+    config: &std::path::Path,
+    env: &[(&str, &str)],
+    remove: &[&str],
+) -> (Child, SocketAddr) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_agent-gateway"));
+    command
+        .args(["run", "--log-format", "json", "--config"])
+        .arg(config)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for name in remove {
+        command.env_remove(name);
+    }
+    let mut child = command.spawn().expect("the gateway starts");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            eprintln!("gateway: {line}");
+            let Ok(event) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if event["message"] == "listening" {
+                return event["address"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<SocketAddr>()
+                    .unwrap();
+            }
+        }
+        panic!("the gateway exited before listening");
+    })
+    .await
+    .expect("the gateway listens within 60s");
+    // Keep its log visible with the test's output, and its pipe drained.
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("gateway: {line}");
+        }
+    });
+    wait_ready(&format!("http://{addr}/readyz")).await;
+    (Child(child), addr)
 }

@@ -7,8 +7,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ListToolsResult,
@@ -114,6 +112,18 @@ impl Drop for Upstream {
 
 /// Serves the test server; `port` 0 picks one (a fixed port lets a test restart an upstream in place).
 pub async fn start(stateless: bool, port: u16) -> Upstream {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("upstream binds");
+    start_on(listener, stateless, None)
+}
+
+/// Serves the test server on a bound listener, over TLS with `tls`.
+pub fn start_on(
+    listener: tokio::net::TcpListener,
+    stateless: bool,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Upstream {
     let calls = Arc::new(AtomicUsize::new(0));
     let server = TestServer {
         calls: calls.clone(),
@@ -125,26 +135,13 @@ pub async fn start(stateless: bool, port: u16) -> Upstream {
         .with_cancellation_token(stop.child_token());
     let service: StreamableHttpService<TestServer, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(server.clone()), Default::default(), config);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .expect("upstream binds");
     let addr = listener.local_addr().unwrap();
-    let service = TowerToHyperService::new(service);
-    let stop_accept = stop.clone();
-    tokio::spawn(async move {
-        loop {
-            let stream = tokio::select! {
-                accepted = listener.accept() => match accepted { Ok((s, _)) => s, Err(_) => continue },
-                _ = stop_accept.cancelled() => return,
-            };
-            let service = service.clone();
-            let stop = stop_accept.clone();
-            tokio::spawn(async move {
-                let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                tokio::select! { _ = conn => {}, _ = stop.cancelled() => {} }
-            });
-        }
-    });
+    super::serve::serve(
+        listener,
+        tls,
+        TowerToHyperService::new(service),
+        stop.clone(),
+    );
     Upstream { addr, calls, stop }
 }
 

@@ -6,6 +6,7 @@ mod caller;
 pub mod client;
 pub mod listener;
 pub mod origin;
+pub mod pem;
 pub mod sse;
 pub mod tls;
 

@@ -1,21 +1,14 @@
 //! HTTP(S) calls to an issuer or the Kubernetes API: JWKS downloads and TokenReviews.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 
-type TlsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+use crate::core::http::client::{self, HttpClient, Roots, TlsSettings};
 
 /// A JWKS is a few KB; a TokenReview answer less. Anything near this is not what we asked for.
 const MAX_BODY: usize = 1024 * 1024;
@@ -30,16 +23,16 @@ pub struct Kube {
 
 pub struct Fetcher {
     kube: Option<Kube>,
-    /// Built on first use: the CA bundle may be mounted after the route is built, and a missing one should show as
-    /// a failed fetch (with its reason), not as a gateway that will not start.
-    tls: tokio::sync::OnceCell<TlsClient>,
+    /// Obtained on first use: the CA bundle may be mounted after the route is built, and a missing one should
+    /// show as a failed fetch (with its reason), not as a gateway that will not start.
+    client: tokio::sync::OnceCell<HttpClient>,
 }
 
 impl Fetcher {
     pub fn new(kube: Option<Kube>) -> Fetcher {
         Fetcher {
             kube,
-            tls: tokio::sync::OnceCell::new(),
+            client: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -96,12 +89,12 @@ impl Fetcher {
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| format!("bad request to {uri}: {e}"))?;
         let call = async {
-            let resp = if https {
-                self.tls_client().await?.request(req).await
-            } else {
-                crate::core::http::client::http_client().request(req).await
-            }
-            .map_err(|e| format!("{uri}: {}", error_chain(&e)))?;
+            let resp = self
+                .client()
+                .await?
+                .request(req)
+                .await
+                .map_err(|e| format!("{uri}: {}", error_chain(&e)))?;
             let status = resp.status();
             let body = Limited::new(resp.into_body(), MAX_BODY)
                 .collect()
@@ -115,51 +108,23 @@ impl Fetcher {
             .map_err(|_| format!("{uri}: no answer within {TIMEOUT:?}"))?
     }
 
-    async fn tls_client(&self) -> Result<&TlsClient, String> {
-        self.tls
-            .get_or_try_init(|| async { tls_client(self.kube.as_ref()) })
+    /// In-cluster, only the cluster's CA is trusted (the API server's certificate is private, and no
+    /// public CA should be able to stand in for it); the service-account token is a header `send` adds.
+    /// Elsewhere the system's roots, as for every other outbound call.
+    async fn client(&self) -> Result<&HttpClient, String> {
+        self.client
+            .get_or_try_init(|| async {
+                let settings = match &self.kube {
+                    Some(kube) => TlsSettings {
+                        roots: Roots::Only(kube.ca_path.clone()),
+                        client_cert: None,
+                    },
+                    None => TlsSettings::default(),
+                };
+                client::client(&settings).map_err(|e| e.to_string())
+            })
             .await
     }
-}
-
-/// In-cluster, only the cluster's CA is trusted (the API server's certificate is private); elsewhere the
-/// public web roots, compiled in so a distroless image needs no CA files. The crypto provider is named
-/// explicitly so that another part of the gateway choosing a different process default cannot break this.
-fn tls_client(kube: Option<&Kube>) -> Result<TlsClient, String> {
-    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| format!("TLS setup: {e}"))?;
-    let config = match kube {
-        None => builder.with_webpki_roots().with_no_client_auth(),
-        Some(kube) => {
-            let path = &kube.ca_path;
-            let mut roots = rustls::RootCertStore::empty();
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| format!("cannot read the CA bundle {}: {e}", path.display()))?;
-            for cert in certs {
-                let cert =
-                    cert.map_err(|e| format!("bad certificate in {}: {e}", path.display()))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("bad certificate in {}: {e}", path.display()))?;
-            }
-            if roots.is_empty() {
-                return Err(format!("no certificate in {}", path.display()));
-            }
-            builder.with_root_certificates(roots).with_no_client_auth()
-        }
-    };
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(TIMEOUT));
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(config)
-        .https_only()
-        .enable_http1()
-        .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
 /// hyper's top-level error says "client error (Connect)"; the cause (refused, certificate unknown) is below.

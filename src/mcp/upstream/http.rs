@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::{CallCtx, SessionCache, UpstreamError, UpstreamEvent, UpstreamSessionClaim};
 use crate::core::error::error_chain;
-use crate::core::http::client::{HttpClient, http_client};
+use crate::core::http::client::HttpClient;
 use crate::core::{http::sse, jsonrpc};
 use crate::mcp::protocol::version;
 
@@ -56,6 +56,8 @@ pub struct HttpSettings {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub forward_authorization: bool,
+    /// From `core::http::client`, made for this backend's TLS settings (shared with backends like it).
+    pub client: HttpClient,
 }
 
 impl HttpSettings {
@@ -81,7 +83,7 @@ impl HttpUpstream {
         Ok(HttpUpstream {
             name: settings.name,
             uri,
-            client: http_client(),
+            client: settings.client,
             headers,
             forward_authorization: settings.forward_authorization,
             era: Mutex::new(None),

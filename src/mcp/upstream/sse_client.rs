@@ -17,7 +17,7 @@ use tokio::sync::{Notify, oneshot};
 use super::http::HttpSettings;
 use super::{CallCtx, EventSink, SessionCache, UpstreamError, UpstreamEvent};
 use crate::core::error::error_chain;
-use crate::core::http::client::{HttpClient, http_client};
+use crate::core::http::client::HttpClient;
 use crate::core::{http::sse, jsonrpc};
 use crate::mcp::protocol::version;
 
@@ -60,7 +60,7 @@ impl SseUpstream {
         Ok(SseUpstream {
             name: settings.name,
             stream_uri,
-            client: http_client(),
+            client: settings.client,
             headers,
             forward_authorization: settings.forward_authorization,
             connections: SessionCache::new(STREAMS_PER_UPSTREAM),

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use rustls::RootCertStore;
 use rustls::ServerConfig;
-use rustls::pki_types::pem::{self, PemObject};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
+
+use crate::core::http::pem;
 
 /// Whether a client must present a certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +76,9 @@ pub fn server_config(
         files.certificate_authority
     );
     let mut roots = RootCertStore::empty();
-    for cert in certificates(&ca_what, &contents.certificate_authority)? {
+    for cert in
+        pem::certificates(&contents.certificate_authority).map_err(|e| format!("{ca_what}: {e}"))?
+    {
         roots
             .add(cert)
             .map_err(|e| format!("{ca_what}: not a usable CA certificate: {e}"))?;
@@ -90,14 +92,10 @@ pub fn server_config(
     .map_err(|e| format!("{ca_what}: {e}"))?;
 
     let cert_what = format!("security.mtls.serverCert {}", files.server_cert);
-    let chain = certificates(&cert_what, &contents.server_cert)?;
+    let chain =
+        pem::certificates(&contents.server_cert).map_err(|e| format!("{cert_what}: {e}"))?;
     let key_what = format!("security.mtls.serverKey {}", files.server_key);
-    let key = PrivateKeyDer::from_pem_slice(&contents.server_key).map_err(|e| match e {
-        pem::Error::NoItemsFound => format!(
-            "{key_what}: no private key found (expected a PEM block such as `-----BEGIN PRIVATE KEY-----`)"
-        ),
-        e => format!("{key_what}: not a valid PEM private key: {e}"),
-    })?;
+    let key = pem::private_key(&contents.server_key).map_err(|e| format!("{key_what}: {e}"))?;
 
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -114,17 +112,4 @@ pub fn server_config(
     // The listener speaks HTTP/1.1 only; advertising it lets ALPN-checking clients (and proxies) agree.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
-}
-
-/// Every certificate in a PEM file; at least one, and no malformed blocks.
-fn certificates(what: &str, pem_bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs = CertificateDer::pem_slice_iter(pem_bytes)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{what}: not a valid PEM certificate file: {e}"))?;
-    if certs.is_empty() {
-        return Err(format!(
-            "{what}: no certificate found (expected a PEM block `-----BEGIN CERTIFICATE-----`)"
-        ));
-    }
-    Ok(certs)
 }

@@ -4,7 +4,6 @@
 //! and reports who the client is. The rustls config sits behind an `ArcSwap` so a reload changes the
 //! certificates for new connections while established ones keep the config they started with.
 
-mod der;
 mod load;
 mod peer;
 

@@ -1,6 +1,7 @@
-//! Who a verified client certificate names.
+//! Who a verified client certificate names: its SPIFFE URI SAN or subject CN, read with `x509-parser`.
 
-use super::der;
+use x509_parser::asn1_rs::{Any, BmpString, Class, Tag, ToDer, UniversalString};
+use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate, X509Name};
 
 const SPIFFE: &str = "spiffe://";
 
@@ -20,13 +21,10 @@ pub struct PeerIdentity {
 /// A certificate that names nobody usable is refused rather than treated as anonymous: the client did
 /// present credentials, so silently dropping them would hide a misissued certificate.
 pub fn identity_of(cert: &[u8]) -> Result<PeerIdentity, String> {
-    let fields = der::cert_fields(cert).ok_or("the client certificate could not be parsed")?;
-    let rdns =
-        der::rdns(fields.subject).ok_or("the client certificate's subject could not be parsed")?;
-    let spiffe: Vec<&str> = fields
-        .uris
-        .iter()
-        .copied()
+    let (_, cert) = X509Certificate::from_der(cert)
+        .map_err(|_| "the client certificate could not be parsed")?;
+    let spiffe: Vec<&str> = uris(&cert)?
+        .into_iter()
         .filter(|u| {
             u.len() > SPIFFE.len()
                 && u.get(..SPIFFE.len())
@@ -46,12 +44,11 @@ pub fn identity_of(cert: &[u8]) -> Result<PeerIdentity, String> {
         }
     };
     // With several CNs the last (most specific) one names the client, as in RFC 4514 order.
-    let common_name = rdns
-        .iter()
-        .flatten()
-        .filter(|a| a.oid == der::OID_COMMON_NAME)
-        .filter_map(|a| der::string_value(&a.value))
-        .next_back()
+    let common_name = cert
+        .subject()
+        .iter_common_name()
+        .filter_map(|a| string_value(a.attr_value()))
+        .last()
         .filter(|cn| !cn.is_empty());
     let principal = spiffe_id
         .clone()
@@ -60,23 +57,80 @@ pub fn identity_of(cert: &[u8]) -> Result<PeerIdentity, String> {
     Ok(PeerIdentity {
         principal,
         spiffe_id,
-        subject: rfc4514(&rdns),
+        subject: rfc4514(cert.subject()),
     })
 }
 
+/// Every `uniformResourceIdentifier` of the subjectAltName extension, in order. A SAN extension that does
+/// not parse, or a URI that is not ASCII (IA5String), refuses the certificate: a name we cannot read is
+/// not one we may ignore.
+fn uris<'a>(cert: &X509Certificate<'a>) -> Result<Vec<&'a str>, String> {
+    let unreadable = "the client certificate's subjectAltName could not be parsed";
+    let mut out = Vec::new();
+    for extension in cert.extensions() {
+        match extension.parsed_extension() {
+            ParsedExtension::SubjectAlternativeName(san) => {
+                for name in &san.general_names {
+                    if let GeneralName::URI(uri) = name {
+                        if !uri.is_ascii() {
+                            return Err(unreadable.into());
+                        }
+                        out.push(*uri);
+                    }
+                }
+            }
+            ParsedExtension::ParseError { .. }
+                if extension.oid == x509_parser::oid_registry::OID_X509_EXT_SUBJECT_ALT_NAME =>
+            {
+                return Err(unreadable.into());
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The text of a directory string, for the string types certificates use; `None` for anything else.
+fn string_value(value: &Any<'_>) -> Option<String> {
+    if value.class() != Class::Universal {
+        return None;
+    }
+    match value.tag() {
+        Tag::Utf8String
+        | Tag::PrintableString
+        | Tag::Ia5String
+        | Tag::NumericString
+        | Tag::VisibleString => std::str::from_utf8(value.data).ok().map(str::to_string),
+        // TeletexString: in practice Latin-1.
+        Tag::TeletexString => Some(value.data.iter().map(|&b| b as char).collect()),
+        // UTF-16BE; an odd length is not a string.
+        Tag::BmpString if value.data.len().is_multiple_of(2) => {
+            BmpString::try_from(value).ok().map(|s| s.string())
+        }
+        // UTF-32BE.
+        Tag::UniversalString => UniversalString::try_from(value.clone())
+            .ok()
+            .map(|s| s.string()),
+        _ => None,
+    }
+}
+
 /// RFC 4514 string form: RDNs in reverse of their encoded order, `+` within a multi-valued RDN.
-fn rfc4514(rdns: &[Vec<der::Attribute<'_>>]) -> String {
+fn rfc4514(name: &X509Name<'_>) -> String {
+    let rdns: Vec<_> = name.iter().collect();
     rdns.iter()
         .rev()
         .map(|rdn| {
             rdn.iter()
                 .map(|a| {
-                    let value = match der::string_value(&a.value) {
+                    let value = match string_value(a.attr_value()) {
                         Some(s) => escape(&s),
                         // Non-string values are written as `#` and the hex of their encoding (§2.4).
-                        None => format!("#{}", hex(a.value.encoded)),
+                        None => {
+                            format!("#{}", hex(&a.attr_value().to_der_vec().unwrap_or_default()))
+                        }
                     };
-                    format!("{}={value}", attribute_name(a.oid))
+                    format!("{}={value}", attribute_name(&a.attr_type().to_id_string()))
                 })
                 .collect::<Vec<_>>()
                 .join("+")
@@ -85,9 +139,8 @@ fn rfc4514(rdns: &[Vec<der::Attribute<'_>>]) -> String {
         .join(",")
 }
 
-fn attribute_name(oid: &[u8]) -> String {
-    let text = der::oid_text(oid);
-    let short = match text.as_str() {
+fn attribute_name(oid: &str) -> String {
+    let short = match oid {
         "2.5.4.3" => "CN",
         "2.5.4.6" => "C",
         "2.5.4.7" => "L",
@@ -97,7 +150,7 @@ fn attribute_name(oid: &[u8]) -> String {
         "2.5.4.11" => "OU",
         "0.9.2342.19200300.100.1.1" => "UID",
         "0.9.2342.19200300.100.1.25" => "DC",
-        _ => return text,
+        _ => oid,
     };
     short.to_string()
 }
@@ -135,6 +188,12 @@ mod tests {
         assert_eq!(escape("#x "), "\\#x\\ ");
         assert_eq!(escape(" lead"), "\\ lead");
         assert_eq!(escape("plain-name"), "plain-name");
+    }
+
+    #[test]
+    fn garbage_is_not_a_certificate() {
+        assert!(identity_of(&[]).is_err());
+        assert!(identity_of(&[0x30, 0x03, 0x30, 0x01, 0x02]).is_err());
     }
 
     #[test]
