@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{gateway, post_json, rmcp_upstream, route_yaml};
+use common::{gateway, initialize, post_json, rmcp_upstream, route_yaml};
 use serde_json::{Value, json};
 
 fn sample_backend() -> &'static str {
@@ -166,16 +166,6 @@ async fn malformed_input_gets_precise_errors_and_statuses() {
         .json()["result"],
         json!({})
     );
-}
-
-async fn initialize(url: &str) -> String {
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let reply = post_json(url, &[], &init).await;
-    assert_eq!(reply.json()["result"]["protocolVersion"], "2025-06-18");
-    reply.headers["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_string()
 }
 
 #[tokio::test]

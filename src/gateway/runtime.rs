@@ -388,6 +388,11 @@ fn activate(gateway: &Gateway, generation: &tokio_util::sync::CancellationToken)
 }
 
 impl Running {
+    /// The state an MCP route keeps across reloads, while the served config has that route.
+    pub fn route_state(&self, route: &str) -> Option<Arc<RouteState>> {
+        self.shared.states.get(route)
+    }
+
     /// Serves `config` from now on: builds it whole, lets its routes finish their first discovery (at most
     /// 10s), then swaps every listener's routes at once. Requests in flight finish on the old routes;
     /// sessions carry on (they are sealed, not stored). Listeners, the metrics port and the session key

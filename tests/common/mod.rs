@@ -116,6 +116,22 @@ pub async fn post(url: &str, headers: &[(&str, &str)], body: impl Into<reqwest::
     }
 }
 
+/// A session-era `initialize` (2025-06-18) at `url`; the session id the gateway issued.
+pub async fn initialize(url: &str) -> String {
+    let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {"elicitation": {}}, "clientInfo": {"name": "t", "version": "1"}}});
+    let reply = post_json(url, &[], &init).await;
+    assert_eq!(
+        reply.json()["result"]["protocolVersion"],
+        "2025-06-18",
+        "{}",
+        reply.text
+    );
+    reply.headers["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
 pub async fn post_json(url: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
     let mut all = vec![("content-type", "application/json")];
     all.extend_from_slice(headers);
