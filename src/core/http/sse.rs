@@ -9,11 +9,20 @@ pub struct Event {
 }
 
 /// Feeds bytes as they arrive and yields complete events; bounded so a stream that never ends an event
-/// cannot grow memory without limit.
+/// cannot grow memory without limit. Linear in the bytes fed, however they are chunked: each byte is
+/// examined once for an event boundary (plus the three before a chunk's start, where a boundary may
+/// straddle two chunks), and the buffer is compacted only when most of it is consumed.
 #[derive(Default)]
 pub struct Parser {
     buf: Vec<u8>,
+    /// Where the next event starts.
+    start: usize,
+    /// How far the buffer has been searched for an event boundary.
+    scanned: usize,
     max_event: usize,
+    /// Bytes examined for boundaries, for the linearity test.
+    #[cfg(test)]
+    examined: usize,
 }
 
 #[derive(Debug, PartialEq)]
@@ -22,27 +31,54 @@ pub struct TooLarge;
 impl Parser {
     pub fn new(max_event: usize) -> Parser {
         Parser {
-            buf: Vec::new(),
             max_event,
+            ..Parser::default()
         }
     }
 
     pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<Event>, TooLarge> {
         self.buf.extend_from_slice(chunk);
         let mut events = Vec::new();
-        while let Some((end, sep)) = find_blank_line(&self.buf) {
-            let block: Vec<u8> = self.buf.drain(..end + sep).collect();
-            if let Some(event) = parse_block(&block[..end]) {
-                events.push(event);
+        loop {
+            // A boundary may have begun in the previous chunk: look back at most 3 bytes.
+            let from = self.scanned.saturating_sub(3).max(self.start);
+            let found = find_blank_line(&self.buf[from..]);
+            #[cfg(test)]
+            {
+                self.examined += found.map_or(self.buf.len() - from, |(at, _)| at + 1);
+            }
+            match found {
+                Some((at, separator)) => {
+                    let end = from + at;
+                    if let Some(event) = parse_block(&self.buf[self.start..end]) {
+                        events.push(event);
+                    }
+                    self.start = end + separator;
+                    self.scanned = self.start;
+                }
+                None => {
+                    self.scanned = self.buf.len();
+                    break;
+                }
             }
         }
-        if self.buf.len() > self.max_event {
+        if self.buf.len() - self.start > self.max_event {
             return Err(TooLarge);
+        }
+        // Compact once the consumed part is at least half: amortised O(1) per byte.
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            (self.start, self.scanned) = (0, 0);
+        } else if self.start > self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.scanned -= self.start;
+            self.start = 0;
         }
         Ok(events)
     }
 }
 
+/// The first event boundary in `buf`: its offset and the separator's length.
 fn find_blank_line(buf: &[u8]) -> Option<(usize, usize)> {
     (0..buf.len()).find_map(|i| {
         if buf[i..].starts_with(b"\r\n\r\n") {
@@ -136,6 +172,35 @@ mod tests {
             .unwrap();
         assert_eq!(events[0].data, "a\nb");
         assert_eq!(events[0].event.as_deref(), Some("endpoint"));
+    }
+
+    #[test]
+    fn the_work_is_linear_in_the_bytes_however_they_are_chunked() {
+        // One 1 MB event in 100-byte chunks, then many small events in one chunk.
+        let mut p = Parser::new(2 << 20);
+        let data = format!("data: {}\n\n", "x".repeat(1 << 20));
+        let mut events = 0;
+        for chunk in data.as_bytes().chunks(100) {
+            events += p.push(chunk).unwrap().len();
+        }
+        assert_eq!(events, 1);
+        let small = "data: y\n\n".repeat(10_000);
+        assert_eq!(p.push(small.as_bytes()).unwrap().len(), 10_000);
+        let fed = data.len() + small.len();
+        // Each chunk re-examines at most 3 bytes of the one before.
+        assert!(
+            p.examined <= fed + 3 * (data.len() / 100 + 2),
+            "examined {} bytes for {fed} fed",
+            p.examined
+        );
+    }
+
+    #[test]
+    fn a_separator_split_across_chunks_is_found() {
+        let mut p = Parser::new(1024);
+        assert!(p.push(b"data: a\r\n\r").unwrap().is_empty());
+        assert_eq!(p.push(b"\ndata: b\n").unwrap()[0].data, "a");
+        assert_eq!(p.push(b"\n").unwrap()[0].data, "b");
     }
 
     #[test]
