@@ -2,14 +2,17 @@
 # Runs the MCP conformance suite (@modelcontextprotocol/conformance, server
 # scenarios) against agent-gateway, which relays to conformance/fixture_server.py.
 #
-#   conformance/run.sh            suite -> gateway -> fixture; writes conformance/RESULTS.md
-#   conformance/run.sh --direct   suite -> fixture (no gateway); writes conformance/RESULTS-direct.md
+#   conformance/run.sh            suite -> gateway -> fixture; summary in conformance/out/RESULTS.md
+#   conformance/run.sh --direct   suite -> fixture (no gateway); conformance/out/RESULTS-direct.md
+#   conformance/run.sh --record   also writes the summary over the committed conformance/RESULTS.md
+#                                 (with --direct: RESULTS-direct.md), to record a run on purpose
 #
 # Installs nothing: run scripts/install-test-tools.sh first. Builds nothing:
 # the gateway binary is $AGENT_GATEWAY_BIN (default target/debug/agent-gateway).
-# Raw output (logs, per-scenario checks.json, the generated gateway config)
-# goes to conformance/out/ (git-ignored). Exits non-zero when a scenario fails
-# that conformance/expected-failures.txt does not list.
+# Everything else (logs, per-scenario checks.json, the generated gateway
+# config, the summary) goes to conformance/out/ (git-ignored), so a test run
+# leaves the tree clean. Exits non-zero when a scenario fails that
+# conformance/expected-failures.txt does not list.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,12 +24,15 @@ SUITE_TIMEOUT="${CONFORMANCE_TIMEOUT:-600}"   # seconds; the whole suite takes ~
 STARTUP_TIMEOUT=30                            # seconds for the fixture / gateway to come up
 
 MODE=gateway
-case "${1:-}" in
-  "") ;;
-  --direct) MODE=direct ;;
-  -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-  *) echo "usage: $0 [--direct]" >&2; exit 2 ;;
-esac
+RECORD=0
+for arg in "$@"; do
+  case "$arg" in
+    --direct) MODE=direct ;;
+    --record) RECORD=1 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [--direct] [--record]" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf '[conformance] %s\n' "$*"; }
 die() { printf '[conformance] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -183,10 +189,10 @@ main() {
   if [[ "$MODE" == gateway ]]; then
     start_gateway
     url="http://127.0.0.1:$GATEWAY_PORT/mcp"
-    results_md="$CONF/RESULTS.md"
+    results_md="$OUT/RESULTS.md"
   else
     url="http://127.0.0.1:$FIXTURE_PORT/mcp"
-    results_md="$CONF/RESULTS-direct.md"
+    results_md="$OUT/RESULTS-direct.md"
   fi
   run_suite "$url"
   if [[ "$MODE" == gateway ]] && ! kill -0 "$GATEWAY_PID" 2>/dev/null; then
@@ -209,6 +215,10 @@ main() {
     --mode "$MODE" --target "$target" --date "$RUN_DATE" \
     --duration "$(elapsed) (startup and the whole suite)" \
     "${version_args[@]}" || rc=$?
+  if (( RECORD )); then
+    cp "$results_md" "$CONF/$(basename "$results_md")"
+    log "recorded: conformance/$(basename "$results_md") (commit it to keep this run)"
+  fi
   log "run time $(elapsed)"
   return "$rc"
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use agent_gateway::cli::{inspect, quickstart};
+use agent_gateway::cli::{inspect, quickstart, start};
 use agent_gateway::config;
 use agent_gateway::gateway::runtime;
 
@@ -105,6 +105,7 @@ fn main() -> ExitCode {
                 config,
                 Some(quickstart::instructions(port, token.as_deref())),
                 None,
+                |_, e| start::quickstart(port, e),
             )
         }
         Command::Schema => {
@@ -148,22 +149,24 @@ fn serve(config: config::GatewayConfig, path: PathBuf) -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    serve_on(runtime, config, None, Some(path))
+    serve_on(runtime, config, None, Some(path), start::run)
 }
 
 /// Serves until SIGINT/SIGTERM; `banner` is printed once every listener is up; with `watch`, the config
-/// file is reloaded when it changes.
+/// file is reloaded when it changes. `explain` turns a start-up error into one that names the setting to
+/// change (a port that cannot be bound: `--port`, or the file's `binds[i].port`).
 fn serve_on(
     runtime: tokio::runtime::Runtime,
     config: config::GatewayConfig,
     banner: Option<String>,
     watch: Option<PathBuf>,
+    explain: impl FnOnce(&config::GatewayConfig, &str) -> String,
 ) -> ExitCode {
     runtime.block_on(async move {
         let running = match runtime::start(&config).await {
             Ok(r) => r,
             Err(e) => {
-                tracing::error!("cannot start: {e}");
+                tracing::error!("cannot start: {}", explain(&config, &e));
                 return ExitCode::from(1);
             }
         };

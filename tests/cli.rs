@@ -1,5 +1,6 @@
 //! The command line as a newcomer uses it: `quickstart --auth` prints a token that works, `catalogue --as`
-//! explains what a principal sees, `validate` exits non-zero on a broken config.
+//! explains what a principal sees, `validate` exits non-zero on a broken config, and a port that is taken
+//! is named with the setting that changes it.
 
 mod common;
 
@@ -72,6 +73,57 @@ async fn quickstart_auth_prints_a_working_token() {
         "Unknown tool: store_activity_plan"
     );
     let _ = child.kill().await;
+}
+
+/// Runs the binary with `args` to its end (at most 30 s); returns its exit code and stderr.
+async fn run_to_end(args: &[&str]) -> (Option<i32>, String) {
+    let child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the gateway exits when its port is taken")
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_taken_port_is_named_with_the_setting_that_changes_it() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+
+    let (code, stderr) = run_to_end(&["quickstart", "--port", &port.to_string()]).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot start: port {port} is not available (cannot listen on 127.0.0.1:{port}: "
+        )) && stderr.contains("choose another with --port N, e.g. quickstart --port"),
+        "{stderr}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gateway.yaml");
+    let config = format!(
+        "binds:\n  - port: {port}\n    address: 127.0.0.1\n    listeners:\n      - name: l\n        routes:\n          - name: tools\n            match: {{path: {{prefix: /mcp}}}}\n            backends:\n              - {{name: s, type: sample}}\n"
+    );
+    std::fs::write(&file, config).unwrap();
+    let (code, stderr) = run_to_end(&["run", "--config", file.to_str().unwrap()]).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:2:5: binds[0].port: port {port} is not available",
+            file.display()
+        )) && stderr.contains("or set binds[0].port to a free port"),
+        "{stderr}"
+    );
+    drop(taken);
 }
 
 #[tokio::test]
