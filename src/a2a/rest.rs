@@ -31,7 +31,7 @@ pub async fn handle(
     let public = card::public_base(request.headers(), &route.prefix, name);
     let method = request.method().clone();
     let operation = relay::a2a_method(&method, sub, &[]);
-    crate::core::telemetry::tracing::note_method(&operation, Some(name));
+    crate::core::telemetry::tracing::note_method(&operation, Some((TargetKind::Agent, name)));
     if let Err(e) = route.check(caller, &operation, name).await {
         return refuse(e);
     }

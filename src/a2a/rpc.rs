@@ -60,7 +60,7 @@ pub async fn handle(
         };
         return Err(Error::InvalidRequest(what.into())).refuse(dialect, &id);
     };
-    crate::core::telemetry::tracing::note_method(&method, Some(name));
+    crate::core::telemetry::tracing::note_method(&method, Some((TargetKind::Agent, name)));
     route
         .check(caller, &method, name)
         .await

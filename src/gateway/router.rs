@@ -9,7 +9,8 @@ use serde_json::json;
 
 use super::metadata;
 use crate::a2a::A2aRoute;
-use crate::core::error::{self, Dialect};
+use crate::core::error::{self, Dialect, TargetKind};
+use crate::core::http::Caller;
 use crate::core::http::body::{self, Body};
 use crate::core::http::listener::Service;
 use crate::core::http::tls;
@@ -150,21 +151,17 @@ async fn handle(
                 }
             };
             trace.set_principal(caller.principal.as_deref());
+            // Upstream attempts are children of this request's span, in whichever task they run.
+            let caller = Caller {
+                trace: Some(trace.trace()),
+                ..caller
+            };
             match target {
-                RouteTarget::Mcp(mcp) => {
-                    // Upstream attempts find the server span by this header; each attempt replaces it by
-                    // its own client span's before it goes out.
-                    let mut caller = caller;
-                    caller.headers.retain(|(name, _)| {
-                        name != trace::TRACEPARENT && name != trace::TRACESTATE
-                    });
-                    caller.headers.extend(trace.headers());
-                    crate::mcp::handle(mcp, request, &caller).await
-                }
+                RouteTarget::Mcp(mcp) => crate::mcp::handle(mcp, request, &caller).await,
                 RouteTarget::A2a(a2a) => {
                     let agent = agent_of(&path, &route.prefix);
                     if let Some(agent) = &agent {
-                        trace::note_target(agent);
+                        trace::note_target(TargetKind::Agent, agent);
                     }
                     let started = std::time::Instant::now();
                     let response = a2a.handle(request, &caller).await;

@@ -14,6 +14,7 @@ use crate::core::http::sse;
 use crate::core::jsonrpc;
 use crate::core::seal::random_id;
 use crate::core::telemetry::tracing::{Attempt, add_meta};
+use crate::mcp::protocol::methods;
 use crate::mcp::route::McpRoute;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
 use crate::mcp::state::{MAX_IN_FLIGHT, PendingReply};
@@ -83,10 +84,10 @@ async fn attempts(
             timeout,
             |attempt| {
                 let span = Attempt::mcp(
-                    &ctx.headers,
+                    ctx.trace.as_ref(),
                     upstream.name(),
                     method,
-                    params,
+                    methods::target(method, params),
                     ctx.principal.as_deref(),
                     attempt,
                 );

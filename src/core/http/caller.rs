@@ -10,4 +10,6 @@ pub struct Caller {
     /// Headers the gateway adds toward upstreams from the caller's verified claims (`claimToHeaders`).
     /// Client-sent headers never reach an upstream, so a caller cannot forge these.
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// The request's trace, carried to the upstream attempts (their parent span).
+    pub trace: Option<crate::core::telemetry::tracing::Trace>,
 }

@@ -47,7 +47,7 @@ pub async fn caller(
         return Ok(Caller {
             principal: certificate_principal,
             authorization,
-            headers: Vec::new(),
+            ..Caller::default()
         });
     };
     match authn
@@ -59,6 +59,7 @@ pub async fn caller(
             headers: authn.authenticator.claim_headers(&identity),
             principal: Some(identity.principal),
             authorization,
+            trace: None,
         }),
         Err(source) => Err(Error::Unauthenticated {
             source,

@@ -4,7 +4,8 @@
 //! must never become a label as it is. The rules:
 //! - Route and backend names come from the config: bounded by the operator.
 //! - Methods, tool names and identities come from callers: known values pass, anything else collapses to one
-//!   value (`other`, `unknown`, `other`).
+//!   value (`other`, `unknown`, `other`). Methods are bounded by their protocol's table
+//!   (`mcp::protocol::methods::label`) before they get here.
 //! - Outcomes, error types and rejection kinds are enums here, so a new value needs a code change.
 //! - Session ids, task ids, request ids and raw paths never become labels (they go to traces and logs).
 
@@ -15,61 +16,6 @@ use std::sync::RwLock;
 /// otherwise become its own series.
 pub fn tool_label(name: &str, known: bool) -> &str {
     if known { name } else { "unknown" }
-}
-
-/// The JSON-RPC (MCP and A2A) methods and HTTP verbs a request is counted under; anything else is `other`.
-pub fn method_label(method: &str) -> &str {
-    const KNOWN: &[&str] = &[
-        // MCP, both eras.
-        "initialize",
-        "ping",
-        "server/discover",
-        "subscriptions/listen",
-        "tools/list",
-        "tools/call",
-        "resources/list",
-        "resources/read",
-        "resources/templates/list",
-        "resources/subscribe",
-        "resources/unsubscribe",
-        "prompts/list",
-        "prompts/get",
-        "completion/complete",
-        "logging/setLevel",
-        "notifications/initialized",
-        "notifications/cancelled",
-        "notifications/progress",
-        "notifications/roots/list_changed",
-        // A2A 0.3.
-        "message/send",
-        "message/stream",
-        "tasks/get",
-        "tasks/cancel",
-        "tasks/resubscribe",
-        "tasks/pushNotificationConfig/set",
-        "tasks/pushNotificationConfig/get",
-        "tasks/pushNotificationConfig/list",
-        "tasks/pushNotificationConfig/delete",
-        "agent/getAuthenticatedExtendedCard",
-        // A2A 1.0.
-        "SendMessage",
-        "SendStreamingMessage",
-        "GetTask",
-        "ListTasks",
-        "CancelTask",
-        "SubscribeToTask",
-        "GetExtendedAgentCard",
-        // Requests that carry no JSON-RPC method: a session's GET stream, its DELETE, an agent card, a batch.
-        "GET",
-        "DELETE",
-        "agent-card",
-        "batch",
-    ];
-    KNOWN
-        .iter()
-        .find(|m| **m == method)
-        .copied()
-        .unwrap_or("other")
 }
 
 /// How many distinct caller identities get their own series before new ones are counted as `other`.
@@ -266,8 +212,6 @@ mod tests {
     fn unknown_tools_and_methods_collapse() {
         assert_eq!(tool_label("get_weather_data", true), "get_weather_data");
         assert_eq!(tool_label("drop_tables_please", false), "unknown");
-        assert_eq!(method_label("tools/call"), "tools/call");
-        assert_eq!(method_label("tools/call/../../etc"), "other");
     }
 
     #[test]

@@ -27,7 +27,7 @@ use prometheus::{IntCounter, IntGauge, TextEncoder};
 
 use super::families::Families;
 use super::labels::Identities;
-pub use super::labels::{DenialKind, ErrorType, LimitKind, Outcome, method_label, tool_label};
+pub use super::labels::{DenialKind, ErrorType, LimitKind, Outcome, tool_label};
 
 /// The families plus the state that keeps their labels bounded.
 pub struct Metrics {
@@ -46,9 +46,15 @@ pub fn render() -> String {
     global().render()
 }
 
-/// A request answered on a route. `status` is the HTTP status; `method` is the JSON-RPC method (or the verb
-/// for GET/DELETE) and is collapsed to `other` when unknown.
-pub fn request(route: &str, identity: Option<&str>, method: &str, status: u16, duration: Duration) {
+/// A request answered on a route. `status` is the HTTP status; `method` is the label of its JSON-RPC method,
+/// already bounded by the protocol's method table (`other` for an unknown method).
+pub fn request(
+    route: &str,
+    identity: Option<&str>,
+    method: &'static str,
+    status: u16,
+    duration: Duration,
+) {
     global().request(route, identity, method, status, duration)
 }
 
@@ -208,12 +214,11 @@ impl Metrics {
         &self,
         route: &str,
         identity: Option<&str>,
-        method: &str,
+        method: &'static str,
         status: u16,
         duration: Duration,
     ) {
         let f = &self.families;
-        let method = method_label(method);
         let status = http::StatusCode::from_u16(status);
         let status = status.as_ref().map_or("invalid", http::StatusCode::as_str);
         let identity = self.identities.label(identity);

@@ -5,9 +5,11 @@
 //! on the log filter (`RUST_LOG=warn` must not switch traces off) nor on a global subscriber (an in-process
 //! gateway, as the tests start, traces too).
 //!
-//! - One server span per request ([`Request::start`] in `server::handle`), child of the caller's
+//! - One server span per request ([`Request::start`] in the gateway's router), child of the caller's
 //!   `traceparent`/`tracestate` when it sends them. Named `<method> <target>` once the method is known:
 //!   from the upstream attempts ([`Attempt`]), the A2A relay, or [`note_method`].
+//! - The request's [`Trace`] travels with the call (in the `Caller`, then the upstream call's context),
+//!   so an attempt running in another task still finds its parent span and its request.
 //! - One client span per upstream attempt ([`Attempt::start`]), so retries are separate spans. Its context
 //!   goes upstream as `traceparent` (HTTP header, and MCP `params._meta.traceparent`).
 //! - Export: a bounded queue drained by a task on the gateway's Tokio runtime, which batches and exports with
@@ -17,17 +19,14 @@
 //! With tracing off, no span is made, but the caller's trace context still goes to the upstreams and its
 //! trace id to the access log.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry::trace::{
-    SpanId, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _,
-};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
@@ -40,6 +39,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::config::OpenTelemetry;
+use crate::core::error::TargetKind;
 
 /// How long one export may take before its spans are dropped.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -318,6 +318,8 @@ pub struct RequestInfo {
     pub method: Option<String>,
     /// The tool (MCP `tools/call`), prompt or resource, or the agent (A2A).
     pub target: Option<String>,
+    /// What kind of thing `target` is.
+    pub target_kind: Option<TargetKind>,
     /// The upstream that served it.
     pub backend: Option<String>,
     /// The authenticated caller.
@@ -329,11 +331,15 @@ struct Shared {
     info: Mutex<RequestInfo>,
 }
 
-/// Requests in flight by server span id, so an upstream attempt running in another task (MCP calls are
-/// spawned) finds its request from the `traceparent` it carries.
-fn in_flight() -> &'static Mutex<HashMap<SpanId, Weak<Shared>>> {
-    static IN_FLIGHT: OnceLock<Mutex<HashMap<SpanId, Weak<Shared>>>> = OnceLock::new();
-    IN_FLIGHT.get_or_init(Default::default)
+/// A request's trace as the call carries it: its server span's context (the parent of every upstream
+/// attempt) and what the request learns for its span and access-log line. Cheap to clone.
+#[derive(Clone)]
+pub struct Trace(Arc<Shared>);
+
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Trace")
+    }
 }
 
 tokio::task_local! {
@@ -346,7 +352,6 @@ pub struct Request {
     shared: Arc<Shared>,
     tracing: Option<Arc<Tracing>>,
     started: Instant,
-    registered: Option<SpanId>,
 }
 
 /// How a request ended, for its span and access-log line.
@@ -382,39 +387,22 @@ impl Request {
                 .get("mcp-name")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
-            backend: None,
-            principal: None,
+            ..RequestInfo::default()
         };
         let shared = Arc::new(Shared {
             cx,
             info: Mutex::new(info),
         });
-        let span_id = shared.cx.span().span_context().span_id();
-        let registered = shared
-            .cx
-            .span()
-            .span_context()
-            .is_valid()
-            .then(|| {
-                let mut map = in_flight().lock().unwrap();
-                // Without traces, two requests may share the caller's span id: the first keeps it.
-                (!map.contains_key(&span_id)).then(|| {
-                    map.insert(span_id, Arc::downgrade(&shared));
-                    span_id
-                })
-            })
-            .flatten();
         Request {
             shared,
             tracing,
             started: Instant::now(),
-            registered,
         }
     }
 
-    /// `traceparent`/`tracestate` of the server span, for upstreams reached without an [`Attempt`].
-    pub fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
-        headers_for(&self.shared.cx)
+    /// The handle the call carries to its upstream attempts.
+    pub fn trace(&self) -> Trace {
+        Trace(self.shared.clone())
     }
 
     /// The trace id, for the access log.
@@ -461,7 +449,7 @@ impl Request {
         if let Some(name) = span_name(&info) {
             span.update_name(name);
         }
-        let tool = (info.protocol == "mcp")
+        let tool = (info.target_kind == Some(TargetKind::Tool))
             .then_some(info.target.as_deref())
             .flatten();
         span.set_attributes(configured(
@@ -490,14 +478,6 @@ impl Request {
     }
 }
 
-impl Drop for Request {
-    fn drop(&mut self) {
-        if let Some(id) = self.registered {
-            in_flight().lock().unwrap().remove(&id);
-        }
-    }
-}
-
 fn span_name(info: &RequestInfo) -> Option<String> {
     let method = info.method.as_deref()?;
     Some(match &info.target {
@@ -508,29 +488,23 @@ fn span_name(info: &RequestInfo) -> Option<String> {
 
 fn protocol_attributes(info: &RequestInfo) -> Vec<KeyValue> {
     let mut out = Vec::new();
-    let method = info.method.clone();
-    match info.protocol {
-        "a2a" => {
-            if let Some(m) = method {
-                out.push(KeyValue::new("a2a.method", m));
-            }
-            if let Some(agent) = &info.target {
-                out.push(KeyValue::new("a2a.agent.name", agent.clone()));
-            }
-        }
-        _ => {
-            if let Some(m) = &method {
-                out.push(KeyValue::new("mcp.method.name", m.clone()));
-                if let Some(target) = &info.target {
-                    let key = match m.as_str() {
-                        "tools/call" => "gen_ai.tool.name",
-                        "prompts/get" => "gen_ai.prompt.name",
-                        _ => "mcp.resource.uri",
-                    };
-                    out.push(KeyValue::new(key, target.clone()));
-                }
-            }
-        }
+    if let Some(m) = &info.method {
+        let key = if info.protocol == "a2a" {
+            "a2a.method"
+        } else {
+            "mcp.method.name"
+        };
+        out.push(KeyValue::new(key, m.clone()));
+    }
+    if let (Some(kind), Some(target)) = (info.target_kind, &info.target) {
+        let key = match kind {
+            TargetKind::Tool => "gen_ai.tool.name",
+            TargetKind::Prompt => "gen_ai.prompt.name",
+            TargetKind::Resource => "mcp.resource.uri",
+            TargetKind::Agent => "a2a.agent.name",
+            TargetKind::Task => "a2a.task.id",
+        };
+        out.push(KeyValue::new(key, target.clone()));
     }
     if let Some(backend) = &info.backend {
         out.push(KeyValue::new("agent_gateway.backend", backend.clone()));
@@ -540,43 +514,30 @@ fn protocol_attributes(info: &RequestInfo) -> Vec<KeyValue> {
 
 /// Tells the current request (when called inside its [`Request::scope`]) its method and target, for the
 /// span name and the access log. Calls after the first keep the first method.
-pub fn note_method(method: &str, target: Option<&str>) {
+pub fn note_method(method: &str, target: Option<(TargetKind, &str)>) {
     let _ = CURRENT.try_with(|shared| note(shared, method, target, None));
 }
 
-/// The current request's agent (A2A), when known from its path.
-pub fn note_target(target: &str) {
+/// The current request's target, when known before its method (an A2A agent from the path).
+pub fn note_target(kind: TargetKind, target: &str) {
     let _ = CURRENT.try_with(|shared| {
-        shared
-            .info
-            .lock()
-            .unwrap()
-            .target
-            .get_or_insert_with(|| target.to_string());
+        let mut info = shared.info.lock().unwrap();
+        info.target.get_or_insert_with(|| target.to_string());
+        info.target_kind.get_or_insert(kind);
     });
 }
 
-fn note(shared: &Shared, method: &str, target: Option<&str>, backend: Option<&str>) {
+fn note(shared: &Shared, method: &str, target: Option<(TargetKind, &str)>, backend: Option<&str>) {
     let mut info = shared.info.lock().unwrap();
     if info.method.is_none() {
         info.method = Some(method.to_string());
     }
-    if info.target.is_none() {
-        info.target = target.map(str::to_string);
+    if let Some((kind, name)) = target {
+        info.target.get_or_insert_with(|| name.to_string());
+        info.target_kind.get_or_insert(kind);
     }
     if info.backend.is_none() {
         info.backend = backend.map(str::to_string);
-    }
-}
-
-/// The target of an MCP request: the tool, prompt or resource its params name.
-pub fn mcp_target<'a>(method: &str, params: &'a Value) -> Option<&'a str> {
-    match method {
-        "tools/call" | "prompts/get" => params.get("name").and_then(Value::as_str),
-        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
-            params.get("uri").and_then(Value::as_str)
-        }
-        _ => None,
     }
 }
 
@@ -588,41 +549,32 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// An MCP attempt: `parent_headers` are the upstream headers carrying the server span's `traceparent`
-    /// (`CallCtx::headers`); the request they belong to learns its method, target and backend from here.
+    /// An MCP attempt of the request `trace` (none for the gateway's own calls, e.g. discovery); the
+    /// request learns its method, target and backend from here.
     pub fn mcp(
-        parent_headers: &[(HeaderName, HeaderValue)],
+        trace: Option<&Trace>,
         backend: &str,
         method: &str,
-        params: &Value,
+        target: Option<(TargetKind, &str)>,
         principal: Option<&str>,
         attempt: u32,
     ) -> Attempt {
-        let mut headers = HeaderMap::new();
-        for (name, value) in parent_headers {
-            if name == TRACEPARENT || name == TRACESTATE {
-                headers.insert(name.clone(), value.clone());
-            }
-        }
-        let parent = extract(&headers);
-        let target = mcp_target(method, params);
-        let parent_id = parent.span().span_context().span_id();
-        let request = in_flight()
-            .lock()
-            .unwrap()
-            .get(&parent_id)
-            .and_then(Weak::upgrade);
-        if let Some(request) = &request {
+        if let Some(Trace(request)) = trace {
             note(request, method, target, Some(backend));
         }
         let info = RequestInfo {
             protocol: "mcp",
             method: Some(method.to_string()),
-            target: target.map(str::to_string),
+            target: target.map(|(_, name)| name.to_string()),
+            target_kind: target.map(|(kind, _)| kind),
             backend: Some(backend.to_string()),
             principal: principal.map(str::to_string),
         };
-        Attempt::start(parent, &info, target, attempt)
+        let parent = trace.map_or_else(Context::new, |Trace(request)| request.cx.clone());
+        let tool = target
+            .filter(|(kind, _)| *kind == TargetKind::Tool)
+            .map(|(_, name)| name);
+        Attempt::start(parent, &info, tool, attempt)
     }
 
     /// An A2A call to `agent` (in the current request's scope; its server span is the parent).

@@ -1,3 +1,4 @@
 //! The MCP protocol as the gateway speaks it on both sides: revisions and their `_meta` keys.
 
+pub mod methods;
 pub mod version;

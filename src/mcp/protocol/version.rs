@@ -41,15 +41,6 @@ pub fn negotiate(requested: Option<&str>) -> &'static str {
         .unwrap_or(LATEST_SESSION)
 }
 
-/// Methods whose `Mcp-Name` header carries `params.name` / `params.uri` (2026-07-28 header rules).
-pub fn name_param(method: &str) -> Option<&'static str> {
-    match method {
-        "tools/call" | "prompts/get" => Some("name"),
-        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => Some("uri"),
-        _ => None,
-    }
-}
-
 /// Header values that are not plain visible ASCII travel as `=?base64?…?=`.
 pub fn encode_header_value(value: &str) -> String {
     use base64::Engine;

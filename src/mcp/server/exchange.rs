@@ -105,6 +105,7 @@ impl Exchange<'_> {
             log_level,
             upstream_id: None,
             headers: self.caller.headers.clone(),
+            trace: self.caller.trace.clone(),
         }
     }
 

@@ -14,7 +14,7 @@ use crate::core::http::body::{self, Body};
 use crate::core::jsonrpc::Message;
 use crate::core::telemetry::metrics;
 use crate::mcp::dispatch;
-use crate::mcp::protocol::version;
+use crate::mcp::protocol::{methods, version};
 use crate::mcp::relay;
 use crate::mcp::route::McpRoute;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
@@ -65,7 +65,7 @@ async fn post(
     metrics::request(
         &route.name,
         caller.principal.as_deref(),
-        &method,
+        methods::label(&method),
         response.status().as_u16(),
         start.elapsed(),
     );
@@ -99,9 +99,7 @@ async fn post_message(
     {
         method_seen.clone_from(method);
         // Names the request's span and access-log line (e.g. `tools/call get_weather_data`).
-        let target = version::name_param(method)
-            .and_then(|k| params.get(k))
-            .and_then(Value::as_str);
+        let target = methods::target(method, params);
         crate::core::telemetry::tracing::note_method(method, target);
     }
     let accepts_sse = parts
@@ -272,7 +270,7 @@ fn check_stateless_headers(
         }
         None => return Err(mismatch("Mcp-Method header is required".into())),
     }
-    if let Some(key) = version::name_param(method) {
+    if let Some(key) = methods::target_param(method) {
         let expected = params
             .and_then(|p| p.get(key))
             .and_then(Value::as_str)

@@ -375,8 +375,8 @@ impl HttpUpstream {
                 HeaderValue::from_str(method)
                     .map_err(|_| UpstreamError::Protocol("bad method".into()))?,
             );
-            if let Some(name) =
-                version::name_param(method).and_then(|key| message["params"][key].as_str())
+            if let Some(name) = crate::mcp::protocol::methods::target_param(method)
+                .and_then(|key| message["params"][key].as_str())
                 && let Ok(value) = HeaderValue::from_str(&version::encode_header_value(name))
             {
                 headers.insert("mcp-name", value);

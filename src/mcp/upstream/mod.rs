@@ -48,6 +48,8 @@ pub struct CallCtx {
     pub headers: Vec<(::http::HeaderName, ::http::HeaderValue)>,
     /// Filled with the id the upstream request went out under, so a cancellation can name it.
     pub upstream_id: Option<Arc<std::sync::OnceLock<Value>>>,
+    /// The caller's request trace: each attempt's span is its child.
+    pub trace: Option<crate::core::telemetry::tracing::Trace>,
 }
 
 impl CallCtx {
