@@ -17,6 +17,8 @@ use crate::mcp::server::exchange::{Answer, Exchange, Mode};
 use crate::mcp::server::listen;
 use crate::mcp::server::session::{self, SessionClaims};
 use crate::mcp::server::subscriptions;
+use crate::mcp::upstream::Reply;
+use crate::mcp::upstream::reply::Members;
 
 /// How long a list result may be cached by a stateless client (2026-07-28 `ttlMs`).
 const LIST_TTL_MS: u64 = 60_000;
@@ -180,6 +182,7 @@ fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Result<Answ
     Ok(Answer::Raw {
         status: http::StatusCode::OK,
         body: body.into(),
+        upstream_error: None,
     })
 }
 
@@ -251,9 +254,13 @@ async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<A
     let backend_name = ex.route.backends[backend].upstream.name().to_string();
     let (gateway_route, principal) = (ex.route.clone(), ex.caller.principal.clone());
     let start = std::time::Instant::now();
-    let finish = move |reply: Result<Value, Error>| {
+    let finish = move |reply: Result<Reply, Error>| {
         let reply = reply.and_then(|reply| {
-            if let Some(result) = reply.get("result") {
+            // Only a tool with an outputSchema has its result parsed.
+            if tool.output.is_some()
+                && let Some(result) = reply.top().result
+            {
+                let result: Value = serde_json::from_str(result.get()).unwrap_or_default();
                 let call = crate::core::policy::Call::new(
                     crate::core::policy::Protocol::Mcp,
                     "tools/call",
@@ -261,7 +268,7 @@ async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<A
                 )
                 .target(TargetKind::Tool, &tool.exposed)
                 .schemas(&tool.input, tool.output.as_deref());
-                gateway_route.pipeline.check_result(&call, result)?;
+                gateway_route.pipeline.check_result(&call, &result)?;
             }
             Ok(reply)
         });
@@ -393,13 +400,19 @@ async fn set_log_level(ex: &Exchange<'_>, id: &Value, params: Value) -> Result<A
 }
 
 /// How a relayed tool call ended, for its metrics.
-fn outcome(reply: &Result<Value, Error>) -> Outcome {
+fn outcome(reply: &Result<Reply, Error>) -> Outcome {
     match reply {
-        Ok(reply) => match jsonrpc::error_code(reply) {
-            None if reply["result"]["isError"] == true => Outcome::Error,
-            None => Outcome::Ok,
-            Some(_) => Outcome::Error,
-        },
+        Ok(reply) => {
+            let top = reply.top();
+            let is_error = top.result.is_some_and(|r| {
+                r.get().contains("\"isError\"") && Members::of(r).is("isError", "true")
+            });
+            if top.error.is_some() || is_error {
+                Outcome::Error
+            } else {
+                Outcome::Ok
+            }
+        }
         Err(Error::UpstreamTimeout { .. }) => Outcome::Timeout,
         Err(Error::Upstream { .. }) => Outcome::Unavailable,
         Err(_) => Outcome::Error,

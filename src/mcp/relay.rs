@@ -18,7 +18,8 @@ use crate::mcp::protocol::methods;
 use crate::mcp::route::McpRoute;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
 use crate::mcp::state::{MAX_IN_FLIGHT, PendingReply};
-use crate::mcp::upstream::{CallCtx, EventSink, Upstream, UpstreamEvent};
+use crate::mcp::upstream::reply::{Members, with_first};
+use crate::mcp::upstream::{CallCtx, EventSink, Reply, Upstream, UpstreamEvent};
 
 /// A call registered for `notifications/cancelled`; unregistered when the call ends, however it ends.
 struct InFlight {
@@ -75,7 +76,7 @@ async fn attempts(
     method: &str,
     params: &Value,
     timeout: Duration,
-) -> Result<Value, Error> {
+) -> Result<Reply, Error> {
     route
         .pipeline
         .upstream
@@ -96,14 +97,14 @@ async fn attempts(
                     add_meta(&mut params, &traceparent);
                 }
                 let context = span.context();
-                let request = upstream.request(ctx, method, params);
+                let request = upstream.relay(ctx, method, params);
                 (
                     span,
                     opentelemetry::context::FutureExt::with_context(request, context),
                 )
             },
             |span, result| match result {
-                Ok(reply) => span.end(None, jsonrpc::error_code(reply), None),
+                Ok(reply) => span.end(None, reply.error_code(), None),
                 Err(UpstreamError::Status(status, _)) => {
                     span.end(Some(*status), None, Some(format!("HTTP {status}")))
                 }
@@ -146,7 +147,7 @@ async fn fulfil(sink: &EventSink, result: &Value) -> Result<Value, Error> {
 
 /// The upstream side of one relayed call. It is polled in the caller's own task (no spawn, no hop to
 /// another thread on the common path) and dropped, which stops it, when the caller goes away.
-type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, Error>> + Send>>;
+type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Reply, Error>> + Send>>;
 
 /// Sends `method` to `backend` and answers `id`; `finish` may refuse or count the upstream's reply (e.g.
 /// the output schema) before the caller sees it.
@@ -156,7 +157,7 @@ pub async fn relay(
     id: &Value,
     method: &str,
     params: Value,
-    finish: impl FnOnce(Result<Value, Error>) -> Result<Value, Error> + Send + 'static,
+    finish: impl FnOnce(Result<Reply, Error>) -> Result<Reply, Error> + Send + 'static,
 ) -> Answer {
     let backend = &ex.route.backends[backend_index];
     let (events_tx, mut events) = mpsc::channel::<UpstreamEvent>(64);
@@ -165,7 +166,7 @@ pub async fn relay(
     let flight = InFlight::register(ex, id, cancel.clone());
     let route = ex.route.clone();
     let upstream = backend.upstream.clone();
-    let (timeout, method_owned, id_owned) = (backend.timeout, method.to_string(), id.clone());
+    let (timeout, method_owned) = (backend.timeout, method.to_string());
     let stateless = ex.is_stateless();
     // A session-era caller cannot read a 2026-07-28 `input_required` result; the gateway asks it the
     // questions as server-to-client requests on the stream and retries the upstream with the answers.
@@ -191,12 +192,10 @@ pub async fn relay(
                 Ok(reply) => reply,
                 Err(e) => break Err(e),
             };
-            let Some(sink) = input_sink
-                .as_ref()
-                .filter(|_| reply["result"]["resultType"] == "input_required")
-            else {
+            let Some(sink) = input_sink.as_ref().filter(|_| asks_for_input(&reply)) else {
                 break Ok(reply);
             };
+            let reply = reply.value();
             rounds += 1;
             if rounds > MAX_INPUT_ROUNDS {
                 break Err(Error::Internal(format!(
@@ -215,24 +214,12 @@ pub async fn relay(
                 }
             }
         };
-        let mut reply = finish(reply.map(|r| with_id(r, &id_owned)))?;
-        if let Some(result) = reply.get_mut("result").and_then(Value::as_object_mut) {
-            if stateless {
-                // 2026-07-28 results say how to read them; a session-era upstream never does.
-                result
-                    .entry("resultType")
-                    .or_insert_with(|| Value::String("complete".into()));
-            } else if result.get("resultType").is_some_and(|t| t == "complete") {
-                // ...and a session-era caller never expects the field.
-                result.remove("resultType");
-            }
-        }
-        Ok(reply)
+        finish(reply)
     });
 
     tokio::select! {
-        reply = &mut call => match reply {
-            Ok(reply) => ex.reply(reply),
+        reply = &mut call => match reply.and_then(|r| Relayed::of(id, &r, stateless)) {
+            Ok(relayed) => relayed.answer(stateless),
             Err(error) => ex.fail(id, error),
         },
         Some(first) = events.recv() => {
@@ -291,8 +278,8 @@ impl Stream {
                     while let Ok(event) = events.try_recv() {
                         if self.forward(event).await.is_err() { return; }
                     }
-                    match reply {
-                        Ok(reply) => { let _ = self.send(&reply).await; }
+                    match reply.and_then(|r| Relayed::of(&self.id, &r, self.dialect == error::Dialect::McpStateless)) {
+                        Ok(relayed) => { let _ = self.send_text(&relayed.body).await; }
                         Err(error) => self.send_error(error).await,
                     }
                     return;
@@ -306,8 +293,12 @@ impl Stream {
     }
 
     async fn send(&self, message: &Value) -> Result<(), ()> {
+        self.send_text(&message.to_string()).await
+    }
+
+    async fn send_text(&self, message: &str) -> Result<(), ()> {
         self.tx
-            .send(sse::encode(Some("message"), None, &message.to_string()))
+            .send(sse::encode(Some("message"), None, message))
             .await
             .map_err(|_| ())
     }
@@ -346,11 +337,79 @@ impl Stream {
     }
 }
 
-fn with_id(mut reply: Value, id: &Value) -> Value {
-    if let Some(obj) = reply.as_object_mut() {
-        obj.insert("id".into(), id.clone());
+/// Whether a reply is a 2026-07-28 `input_required` result.
+fn asks_for_input(reply: &Reply) -> bool {
+    reply.text().contains("input_required")
+        && reply
+            .top()
+            .result
+            .is_some_and(|r| Members::of(r).is("resultType", "\"input_required\""))
+}
+
+/// An upstream reply as the caller receives it: the caller's id, and the upstream's own `result` or
+/// `error` bytes. Only `resultType` is touched: a 2026-07-28 caller always gets one, a session-era
+/// caller never gets `"complete"` (which a session-era client does not expect).
+struct Relayed {
+    body: String,
+    /// The upstream's error code, when it answered with an error.
+    error_code: Option<i64>,
+}
+
+impl Relayed {
+    fn of(id: &Value, reply: &Reply, stateless: bool) -> Result<Relayed, Error> {
+        let top = reply.top();
+        let mut body = String::with_capacity(reply.text().len() + 32);
+        body.push_str(r#"{"jsonrpc":"2.0","id":"#);
+        body.push_str(&id.to_string());
+        let error_code = match (top.result, top.error) {
+            (Some(result), _) => {
+                body.push_str(r#","result":"#);
+                body.push_str(&result_for(result, stateless));
+                None
+            }
+            (None, Some(error)) => {
+                body.push_str(r#","error":"#);
+                body.push_str(error.get());
+                reply.error_code()
+            }
+            (None, None) => {
+                return Err(Error::Internal(
+                    "the upstream's reply has neither result nor error".into(),
+                ));
+            }
+        };
+        body.push('}');
+        Ok(Relayed { body, error_code })
     }
-    reply
+
+    /// The answer in the caller's era: the stateless revision answers an unknown method with 404.
+    fn answer(self, stateless: bool) -> Answer {
+        let status = match (stateless, self.error_code) {
+            (true, Some(jsonrpc::METHOD_NOT_FOUND)) => http::StatusCode::NOT_FOUND,
+            _ => http::StatusCode::OK,
+        };
+        Answer::Raw {
+            status,
+            body: self.body.into(),
+            upstream_error: self.error_code,
+        }
+    }
+}
+
+/// A result's text for the caller; parsed only when it mentions `resultType` or must gain one.
+fn result_for(result: &serde_json::value::RawValue, stateless: bool) -> std::borrow::Cow<'_, str> {
+    let text = result.get();
+    let mentioned = text.contains("\"resultType\"");
+    if !text.trim_start().starts_with('{') || (!stateless && !mentioned) {
+        return text.into();
+    }
+    let members = mentioned.then(|| Members::of(result));
+    match (stateless, &members) {
+        (true, Some(m)) if m.get("resultType").is_some() => text.into(),
+        (true, _) => with_first(text, "resultType", "\"complete\"").into(),
+        (false, Some(m)) if m.is("resultType", "\"complete\"") => m.without("resultType").into(),
+        (false, _) => text.into(),
+    }
 }
 
 /// Delivers a caller's reply to a relayed server-to-client request. False when nothing waits for it.

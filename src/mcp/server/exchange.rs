@@ -42,10 +42,12 @@ pub enum Answer {
         upstream_error: Option<i64>,
     },
     Stream(mpsc::Receiver<String>),
-    /// A JSON-RPC reply already serialized (large results built without an intermediate `Value`).
+    /// A JSON-RPC reply already serialized: list pages built from the catalogue, replies relayed with the
+    /// upstream's own bytes (`upstream_error` is its error code, when it answered with one).
     Raw {
         status: StatusCode,
         body: bytes::Bytes,
+        upstream_error: Option<i64>,
     },
     /// The gateway refused or failed the request; `Exchange::fail` reported it already.
     Failed {

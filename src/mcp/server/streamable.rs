@@ -348,7 +348,16 @@ fn into_response(answer: Answer, dialect: Dialect) -> Response<Body> {
         Answer::Raw {
             status,
             body: bytes,
-        } => body::json_bytes(status, bytes),
+            upstream_error,
+        } => {
+            let mut response = body::json_bytes(status, bytes);
+            if let Some(code) = upstream_error {
+                response
+                    .extensions_mut()
+                    .insert(ErrorCode { code, metric: None });
+            }
+            response
+        }
         Answer::Failed { id, error } => error::response(&error, &id, dialect),
     }
 }

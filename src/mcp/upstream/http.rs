@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
-use super::{CallCtx, SessionCache, UpstreamError, UpstreamEvent, UpstreamSessionClaim};
+use super::{CallCtx, Reply, SessionCache, UpstreamError, UpstreamEvent, UpstreamSessionClaim};
 use crate::core::error::error_chain;
 use crate::core::http::client::HttpClient;
 use crate::core::{http::sse, jsonrpc};
@@ -93,12 +93,23 @@ impl HttpUpstream {
         })
     }
 
+    /// Sends one request; the reply parsed (the gateway's own calls).
     pub async fn request(
         &self,
         ctx: &CallCtx,
         method: &str,
         params: Value,
     ) -> Result<Value, UpstreamError> {
+        self.relay(ctx, method, params).await.map(|r| r.value())
+    }
+
+    /// Sends one request; the reply as the upstream sent it (relayed to callers).
+    pub async fn relay(
+        &self,
+        ctx: &CallCtx,
+        method: &str,
+        params: Value,
+    ) -> Result<Reply, UpstreamError> {
         let session = self.session_for(ctx).await?;
         let id = json!(self.next_id.fetch_add(1, Ordering::Relaxed));
         if let Some(slot) = &ctx.upstream_id {
@@ -119,7 +130,8 @@ impl HttpUpstream {
         }
         .map(|reply| {
             reply.unwrap_or_else(|| {
-                jsonrpc::error(&id, jsonrpc::INTERNAL_ERROR, "upstream sent no reply")
+                let error = jsonrpc::error(&id, jsonrpc::INTERNAL_ERROR, "upstream sent no reply");
+                Reply::from_value(&error)
             })
         })
     }
@@ -224,7 +236,7 @@ impl HttpUpstream {
         );
         let era = match self.post(&probe, &message, &CallCtx::default()).await {
             Ok(Some(reply))
-                if reply["result"]["supportedVersions"]
+                if reply.value()["result"]["supportedVersions"]
                     .as_array()
                     .is_some_and(|v| v.iter().any(|v| v == version::STATELESS)) =>
             {
@@ -258,7 +270,8 @@ impl HttpUpstream {
         let reply = self
             .read_reply(response, ctx)
             .await?
-            .ok_or_else(|| UpstreamError::Protocol("no initialize reply".into()))?;
+            .ok_or_else(|| UpstreamError::Protocol("no initialize reply".into()))?
+            .value();
         if let Some(error) = reply.get("error") {
             return Err(UpstreamError::Protocol(format!(
                 "initialize refused: {error}"
@@ -318,7 +331,7 @@ impl HttpUpstream {
         session: &Session,
         message: &Value,
         ctx: &CallCtx,
-    ) -> Result<Option<Value>, UpstreamError> {
+    ) -> Result<Option<Reply>, UpstreamError> {
         match self.send(session, message, ctx).await {
             Ok(response) => self.read_reply(response, ctx).await,
             // Some servers answer a JSON-RPC error with an HTTP error status (rmcp: -32601 as 404); when the
@@ -331,7 +344,7 @@ impl HttpUpstream {
                                 .get("id")
                                 .is_some_and(|id| reply.get("id") == Some(id)) =>
                     {
-                        Ok(Some(reply))
+                        Ok(Some(Reply::from_value(&reply)))
                     }
                     _ => Err(UpstreamError::Status(status, body)),
                 }
@@ -411,7 +424,7 @@ impl HttpUpstream {
         &self,
         response: http::Response<Incoming>,
         ctx: &CallCtx,
-    ) -> Result<Option<Value>, UpstreamError> {
+    ) -> Result<Option<Reply>, UpstreamError> {
         let is_sse = response
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -431,7 +444,9 @@ impl HttpUpstream {
             if bytes.is_empty() {
                 return Ok(None);
             }
-            return serde_json::from_slice(&bytes)
+            let text = String::from_utf8(bytes)
+                .map_err(|e| UpstreamError::Protocol(format!("reply is not UTF-8: {e}")))?;
+            return Reply::parse(text)
                 .map(Some)
                 .map_err(|e| UpstreamError::Protocol(format!("reply is not JSON: {e}")));
         }
@@ -448,11 +463,13 @@ impl HttpUpstream {
                 if event.data.trim().is_empty() {
                     continue;
                 }
-                let message: Value = serde_json::from_str(&event.data)
-                    .map_err(|e| UpstreamError::Protocol(format!("SSE data is not JSON: {e}")))?;
-                if message.get("method").is_none() {
-                    return Ok(Some(message));
+                let not_json = |e| UpstreamError::Protocol(format!("SSE data is not JSON: {e}"));
+                // Only a notification or request the caller must see is parsed whole.
+                let kind: MessageKind = serde_json::from_str(&event.data).map_err(not_json)?;
+                if kind.method.is_none() {
+                    return Reply::parse(event.data).map(Some).map_err(not_json);
                 }
+                let message: Value = serde_json::from_str(&event.data).map_err(not_json)?;
                 self.relay_event(message, ctx, session_id.clone());
             }
         }
@@ -518,6 +535,13 @@ impl HttpUpstream {
             let _ = client.request(request).await;
         });
     }
+}
+
+/// Whether a message of an event stream is a request or notification (it has a method) or a reply.
+#[derive(serde::Deserialize)]
+struct MessageKind<'a> {
+    #[serde(borrow, default)]
+    method: Option<std::borrow::Cow<'a, str>>,
 }
 
 async fn read_limited(mut body: Incoming, limit: usize) -> Result<Vec<u8>, UpstreamError> {

@@ -2,6 +2,7 @@
 //! send a request and get the JSON-RPC reply, with server-initiated messages handed to an event sink.
 
 pub mod http;
+pub mod reply;
 mod session_cache;
 pub mod sse_client;
 pub mod stdio;
@@ -12,6 +13,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 pub use crate::core::error::UpstreamError;
+pub use reply::Reply;
 pub use session_cache::SessionCache;
 
 /// A message an upstream sends while serving a call: progress and log notifications, or a request
@@ -124,6 +126,23 @@ impl Upstream {
             Upstream::Sse(u) => u.request(ctx, method, params).await,
             Upstream::Stdio(u) => u.request(ctx, method, params).await,
             Upstream::Local { server, .. } => Ok(server.request(ctx, method, params)),
+        }
+    }
+
+    /// Sends one request and returns the reply as the upstream sent it, for relaying to a caller: an HTTP
+    /// upstream's bytes are kept, not parsed into a tree and serialized again.
+    pub async fn relay(
+        &self,
+        ctx: &CallCtx,
+        method: &str,
+        params: Value,
+    ) -> Result<Reply, UpstreamError> {
+        match self {
+            Upstream::Http(u) => u.relay(ctx, method, params).await,
+            other => other
+                .request(ctx, method, params)
+                .await
+                .map(|reply| Reply::from_value(&reply)),
         }
     }
 
