@@ -11,6 +11,7 @@ use crate::core::error::{Error, TargetKind};
 use crate::core::jsonrpc;
 use crate::core::seal::random_id;
 use crate::core::telemetry::metrics::{self, Outcome};
+use crate::mcp::protocol::server::{self, LIST_TTL_MS};
 use crate::mcp::protocol::version;
 use crate::mcp::relay::relay;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
@@ -20,13 +21,11 @@ use crate::mcp::server::subscriptions;
 use crate::mcp::upstream::Reply;
 use crate::mcp::upstream::reply::Members;
 
-/// How long a list result may be cached by a stateless client (2026-07-28 `ttlMs`).
-const LIST_TTL_MS: u64 = 60_000;
 
 pub async fn dispatch(ex: &Exchange<'_>, id: &Value, method: &str, params: Value) -> Answer {
     let outcome = match method {
         "initialize" => Ok(initialize(ex, id, &params).await),
-        "server/discover" => Ok(ex.result(id, discover_result())),
+        "server/discover" => Ok(ex.result(id, server::discover_result())),
         "ping" => Ok(ex.result(id, json!({}))),
         "tools/list" => list(ex, id, &params, "tools"),
         "prompts/list" => list(ex, id, &params, "prompts"),
@@ -44,30 +43,6 @@ pub async fn dispatch(ex: &Exchange<'_>, id: &Value, method: &str, params: Value
         _ => Err(Error::MethodNotFound(method.to_string())),
     };
     ex.answer(id, outcome)
-}
-
-pub fn capabilities() -> Value {
-    json!({
-        "tools": {"listChanged": true},
-        "prompts": {"listChanged": true},
-        "resources": {"listChanged": true, "subscribe": true},
-        "completions": {},
-        "logging": {},
-    })
-}
-
-pub fn server_info() -> Value {
-    json!({"name": "agent-gateway", "title": "Agent Gateway", "version": env!("CARGO_PKG_VERSION")})
-}
-
-fn discover_result() -> Value {
-    json!({
-        "supportedVersions": version::all(),
-        "capabilities": capabilities(),
-        "ttlMs": LIST_TTL_MS,
-        "cacheScope": "private",
-        "_meta": {version::META_SERVER_INFO: server_info()},
-    })
 }
 
 async fn initialize(ex: &Exchange<'_>, id: &Value, params: &Value) -> Answer {
@@ -101,12 +76,7 @@ async fn initialize(ex: &Exchange<'_>, id: &Value, params: &Value) -> Answer {
             .cloned(),
     };
     let token = session::seal(&ex.route.sealer, &claims);
-    let result = json!({
-        "protocolVersion": negotiated,
-        "capabilities": capabilities(),
-        "serverInfo": server_info(),
-        "instructions": "Tools, prompts and resources of the servers behind this Agent Gateway route.",
-    });
+    let result = server::initialize_result(negotiated);
     Answer::Json {
         status: http::StatusCode::OK,
         body: jsonrpc::result(id, result),

@@ -1,4 +1,5 @@
 //! The MCP protocol as the gateway speaks it on both sides: revisions and their `_meta` keys.
 
 pub mod methods;
+pub mod server;
 pub mod version;
