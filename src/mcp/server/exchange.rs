@@ -41,17 +41,17 @@ pub enum Answer {
         session: Option<String>,
         upstream_error: Option<i64>,
     },
+    /// A streamed answer: a request in flight until its reply is sent.
     Stream(mpsc::Receiver<String>),
+    /// A stream that only listens (`subscriptions/listen`): a shutdown ends it before in-flight answers.
+    Listen(mpsc::Receiver<String>),
     /// A JSON-RPC reply already serialized (large results built without an intermediate `Value`).
     Raw {
         status: StatusCode,
         body: bytes::Bytes,
     },
     /// The gateway refused or failed the request; `Exchange::fail` reported it already.
-    Failed {
-        id: Value,
-        error: Error,
-    },
+    Failed { id: Value, error: Error },
 }
 
 impl Exchange<'_> {
