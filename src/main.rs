@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 use agent_gateway::cli::{inspect, quickstart, start};
 use agent_gateway::config;
+use agent_gateway::core::http::shutdown::{Drained, InFlight};
 use agent_gateway::gateway::runtime;
 
 /// Many small short-lived allocations per request (JSON values, headers) from several worker threads:
@@ -152,9 +153,11 @@ fn serve(config: config::GatewayConfig, path: PathBuf) -> ExitCode {
     serve_on(runtime, config, None, Some(path), start::run)
 }
 
-/// Serves until SIGINT/SIGTERM; `banner` is printed once every listener is up; with `watch`, the config
-/// file is reloaded when it changes. `explain` turns a start-up error into one that names the setting to
-/// change (a port that cannot be bound: `--port`, or the file's `binds[i].port`).
+/// Serves until SIGINT/SIGTERM, then drains (`core::http::shutdown`): exit 0 once drained or once the grace
+/// period is up (the process did what was asked; the log says what was cut), or at once on a second signal.
+/// `banner` is printed once every listener is up; with `watch`, the config file is reloaded when it changes.
+/// `explain` turns a start-up error into one that names the setting to change (a port that cannot be
+/// bound: `--port`, or the file's `binds[i].port`).
 fn serve_on(
     runtime: tokio::runtime::Runtime,
     config: config::GatewayConfig,
@@ -162,12 +165,14 @@ fn serve_on(
     watch: Option<PathBuf>,
     explain: impl FnOnce(&config::GatewayConfig, &str) -> String,
 ) -> ExitCode {
-    runtime.block_on(async move {
+    let (code, forced) = runtime.block_on(async move {
+        // Before serving, so that no signal falls between two waits.
+        let mut signals = Signals::new();
         let running = match runtime::start(&config).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!("cannot start: {}", explain(&config, &e));
-                return ExitCode::from(1);
+                return (ExitCode::from(1), false);
             }
         };
         for address in &running.addresses {
@@ -180,27 +185,112 @@ fn serve_on(
         if let Some(banner) = banner {
             println!("{banner}");
         }
-        wait_for_signal().await;
-        tracing::info!("shutting down: no new connections, in-flight requests get 10s");
-        running.shutdown.cancel();
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        ExitCode::SUCCESS
-    })
+        let signal = signals.next().await;
+        let grace = running.grace_period();
+        let open = running.stop_accepting().await;
+        tracing::info!(
+            signal = signal.name,
+            grace_period_secs = grace.as_secs_f64(),
+            connections = open.connections,
+            requests = open.requests,
+            streams = open.streams,
+            "shutting down: no new connections; requests in flight get {grace:?} to finish"
+        );
+        tokio::select! {
+            drained = running.drain(grace) => {
+                report(&drained, open, grace);
+                (ExitCode::SUCCESS, false)
+            }
+            second = signals.next() => {
+                let requests = running.in_flight().requests;
+                tracing::warn!(signal = second.name, requests, "second signal: exiting now, {} in flight cut", count(requests, "request"));
+                (ExitCode::from(128 + second.number), true)
+            }
+        }
+    });
+    if forced {
+        // Without waiting for anything, blocking tasks included.
+        runtime.shutdown_background();
+    }
+    code
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+/// The last line of a shutdown: drained, or how much the grace period cut.
+fn report(drained: &Drained, open: InFlight, grace: std::time::Duration) {
+    let took_ms = drained.took.as_millis() as u64;
+    if drained.cut == 0 && drained.dropped == 0 {
+        tracing::info!(
+            took_ms,
+            requests = open.requests,
+            streams = open.streams,
+            connections = open.connections,
+            "drained: {} finished, {} ended, {} closed; exiting",
+            count(open.requests, "request"),
+            count(open.streams, "stream"),
+            count(open.connections, "connection")
+        );
+    } else {
+        tracing::warn!(
+            took_ms,
+            cut = drained.cut,
+            dropped = drained.dropped,
+            "grace period of {grace:?} expired: {} in flight cut, {} closed; exiting",
+            count(drained.cut, "request"),
+            count(drained.dropped, "connection")
+        );
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+}
+
+fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// SIGINT and SIGTERM, listened to from start-up to exit.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+struct Received {
+    name: &'static str,
+    /// For the exit code of a forced exit: 128 + the signal's number, as a shell reports a kill.
+    number: u8,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        #[cfg(unix)]
+        let signals = {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                interrupt: signal(SignalKind::interrupt()).expect("SIGINT handler"),
+                terminate: signal(SignalKind::terminate()).expect("SIGTERM handler"),
+            }
+        };
+        #[cfg(not(unix))]
+        let signals = Signals {};
+        signals
+    }
+
+    async fn next(&mut self) -> Received {
+        const INT: Received = Received {
+            name: "SIGINT",
+            number: 2,
+        };
+        #[cfg(unix)]
+        let received = tokio::select! {
+            _ = self.interrupt.recv() => INT,
+            _ = self.terminate.recv() => Received { name: "SIGTERM", number: 15 },
+        };
+        #[cfg(not(unix))]
+        let received = {
+            let _ = tokio::signal::ctrl_c().await;
+            INT
+        };
+        received
+    }
 }
 
 /// Logs to stderr, filtered like `RUST_LOG` (default `info`). `json`: one JSON object per line, the access

@@ -1060,6 +1060,8 @@ fn stated_defaults_are_the_decoders() {
         default("Limits", "maxJsonDepth"),
         json!(c.limits.max_json_depth)
     );
+    assert_eq!(default("Shutdown", "gracePeriod"), json!("25s"));
+    assert_eq!(c.shutdown.grace_period, std::time::Duration::from_secs(25));
     assert_eq!(default("RateLimitStore", "failMode"), json!("failOpen"));
     assert_eq!(
         c.rate_limit_store.as_ref().unwrap().fail_mode,

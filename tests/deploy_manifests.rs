@@ -193,6 +193,7 @@ const FUNCS: &[&str] = &[
     "b64enc",
     "indent",
     "nindent",
+    "add",
     ".Files.Get",
 ];
 
@@ -454,6 +455,10 @@ fn eval(e: &Expr, cx: &Ctx) -> Result<Value, String> {
                     Ok(json!(B64.encode(bytes)))
                 }
                 ("b64enc", [s]) => Ok(json!(B64.encode(as_text(s)?))),
+                ("add", [a, b]) => match (a.as_i64(), b.as_i64()) {
+                    (Some(a), Some(b)) => Ok(json!(a + b)),
+                    _ => Err(format!("add: only integers: {a} {b}")),
+                },
                 ("indent", [n, s]) => {
                     let (p, s) = pad(n, s)?;
                     Ok(json!(format!("{p}{}", s.replace('\n', &format!("\n{p}")))))
@@ -958,6 +963,18 @@ fn check_gateway_objects(docs: &[Value], expect_secret: bool) -> String {
         bind_ports,
         vec![8080],
         "the bind port is the container's http port"
+    );
+    // Kubernetes sends SIGTERM, waits terminationGracePeriodSeconds, then sends SIGKILL: the gateway's drain
+    // (its grace period, then up to a second to close what is left) must fit in between.
+    let termination = pod
+        .pointer("/spec/terminationGracePeriodSeconds")
+        .and_then(Value::as_u64)
+        .expect("the pod sets terminationGracePeriodSeconds");
+    let drain = loaded.config.shutdown.grace_period + std::time::Duration::from_secs(1);
+    assert!(
+        drain < std::time::Duration::from_secs(termination),
+        "shutdown.gracePeriod {:?} does not fit in terminationGracePeriodSeconds {termination}",
+        loaded.config.shutdown.grace_period
     );
     if let Some(prom) = loaded
         .config

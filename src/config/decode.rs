@@ -21,6 +21,7 @@ pub fn decode(root: &Node, cx: &mut Cx) -> GatewayConfig {
             "security",
             "limits",
             "rateLimitStore",
+            "shutdown",
         ],
     ) else {
         return config;
@@ -46,6 +47,9 @@ pub fn decode(root: &Node, cx: &mut Cx) -> GatewayConfig {
         .unwrap_or_default();
     config.limits = cx.field(&o, "limits", settings::limits).unwrap_or_default();
     config.rate_limit_store = cx.field(&o, "rateLimitStore", ratelimit_store::rate_limit_store);
+    config.shutdown = cx
+        .field(&o, "shutdown", settings::shutdown)
+        .unwrap_or_default();
 
     if let Some(prom) = config
         .observability

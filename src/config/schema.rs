@@ -209,6 +209,7 @@ const DEFS: &[Def] = &[
             f("security", Ty::Ref("Security"), "", "Gateway-wide security settings: session key, allowed origins, mTLS."),
             f("limits", Ty::Ref("Limits"), "", "Request limits (extension)."),
             f("rateLimitStore", Ty::Ref("RateLimitStore"), "", "Where rate limits are kept when they must hold across replicas (extension). Without it, limits are counted in each process."),
+            f("shutdown", Ty::Ref("Shutdown"), "", "How the gateway stops on SIGTERM or SIGINT (extension)."),
         ],
         example: "binds:\n  - port: 8080\n    listeners:\n      - name: local\n        routes:\n          - name: sample-tools\n            match: {path: {prefix: /mcp}}\n            backends:\n              - {name: weather-tools, type: sample}\nlimits: {maxBodyBytes: 1048576}\n",
         ..DEF
@@ -632,6 +633,18 @@ const DEFS: &[Def] = &[
             f("failMode", Ty::Enum(&["failOpen", "failClosed"]), "failClosed", "What happens to calls while Redis cannot answer: `failOpen` admits them (availability over limits); `failClosed` refuses calls that are under a limit.").default(Dflt::Str("failOpen")),
         ],
         example: "redis: redis://redis.agent-gateway.svc:6379\nfailMode: failOpen\n",
+        ..DEF
+    },
+    Def {
+        id: "Shutdown",
+        path: "shutdown",
+        desc: "How the gateway stops on SIGTERM or SIGINT (extension). It stops accepting at once (new connections \
+               are refused, so clients and load balancers go to another replica), lets requests in flight finish, ends \
+               notification streams cleanly, and exits 0. A second signal exits at once.",
+        fields: &[
+            f("gracePeriod", Ty::Duration, "25s", "How long requests in flight (streamed answers included) get to finish; what is still running then is cut, and the log says how many. Keep it below the pod's `terminationGracePeriodSeconds` (the Helm chart sets that to this plus 5s), or Kubernetes kills the gateway first.").default(Dflt::Str("25s")),
+        ],
+        example: "gracePeriod: 25s\n",
         ..DEF
     },
     Def {

@@ -1,4 +1,4 @@
-//! The gateway-wide sections: `observability`, `security` and `limits`.
+//! The gateway-wide sections: `observability`, `security`, `limits` and `shutdown`.
 
 use base64::Engine as _;
 use base64::engine::general_purpose;
@@ -225,6 +225,16 @@ pub fn limits(cx: &mut Cx, node: &Node, path: &str) -> Option<Limits> {
     })
 }
 
+pub fn shutdown(cx: &mut Cx, node: &Node, path: &str) -> Option<Shutdown> {
+    let o = cx.obj(node, path, &["gracePeriod"])?;
+    let default = Shutdown::default();
+    Some(Shutdown {
+        grace_period: cx
+            .field(&o, "gracePeriod", Cx::duration)
+            .unwrap_or(default.grace_period),
+    })
+}
+
 fn url(cx: &mut Cx, node: &Node, path: &str) -> Option<String> {
     let s = cx.text(node, path)?;
     values::check_http_url(&s)
@@ -279,6 +289,30 @@ mod tests {
             diagnostics_of(&with("security: {sessionKey: not base64!}\n")),
             [
                 "t.yaml:10:24: security.sessionKey: is not valid base64; generate a key with `openssl rand -base64 32`"
+            ]
+        );
+    }
+
+    #[test]
+    fn shutdown_grace_period_defaults_to_25s_and_may_be_zero() {
+        let grace = |section: &str| {
+            load_str(&with(section), "t.yaml")
+                .unwrap()
+                .config
+                .shutdown
+                .grace_period
+        };
+        assert_eq!(grace(""), Duration::from_secs(25));
+        assert_eq!(grace("shutdown: {}\n"), Duration::from_secs(25));
+        assert_eq!(
+            grace("shutdown: {gracePeriod: 1.5s}\n"),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(grace("shutdown: {gracePeriod: 0s}\n"), Duration::ZERO);
+        assert_eq!(
+            diagnostics_of(&with("shutdown: {gracePeriod: 30}\n")),
+            [
+                "t.yaml:10:25: shutdown.gracePeriod: expected a duration with a unit (e.g. 300s, 500ms, 1m, 1h), found a number (30); write \"30s\" for seconds"
             ]
         );
     }

@@ -25,6 +25,7 @@ pub struct GatewayConfig {
     pub limits: Limits,
     /// Where rate limits are kept when they must hold across replicas (extension). `None`: in each process.
     pub rate_limit_store: Option<RateLimitStore>,
+    pub shutdown: Shutdown,
 }
 
 #[derive(Debug, Clone)]
@@ -355,6 +356,22 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 4 * 1024 * 1024,
             max_json_depth: 64,
+        }
+    }
+}
+
+/// `shutdown` (extension): how the gateway stops on SIGTERM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shutdown {
+    /// How long requests in flight get to finish once the gateway stops accepting. Default 25s, which
+    /// leaves Kubernetes' default `terminationGracePeriodSeconds` (30) time to spare before SIGKILL.
+    pub grace_period: Duration,
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Shutdown {
+            grace_period: Duration::from_secs(25),
         }
     }
 }

@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use crate::a2a::A2aRoute;
 use crate::config::{self, BackendKind, GatewayConfig, McpTransport};
 use crate::core::http::client::{self, ClientCert, HttpClient, Roots, TlsSettings};
+use crate::core::http::shutdown::{Drain, Drained, InFlight};
 use crate::core::policy::{Env, Pipeline, Protocol};
 use crate::core::seal::Sealer;
 use crate::gateway::router::{Bind, RouteEntry, RouteTarget};
@@ -313,12 +314,18 @@ fn a2a_route(
     ))
 }
 
-/// A started gateway: where it listens, the handle that stops it, and what a config reload swaps.
+/// A started gateway: where it listens, the handle that stops it, and what a config reload swaps. Dropped
+/// without [`Running::drain`], it stops at once: listeners close, streams end, connections close.
 pub struct Running {
     pub addresses: Vec<std::net::SocketAddr>,
     /// Where `/metrics` is served, when `observability.prometheus` is enabled.
     pub metrics: Option<std::net::SocketAddr>,
+    /// Cancelled when the gateway stops: listeners close, connections are asked to finish, and the
+    /// background tasks (discovery, the config watcher, metrics) stop.
     pub shutdown: tokio_util::sync::CancellationToken,
+    drain: Drain,
+    /// `shutdown.gracePeriod` of the config being served.
+    grace_period: Mutex<Duration>,
     slots: Vec<crate::gateway::router::BindSlot>,
     /// The binds as configured (address, port): a reload may change routes, not listeners.
     listeners: Vec<(String, u16)>,
@@ -347,13 +354,16 @@ pub async fn start(config: &GatewayConfig) -> Result<Running, String> {
         .iter()
         .map(|b| Arc::new(arc_swap::ArcSwap::new(b.clone())))
         .collect();
-    let addresses = crate::core::http::listener::serve(slots.clone(), shutdown.clone())
+    let drain = Drain::new(shutdown.clone());
+    let addresses = crate::core::http::listener::serve(slots.clone(), drain.clone())
         .await
         .map_err(|e| e.to_string())?;
     Ok(Running {
         metrics,
         addresses,
         shutdown,
+        drain,
+        grace_period: Mutex::new(config.shutdown.grace_period),
         slots,
         listeners: listeners(config),
         generation: std::sync::Mutex::new(generation),
@@ -428,9 +438,32 @@ impl Running {
             slot.store(bind.clone());
         }
         self.shared.states.retain(&gateway);
+        *self.grace_period.lock().unwrap() = config.shutdown.grace_period;
         let previous = std::mem::replace(&mut *self.generation.lock().unwrap(), generation);
         previous.cancel();
         Ok(())
+    }
+
+    /// `shutdown.gracePeriod` of the config being served.
+    pub fn grace_period(&self) -> Duration {
+        *self.grace_period.lock().unwrap()
+    }
+
+    /// Stops accepting: when this returns every listening socket is closed, connections are asked to
+    /// finish and background tasks stop. Returns what is still in flight.
+    pub async fn stop_accepting(&self) -> InFlight {
+        self.drain.stop_accepting().await
+    }
+
+    /// What is open now: connections, requests in flight, listening streams.
+    pub fn in_flight(&self) -> InFlight {
+        self.drain.in_flight()
+    }
+
+    /// Stops accepting, lets what is in flight finish within `grace`, ends what is left (see
+    /// `core::http::shutdown`). Returns once every connection is closed.
+    pub async fn drain(&self, grace: Duration) -> Drained {
+        self.drain.drain(grace).await
     }
 
     /// Watches the config file (a ConfigMap mount swaps it through a symlink, so the content is compared,
@@ -482,6 +515,12 @@ impl Running {
                 }
             }
         });
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.drain.abort();
     }
 }
 

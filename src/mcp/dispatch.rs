@@ -21,7 +21,6 @@ use crate::mcp::server::subscriptions;
 use crate::mcp::upstream::Reply;
 use crate::mcp::upstream::reply::Members;
 
-
 pub async fn dispatch(ex: &Exchange<'_>, id: &Value, method: &str, params: Value) -> Answer {
     let outcome = match method {
         "initialize" => Ok(initialize(ex, id, &params).await),

@@ -230,6 +230,59 @@ pub async fn gateway_process(
     env: &[(&str, &str)],
     remove: &[&str],
 ) -> (Child, SocketAddr) {
+    let (child, addr, _) = gateway_process_logged(config, env, remove).await;
+    (child, addr)
+}
+
+/// A gateway process's JSON log events as they arrive, for tests that wait on what it says.
+#[derive(Clone, Default)]
+pub struct Log {
+    events: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    added: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Log {
+    fn push(&self, event: Value) {
+        self.events.lock().unwrap().push(event);
+        self.added.notify_waiters();
+    }
+
+    /// The first event whose message contains `text`, if it was logged already.
+    pub fn find(&self, text: &str) -> Option<Value> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|e| e["message"].as_str().is_some_and(|m| m.contains(text)))
+            .cloned()
+    }
+
+    /// The first event whose message contains `text`, waiting up to `within` for it.
+    pub async fn wait_for(&self, text: &str, within: Duration) -> Value {
+        let waiting = async {
+            loop {
+                // Registered before looking, so an event logged in between still wakes us.
+                let added = self.added.notified();
+                tokio::pin!(added);
+                added.as_mut().enable();
+                if let Some(event) = self.find(text) {
+                    return event;
+                }
+                added.await;
+            }
+        };
+        tokio::time::timeout(within, waiting)
+            .await
+            .unwrap_or_else(|_| panic!("the gateway did not log {text:?} within {within:?}"))
+    }
+}
+
+/// As [`gateway_process`], with the gateway's log events from `listening` on.
+pub async fn gateway_process_logged(
+    config: &std::path::Path,
+    env: &[(&str, &str)],
+    remove: &[&str],
+) -> (Child, SocketAddr, Log) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_agent-gateway"));
     command
         .args(["run", "--log-format", "json", "--config"])
@@ -262,11 +315,16 @@ pub async fn gateway_process(
     .await
     .expect("the gateway listens within 60s");
     // Keep its log visible with the test's output, and its pipe drained.
+    let log = Log::default();
+    let sink = log.clone();
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
             eprintln!("gateway: {line}");
+            if let Ok(event) = serde_json::from_str::<Value>(&line) {
+                sink.push(event);
+            }
         }
     });
     wait_ready(&format!("http://{addr}/readyz")).await;
-    (Child(child), addr)
+    (Child(child), addr, log)
 }

@@ -1,16 +1,20 @@
 //! A real rmcp 3.11 server (the official Rust SDK) as an upstream, served over Streamable HTTP on an
 //! ephemeral loopback port, in either protocol era. It counts the calls it receives, so tests can prove
-//! that a rejected call never reached it.
+//! that a rejected call never reached it, or wait until a call is in flight; a slow one ([`start_slow`])
+//! answers each call after a delay, sending one progress notification first when the caller asked for
+//! progress.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use hyper_util::service::TowerToHyperService;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ListToolsResult,
-    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+    PaginatedRequestParams, ProgressNotificationParam, ProtocolVersion, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::transport::streamable_http_server::{
@@ -24,6 +28,8 @@ use tokio_util::sync::CancellationToken;
 pub struct TestServer {
     pub calls: Arc<AtomicUsize>,
     pub stateless: bool,
+    /// How long each call takes.
+    pub delay: Duration,
 }
 
 pub fn tools() -> Vec<Value> {
@@ -72,9 +78,16 @@ impl ServerHandler for TestServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        if !self.delay.is_zero() {
+            if let Some(token) = context.meta.get_progress_token() {
+                let progress = ProgressNotificationParam::new(token, 0.0);
+                let _ = context.peer.notify_progress(progress).await;
+            }
+            tokio::time::sleep(self.delay).await;
+        }
         let args = Value::Object(request.arguments.unwrap_or_default());
         let result = match request.name.as_ref() {
             "echo" => json!({"content": [{"type": "text", "text": args["text"]}]}),
@@ -118,16 +131,34 @@ pub async fn start(stateless: bool, port: u16) -> Upstream {
     start_on(listener, stateless, None)
 }
 
+/// A session-era server whose calls each take `delay`, on an ephemeral port.
+pub async fn start_slow(delay: Duration) -> Upstream {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("upstream binds");
+    serve_on(listener, false, delay, None)
+}
+
 /// Serves the test server on a bound listener, over TLS with `tls`.
 pub fn start_on(
     listener: tokio::net::TcpListener,
     stateless: bool,
     tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Upstream {
+    serve_on(listener, stateless, Duration::ZERO, tls)
+}
+
+fn serve_on(
+    listener: tokio::net::TcpListener,
+    stateless: bool,
+    delay: Duration,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Upstream {
     let calls = Arc::new(AtomicUsize::new(0));
     let server = TestServer {
         calls: calls.clone(),
         stateless,
+        delay,
     };
     let stop = CancellationToken::new();
     let config = StreamableHttpServerConfig::default()

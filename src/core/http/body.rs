@@ -50,6 +50,14 @@ pub fn sse(events: mpsc::Receiver<String>) -> Response<Body> {
     response
 }
 
+/// An event stream that only listens (nothing is pending on it: a notification stream): a shutdown ends it
+/// as soon as no request is in flight, where a streamed answer gets the grace period (`super::shutdown`).
+pub fn listening(events: mpsc::Receiver<String>) -> Response<Body> {
+    let mut response = sse(events);
+    response.extensions_mut().insert(super::shutdown::Listening);
+    response
+}
+
 /// A JSON body that is already serialized.
 pub fn json_bytes(status: StatusCode, bytes: Bytes) -> Response<Body> {
     let mut response = Response::new(full(bytes));

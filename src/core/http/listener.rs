@@ -1,5 +1,6 @@
 //! Listeners: bind every address first (so a port conflict fails start-up), then accept connections and
-//! serve HTTP/1.1 on each, plain or TLS, until shutdown. What a request means is the [`Service`]'s business.
+//! serve HTTP/1.1 on each, plain or TLS, until the drain of a shutdown closes them (`super::shutdown`).
+//! What a request means is the [`Service`]'s business.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,9 +11,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use super::body::Body;
+use super::shutdown::Drain;
 use super::tls::TlsListener;
 
 /// What a listener serves: swapped whole when the config reloads (see [`Slot`]).
@@ -33,10 +34,11 @@ pub trait Service: Send + Sync + 'static {
 /// in-flight requests finish on the service they started with.
 pub type Slot<S> = Arc<arc_swap::ArcSwap<S>>;
 
-/// Binds every slot's address, then serves each until `shutdown`. Returns the bound addresses.
+/// Binds every slot's address, then serves each until `drain` closes it (see [`super::shutdown`]). Returns the
+/// bound addresses.
 pub async fn serve<S: Service>(
     slots: Vec<Slot<S>>,
-    shutdown: CancellationToken,
+    drain: Drain,
 ) -> std::io::Result<Vec<SocketAddr>> {
     let mut listeners = Vec::new();
     for slot in slots {
@@ -49,18 +51,18 @@ pub async fn serve<S: Service>(
     let mut addresses = Vec::new();
     for (listener, slot) in listeners {
         addresses.push(listener.local_addr()?);
-        tokio::spawn(accept_loop(listener, slot, shutdown.clone()));
+        drain.spawn_accept_loop(accept_loop(listener, slot, drain.clone()));
     }
     Ok(addresses)
 }
 
-async fn accept_loop<S: Service>(
-    listener: TcpListener,
-    slot: Slot<S>,
-    shutdown: CancellationToken,
-) {
+async fn accept_loop<S: Service>(listener: TcpListener, slot: Slot<S>, drain: Drain) {
     loop {
         let (stream, peer) = tokio::select! {
+            // First, so that a stream of new connections cannot keep the socket open. Returning drops it: from
+            // then on a new connection is refused, not queued in a backlog nobody reads.
+            biased;
+            _ = drain.closing().cancelled() => return,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -69,50 +71,72 @@ async fn accept_loop<S: Service>(
                     continue;
                 }
             },
-            _ = shutdown.cancelled() => return,
         };
         let _ = stream.set_nodelay(true);
         let slot = slot.clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
+        let connection_drain = drain.clone();
+        drain.spawn_connection(async move {
+            let drain = connection_drain;
             let tls = slot.load().tls();
             match tls {
-                None => serve_connection(stream, slot, None, shutdown, peer).await,
-                Some(tls) => match tls.accept(stream).await {
-                    Ok((stream, identity)) => {
-                        let principal = identity.map(|i| i.principal);
-                        serve_connection(stream, slot, principal, shutdown, peer).await
+                None => serve_connection(stream, slot, None, drain, peer).await,
+                Some(tls) => {
+                    let handshake = tokio::select! {
+                        handshake = tls.accept(stream) => handshake,
+                        // No request on it yet: nothing to finish.
+                        _ = drain.closing().cancelled() => return,
+                    };
+                    match handshake {
+                        Ok((stream, identity)) => {
+                            let principal = identity.map(|i| i.principal);
+                            serve_connection(stream, slot, principal, drain, peer).await
+                        }
+                        Err(e) => tracing::info!(%peer, error = %e, "TLS handshake refused"),
                     }
-                    Err(e) => tracing::info!(%peer, error = %e, "TLS handshake refused"),
-                },
+                }
             }
         });
     }
 }
 
-/// Serves HTTP/1.1 on one accepted connection (plain or TLS) until it closes or the gateway stops.
+/// Serves HTTP/1.1 on one accepted connection (plain or TLS) until it closes or the drain closes it. Each
+/// request is counted by the drain until its response body has ended.
 async fn serve_connection<S, I>(
     stream: I,
     slot: Slot<S>,
     peer_principal: Option<String>,
-    shutdown: CancellationToken,
+    drain: Drain,
     peer: SocketAddr,
 ) where
     S: Service,
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let service_drain = drain.clone();
     let service = service_fn(move |request| {
+        let counted = service_drain.request();
         let service = slot.load_full();
         let peer_principal = peer_principal.clone();
-        async move { Ok::<_, std::convert::Infallible>(service.call(request, peer_principal).await) }
+        let drain = service_drain.clone();
+        async move {
+            let response = service.call(request, peer_principal).await;
+            Ok::<_, std::convert::Infallible>(drain.respond(response, counted))
+        }
     });
     let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {
-        result = connection.as_mut() => if let Err(e) = result { tracing::debug!(%peer, error = %e, "connection ended with an error") },
-        _ = shutdown.cancelled() => {
-            connection.as_mut().graceful_shutdown();
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), connection).await;
+        result = connection.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            return;
         }
+        _ = drain.closing().cancelled() => {}
+    }
+    // A request in flight completes and the connection closes after its response; an idle one closes now.
+    connection.as_mut().graceful_shutdown();
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        _ = drain.flushed() => {}
     }
 }

@@ -3,8 +3,8 @@
 //! `server/discover`. Relayed messages never pass through these types (they would drop unknown fields).
 
 use rmcp::model::{
-    CacheScope, DiscoverResult, Implementation, InitializeResult, ProtocolVersion,
-    ServerCapabilities,
+    CacheScope, DiscoverResult, Implementation, InitializeResult, PromptsCapability,
+    ProtocolVersion, ResourcesCapability, ServerCapabilities, ToolsCapability,
 };
 use serde_json::Value;
 
@@ -22,17 +22,20 @@ const INSTRUCTIONS: &str =
 // which the gateway relays, so it is still declared.
 #[allow(deprecated)]
 pub fn capabilities() -> ServerCapabilities {
-    ServerCapabilities::builder()
-        .enable_logging()
-        .enable_completions()
-        .enable_prompts()
-        .enable_prompts_list_changed()
-        .enable_resources()
-        .enable_resources_list_changed()
-        .enable_resources_subscribe()
-        .enable_tools()
-        .enable_tool_list_changed()
-        .build()
+    // Field by field: rmcp's builder exists only with its `macros` feature, which the gateway leaves off.
+    let mut tools = ToolsCapability::default();
+    tools.list_changed = Some(true);
+    let mut prompts = PromptsCapability::default();
+    prompts.list_changed = Some(true);
+    let mut resources = ResourcesCapability::default();
+    (resources.list_changed, resources.subscribe) = (Some(true), Some(true));
+    let mut capabilities = ServerCapabilities::default();
+    capabilities.tools = Some(tools);
+    capabilities.prompts = Some(prompts);
+    capabilities.resources = Some(resources);
+    capabilities.completions = Some(Default::default());
+    capabilities.logging = Some(Default::default());
+    capabilities
 }
 
 pub fn implementation() -> Implementation {

@@ -41,7 +41,10 @@ pub enum Answer {
         session: Option<String>,
         upstream_error: Option<i64>,
     },
+    /// A streamed answer: a request in flight until its reply is sent.
     Stream(mpsc::Receiver<String>),
+    /// A stream that only listens (`subscriptions/listen`): a shutdown ends it before in-flight answers.
+    Listen(mpsc::Receiver<String>),
     /// A JSON-RPC reply already serialized: list pages built from the catalogue, replies relayed with the
     /// upstream's own bytes (`upstream_error` is its error code, when it answered with one).
     Raw {
@@ -50,10 +53,7 @@ pub enum Answer {
         upstream_error: Option<i64>,
     },
     /// The gateway refused or failed the request; `Exchange::fail` reported it already.
-    Failed {
-        id: Value,
-        error: Error,
-    },
+    Failed { id: Value, error: Error },
 }
 
 impl Exchange<'_> {

@@ -68,7 +68,8 @@ pub fn open(route: &Arc<McpRoute>, caller: &Caller) -> Response<Body> {
             }
         }
     });
-    body::sse(rx)
+    // It only listens, though it carries the replies of POSTs: a shutdown ends it once they are answered.
+    body::listening(rx)
 }
 
 /// Handles one POSTed message; the reply goes to the session's stream.
@@ -141,7 +142,7 @@ async fn accept(
             Answer::Failed { id, error } => {
                 send(error::body(&error, &id, Dialect::McpSession).to_string()).await
             }
-            Answer::Stream(mut events) => {
+            Answer::Stream(mut events) | Answer::Listen(mut events) => {
                 tokio::spawn(async move {
                     while let Some(event) = events.recv().await {
                         if stream.send(event).await.is_err() {

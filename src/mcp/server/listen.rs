@@ -116,5 +116,5 @@ pub fn subscriptions_listen(ex: &Exchange<'_>, id: &Value, params: &Value) -> An
         session: None,
         subscription_id: Some(id.clone()),
     };
-    Answer::Stream(stream(ex.route.clone(), filter, Some(ack)))
+    Answer::Listen(stream(ex.route.clone(), filter, Some(ack)))
 }

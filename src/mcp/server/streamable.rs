@@ -345,6 +345,7 @@ fn into_response(answer: Answer, dialect: Dialect) -> Response<Body> {
             response
         }
         Answer::Stream(rx) => body::sse(rx),
+        Answer::Listen(rx) => body::listening(rx),
         Answer::Raw {
             status,
             body: bytes,
@@ -380,7 +381,7 @@ fn get(
         session: Some(claims.h.clone()),
         subscription_id: None,
     };
-    Ok(body::sse(listen::stream(route.clone(), filter, None)))
+    Ok(body::listening(listen::stream(route.clone(), filter, None)))
 }
 
 /// DELETE ends a session: its upstream sessions are closed and its id refused from then on, on this
