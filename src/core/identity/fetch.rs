@@ -94,7 +94,8 @@ impl Fetcher {
                 .await?
                 .request(req)
                 .await
-                .map_err(|e| format!("{uri}: {}", error_chain(&e)))?;
+                // hyper says "client error (Connect)"; the cause (refused, unknown certificate) is below.
+                .map_err(|e| format!("{uri}: {}", crate::core::error::error_chain(&e)))?;
             let status = resp.status();
             let body = Limited::new(resp.into_body(), MAX_BODY)
                 .collect()
@@ -125,18 +126,6 @@ impl Fetcher {
             })
             .await
     }
-}
-
-/// hyper's top-level error says "client error (Connect)"; the cause (refused, certificate unknown) is below.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
 }
 
 fn excerpt(body: &[u8]) -> String {
