@@ -227,9 +227,9 @@ async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<A
         let reply = reply.and_then(|reply| {
             // Only a tool with an outputSchema has its result parsed.
             if tool.output.is_some()
-                && let Some(result) = reply.top().result
+                && let Some(result) = reply.result()
             {
-                let result: Value = serde_json::from_str(result.get()).unwrap_or_default();
+                let result: Value = serde_json::from_str(result).unwrap_or_default();
                 let call = crate::core::policy::Call::new(
                     crate::core::policy::Protocol::Mcp,
                     "tools/call",
@@ -372,11 +372,10 @@ async fn set_log_level(ex: &Exchange<'_>, id: &Value, params: Value) -> Result<A
 fn outcome(reply: &Result<Reply, Error>) -> Outcome {
     match reply {
         Ok(reply) => {
-            let top = reply.top();
-            let is_error = top.result.is_some_and(|r| {
-                r.get().contains("\"isError\"") && Members::of(r).is("isError", "true")
-            });
-            if top.error.is_some() || is_error {
+            let is_error = reply
+                .result()
+                .is_some_and(|r| r.contains("\"isError\"") && Members::of(r).is("isError", "true"));
+            if reply.error().is_some() || is_error {
                 Outcome::Error
             } else {
                 Outcome::Ok

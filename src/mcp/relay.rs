@@ -341,8 +341,7 @@ impl Stream {
 fn asks_for_input(reply: &Reply) -> bool {
     reply.text().contains("input_required")
         && reply
-            .top()
-            .result
+            .result()
             .is_some_and(|r| Members::of(r).is("resultType", "\"input_required\""))
 }
 
@@ -357,11 +356,10 @@ struct Relayed {
 
 impl Relayed {
     fn of(id: &Value, reply: &Reply, stateless: bool) -> Result<Relayed, Error> {
-        let top = reply.top();
         let mut body = String::with_capacity(reply.text().len() + 32);
         body.push_str(r#"{"jsonrpc":"2.0","id":"#);
         body.push_str(&id.to_string());
-        let error_code = match (top.result, top.error) {
+        let error_code = match (reply.result(), reply.error()) {
             (Some(result), _) => {
                 body.push_str(r#","result":"#);
                 body.push_str(&result_for(result, stateless));
@@ -369,7 +367,7 @@ impl Relayed {
             }
             (None, Some(error)) => {
                 body.push_str(r#","error":"#);
-                body.push_str(error.get());
+                body.push_str(error);
                 reply.error_code()
             }
             (None, None) => {
@@ -397,13 +395,12 @@ impl Relayed {
 }
 
 /// A result's text for the caller; parsed only when it mentions `resultType` or must gain one.
-fn result_for(result: &serde_json::value::RawValue, stateless: bool) -> std::borrow::Cow<'_, str> {
-    let text = result.get();
+fn result_for(text: &str, stateless: bool) -> std::borrow::Cow<'_, str> {
     let mentioned = text.contains("\"resultType\"");
     if !text.trim_start().starts_with('{') || (!stateless && !mentioned) {
         return text.into();
     }
-    let members = mentioned.then(|| Members::of(result));
+    let members = mentioned.then(|| Members::of(text));
     match (stateless, &members) {
         (true, Some(m)) if m.get("resultType").is_some() => text.into(),
         (true, _) => with_first(text, "resultType", "\"complete\"").into(),

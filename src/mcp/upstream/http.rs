@@ -464,13 +464,12 @@ impl HttpUpstream {
                     continue;
                 }
                 let not_json = |e| UpstreamError::Protocol(format!("SSE data is not JSON: {e}"));
-                // Only a notification or request the caller must see is parsed whole.
-                let kind: MessageKind = serde_json::from_str(&event.data).map_err(not_json)?;
-                if kind.method.is_none() {
-                    return Reply::parse(event.data).map(Some).map_err(not_json);
+                let message = Reply::parse(event.data).map_err(not_json)?;
+                if !message.has_method() {
+                    return Ok(Some(message));
                 }
-                let message: Value = serde_json::from_str(&event.data).map_err(not_json)?;
-                self.relay_event(message, ctx, session_id.clone());
+                // Only a notification or request the caller must see is parsed whole.
+                self.relay_event(message.value(), ctx, session_id.clone());
             }
         }
         Err(UpstreamError::Protocol(
@@ -535,13 +534,6 @@ impl HttpUpstream {
             let _ = client.request(request).await;
         });
     }
-}
-
-/// Whether a message of an event stream is a request or notification (it has a method) or a reply.
-#[derive(serde::Deserialize)]
-struct MessageKind<'a> {
-    #[serde(borrow, default)]
-    method: Option<std::borrow::Cow<'a, str>>,
 }
 
 async fn read_limited(mut body: Incoming, limit: usize) -> Result<Vec<u8>, UpstreamError> {

@@ -4,22 +4,32 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-/// One whole JSON-RPC message, validated but not parsed into a tree.
+/// One whole JSON-RPC message, read once: its envelope (whether it has a `method`, where its `result` or
+/// `error` is, the error's code) is found in one pass; the values themselves stay unparsed text.
 #[derive(Debug, Clone)]
-pub struct Reply(Box<RawValue>);
+pub struct Reply {
+    text: String,
+    method: bool,
+    result: Option<Range<usize>>,
+    error: Option<Range<usize>>,
+    error_code: Option<i64>,
+}
 
-/// The members of a reply the relay reads.
+/// The members of a message the relay reads, borrowed from its text.
 #[derive(serde::Deserialize)]
-pub struct Top<'a> {
+struct Envelope<'a> {
     #[serde(borrow, default)]
-    pub result: Option<&'a RawValue>,
+    method: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    pub error: Option<&'a RawValue>,
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
 }
 
 #[derive(serde::Deserialize)]
@@ -28,38 +38,62 @@ struct ErrorCode {
 }
 
 impl Reply {
-    /// Takes a reply's text; an error when it is not one JSON value.
+    /// Reads a message's text; an error when it is not one JSON object.
     pub fn parse(text: String) -> Result<Reply, serde_json::Error> {
-        RawValue::from_string(text).map(Reply)
+        let envelope: Envelope<'_> = serde_json::from_str(&text)?;
+        let range = |raw: &RawValue| {
+            let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+            start..start + raw.get().len()
+        };
+        let error_code = envelope
+            .error
+            .and_then(|e| serde_json::from_str::<ErrorCode>(e.get()).ok())
+            .and_then(|e| e.code);
+        let (method, result, error) = (
+            envelope.method.is_some(),
+            envelope.result.map(range),
+            envelope.error.map(range),
+        );
+        Ok(Reply {
+            text,
+            method,
+            result,
+            error,
+            error_code,
+        })
     }
 
     pub fn from_value(value: &Value) -> Reply {
-        Reply(serde_json::value::to_raw_value(value).expect("JSON serializes"))
+        Reply::parse(value.to_string()).expect("a JSON object reads back")
     }
 
-    /// The whole reply parsed, for the gateway's own calls (discovery, lifecycle).
+    /// The whole message parsed, for the gateway's own calls (discovery, lifecycle).
     pub fn value(&self) -> Value {
-        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
     }
 
     pub fn text(&self) -> &str {
-        self.0.get()
+        &self.text
     }
 
-    /// `result` and `error`, borrowed. A reply that is not an object has neither.
-    pub fn top(&self) -> Top<'_> {
-        serde_json::from_str(self.0.get()).unwrap_or(Top {
-            result: None,
-            error: None,
-        })
+    /// Whether this is a request or notification (it names a method) rather than a reply.
+    pub fn has_method(&self) -> bool {
+        self.method
+    }
+
+    /// The text of `result`, as the upstream sent it.
+    pub fn result(&self) -> Option<&str> {
+        self.result.clone().map(|r| &self.text[r])
+    }
+
+    /// The text of `error`, as the upstream sent it.
+    pub fn error(&self) -> Option<&str> {
+        self.error.clone().map(|r| &self.text[r])
     }
 
     /// The code of an error reply.
     pub fn error_code(&self) -> Option<i64> {
-        self.top()
-            .error
-            .and_then(|e| serde_json::from_str::<ErrorCode>(e.get()).ok())
-            .and_then(|e| e.code)
+        self.error_code
     }
 }
 
@@ -68,9 +102,9 @@ impl Reply {
 pub struct Members<'a>(pub Vec<(Cow<'a, str>, &'a RawValue)>);
 
 impl<'a> Members<'a> {
-    /// The members of `object`; empty when it is not an object.
-    pub fn of(object: &'a RawValue) -> Members<'a> {
-        let mut de = serde_json::Deserializer::from_str(object.get());
+    /// The members of the object `text`; empty when it is not an object.
+    pub fn of(text: &'a str) -> Members<'a> {
+        let mut de = serde_json::Deserializer::from_str(text);
         de.deserialize_map(MembersVisitor).unwrap_or_default()
     }
 
@@ -141,8 +175,8 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"a"}],"x-extra":{"k":[1,2]},"isError":false}}"#.into(),
         )
         .unwrap();
-        let result = reply.top().result.unwrap();
-        let members = Members::of(result);
+        assert!(!reply.has_method());
+        let members = Members::of(reply.result().unwrap());
         assert!(members.is("isError", "false"));
         assert_eq!(members.get("x-extra").unwrap().get(), r#"{"k":[1,2]}"#);
         assert_eq!(reply.error_code(), None);
@@ -152,13 +186,18 @@ mod tests {
         .unwrap();
         assert_eq!(error.error_code(), Some(-32601));
         assert!(Reply::parse("{not json".into()).is_err());
+        let note = Reply::parse(
+            r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{}}"#.into(),
+        )
+        .unwrap();
+        assert!(note.has_method() && note.result().is_none());
     }
 
     #[test]
     fn result_type_is_added_or_removed_without_touching_other_members() {
         let members_text = r#"{ "resultType" : "complete", "a\"b": 1, "c": [true] }"#;
         let raw: Box<RawValue> = serde_json::from_str(members_text).unwrap();
-        let members = Members::of(&raw);
+        let members = Members::of(raw.get());
         assert!(members.is("resultType", "\"complete\""));
         assert_eq!(members.without("resultType"), r#"{"a\"b":1,"c":[true]}"#);
         assert_eq!(
