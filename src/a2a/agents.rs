@@ -11,6 +11,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use serde_json::Value;
 
 use super::card::url_path;
+use crate::core::error::UpstreamError;
 use crate::core::http::client::HttpClient;
 
 pub const CARD_PATHS: [&str; 2] = ["/.well-known/agent-card.json", "/.well-known/agent.json"];
@@ -75,8 +76,8 @@ impl Agent {
         url_path(&self.base)
     }
 
-    pub async fn refresh(&self) -> Result<(), String> {
-        let mut last = String::new();
+    pub async fn refresh(&self) -> Result<(), CardError> {
+        let mut last = None;
         for path in CARD_PATHS {
             match fetch_json(&self.client, &format!("{}{path}", self.base)).await {
                 Ok(raw) => {
@@ -87,10 +88,10 @@ impl Agent {
                     self.card.store(Some(info.into()));
                     return Ok(());
                 }
-                Err(e) => last = e,
+                Err(e) => last = Some(e),
             }
         }
-        Err(last)
+        Err(last.expect("CARD_PATHS is not empty"))
     }
 }
 
@@ -157,27 +158,44 @@ pub fn slugify(name: &str) -> String {
     if out.is_empty() { "agent".into() } else { out }
 }
 
-async fn fetch_json(client: &HttpClient, url: &str) -> Result<Value, String> {
-    let uri: Uri = url.parse().map_err(|e| format!("bad URL {url}: {e}"))?;
+/// Why an agent's card could not be had from `url`.
+#[derive(Debug, thiserror::Error)]
+#[error("{url}: {source}")]
+pub struct CardError {
+    pub url: String,
+    #[source]
+    pub source: UpstreamError,
+}
+
+async fn fetch_json(client: &HttpClient, url: &str) -> Result<Value, CardError> {
+    let failed = |source| CardError {
+        url: url.to_string(),
+        source,
+    };
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| failed(UpstreamError::Connect(format!("bad URL: {e}"))))?;
     let request = Request::builder()
         .method(Method::GET)
         .uri(uri)
         .header("accept", "application/json")
         .body(Full::new(Bytes::new()))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| failed(UpstreamError::Connect(e.to_string())))?;
     let response = tokio::time::timeout(CARD_TIMEOUT, client.request(request))
         .await
-        .map_err(|_| format!("{url}: timed out"))?
-        .map_err(|e| format!("{url}: {e}"))?;
+        .map_err(|_| failed(UpstreamError::Timeout))?
+        .map_err(|e| failed(UpstreamError::of_request(&e)))?;
     if response.status() != StatusCode::OK {
-        return Err(format!("{url}: HTTP {}", response.status()));
+        let status = response.status().as_u16();
+        return Err(failed(UpstreamError::Status(status, String::new())));
     }
     let body = Limited::new(response.into_body(), MAX_CARD)
         .collect()
         .await
-        .map_err(|e| format!("{url}: {e}"))?
+        .map_err(|e| failed(UpstreamError::Protocol(e.to_string())))?
         .to_bytes();
-    serde_json::from_slice(&body).map_err(|e| format!("{url}: not a JSON card: {e}"))
+    serde_json::from_slice(&body)
+        .map_err(|e| failed(UpstreamError::Protocol(format!("not a JSON card: {e}"))))
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ use crate::core::http::body::{self, Body};
 use crate::core::http::client::HttpClient;
 use crate::core::policy::{Call, Pipeline, Protocol};
 use crate::core::seal::Sealer;
+pub use agents::CardError;
 use agents::{Agent, Family};
 use ids::IdMap;
 pub use relay::Timeouts;
@@ -138,7 +139,7 @@ impl A2aRoute {
     }
 
     /// Fetches every agent's card once (tests and readiness checks).
-    pub async fn refresh_cards(&self) -> Vec<Result<(), String>> {
+    pub async fn refresh_cards(&self) -> Vec<Result<(), agents::CardError>> {
         futures_util::future::join_all(self.agents.iter().map(Agent::refresh)).await
     }
 

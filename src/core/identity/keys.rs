@@ -92,6 +92,7 @@ impl KeyStore {
             .fetcher
             .get(&self.uri)
             .await
+            .map_err(|e| e.to_string())
             .and_then(|body| KeySet::parse(&body));
         match result {
             Ok(set) => {

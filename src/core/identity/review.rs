@@ -86,7 +86,7 @@ impl TokenReviewer {
             .fetcher
             .post_json(&self.url, request.to_string().into_bytes())
             .await
-            .map_err(AuthError::ReviewUnavailable)?;
+            .map_err(|e| AuthError::ReviewUnavailable(e.to_string()))?;
         if status != StatusCode::CREATED && status != StatusCode::OK {
             return Err(AuthError::ReviewUnavailable(format!(
                 "POST {} answered {status}: {}",
