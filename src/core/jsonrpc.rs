@@ -38,7 +38,6 @@ pub enum Message {
         id: Value,
         method: String,
         params: Value,
-        raw: Map<String, Value>,
     },
     Notification {
         method: String,
@@ -107,12 +106,7 @@ impl Message {
                     });
                 }
                 match id {
-                    Some(id) => Ok(Message::Request {
-                        id,
-                        method,
-                        params,
-                        raw: obj,
-                    }),
+                    Some(id) => Ok(Message::Request { id, method, params }),
                     None => Ok(Message::Notification { method, params }),
                 }
             }

@@ -9,7 +9,7 @@
 pub mod error;
 pub mod http;
 pub mod identity;
-pub mod jsonrpc;
+pub(crate) mod jsonrpc;
 pub mod policy;
 pub mod ratelimit;
 pub mod seal;

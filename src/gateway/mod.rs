@@ -2,5 +2,5 @@
 //! each request to its MCP or A2A route. The only layer that knows both protocols.
 
 mod metadata;
-pub mod router;
+mod router;
 pub mod runtime;

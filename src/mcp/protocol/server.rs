@@ -92,7 +92,10 @@ mod tests {
             (discover["ttlMs"].clone(), discover["cacheScope"].clone()),
             (json!(LIST_TTL_MS), json!("private"))
         );
-        assert_eq!(discover["_meta"][version::META_SERVER_INFO], server);
+        assert_eq!(
+            discover["_meta"]["io.modelcontextprotocol/serverInfo"],
+            server
+        );
         assert_eq!(discover["resultType"], "complete");
     }
 }

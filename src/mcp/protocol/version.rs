@@ -10,7 +10,6 @@ pub const LATEST_SESSION: &str = SESSION_ERA[0];
 pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 pub const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
-pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 
 pub const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
 

@@ -134,24 +134,24 @@ async fn accept(
             );
             send(error::body(&e, &id, Dialect::McpSession).to_string()).await;
         }
-        Message::Request {
-            id, method, params, ..
-        } => match dispatch::dispatch(&ex, &id, &method, params).await {
-            Answer::Raw { body, .. } => send(String::from_utf8_lossy(&body).into_owned()).await,
-            Answer::Json { body: reply, .. } => send(reply.to_string()).await,
-            Answer::Failed { id, error } => {
-                send(error::body(&error, &id, Dialect::McpSession).to_string()).await
-            }
-            Answer::Stream(mut events) | Answer::Listen(mut events) => {
-                tokio::spawn(async move {
-                    while let Some(event) = events.recv().await {
-                        if stream.send(event).await.is_err() {
-                            return;
+        Message::Request { id, method, params } => {
+            match dispatch::dispatch(&ex, &id, &method, params).await {
+                Answer::Raw { body, .. } => send(String::from_utf8_lossy(&body).into_owned()).await,
+                Answer::Json { body: reply, .. } => send(reply.to_string()).await,
+                Answer::Failed { id, error } => {
+                    send(error::body(&error, &id, Dialect::McpSession).to_string()).await
+                }
+                Answer::Stream(mut events) | Answer::Listen(mut events) => {
+                    tokio::spawn(async move {
+                        while let Some(event) = events.recv().await {
+                            if stream.send(event).await.is_err() {
+                                return;
+                            }
                         }
-                    }
-                });
+                    });
+                }
             }
-        },
+        }
         Message::Response { id, body: reply } => {
             relay::deliver_reply(route, Some(&handle), &id, reply);
         }

@@ -120,9 +120,7 @@ async fn post_message(
         accepts_sse,
     };
     match message {
-        Message::Request {
-            id, method, params, ..
-        } => {
+        Message::Request { id, method, params } => {
             let answer = dispatch::dispatch(&ex, &id, &method, params).await;
             into_response(answer, ex.dialect())
         }

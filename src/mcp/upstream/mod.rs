@@ -175,8 +175,6 @@ impl Upstream {
     }
 }
 
-pub type SharedUpstream = Arc<Upstream>;
-
 impl Upstream {
     /// Signalled when the upstream says its lists changed (it is re-listed then, not only on the timer).
     pub fn changed(&self) -> Option<Arc<tokio::sync::Notify>> {
