@@ -4,8 +4,10 @@
 
 pub mod guide;
 pub mod pki;
+pub mod redis;
 pub mod rmcp_upstream;
 pub mod serve;
+pub mod stub;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -288,12 +290,18 @@ pub async fn gateway_process_logged(
         .args(["run", "--log-format", "json", "--config"])
         .arg(config)
         .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .stdout(Stdio::null());
     for name in remove {
         command.env_remove(name);
     }
+    spawn_gateway(command).await
+}
+
+/// Starts the gateway binary as `command` says (a subcommand that serves, with `--log-format json`; its
+/// stdout as the caller set it up) and returns it, its first listening address, read from its `listening`
+/// log line, and its log events from then on, once `/readyz` answers 200.
+pub async fn spawn_gateway(mut command: tokio::process::Command) -> (Child, SocketAddr, Log) {
+    command.stderr(Stdio::piped()).kill_on_drop(true);
     let mut child = command.spawn().expect("the gateway starts");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = tokio::time::timeout(Duration::from_secs(60), async {
@@ -327,4 +335,30 @@ pub async fn gateway_process_logged(
     });
     wait_ready(&format!("http://{addr}/readyz")).await;
     (Child(child), addr, log)
+}
+
+/// A loopback address where connections are refused, for as long as the returned socket lives: the socket
+/// holds the port (bound, so nobody else can take it) but does not listen, so the kernel refuses every
+/// connection to it at once. For "nobody answers there" without the race of a port that was free a moment
+/// ago.
+pub fn refusing_addr() -> (tokio::net::TcpSocket, SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    (socket, addr)
+}
+
+/// A port that was free a moment ago. Only for programs that must be told their port and cannot report
+/// one they chose (`redis-server`: `--port 0` turns TCP off), and for the gateway binary's metrics port,
+/// which it does not log. Everything else binds port 0 and says where it listens: an in-process gateway in
+/// `Running::addresses`, the binary in its `listening` log line, the peers in `LISTENING <port>`.
+///
+/// The race it accepts: the port is released before the program binds it, so another process may take
+/// it in between; the program then fails to start and the test fails saying so. The kernel hands out
+/// ephemeral ports in sequence, so an immediate reuse is rare.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
