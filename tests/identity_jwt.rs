@@ -1,5 +1,6 @@
 //! jwt-authn against a real JWKS server that rotates its keys, with tokens minted here from real keys.
 
+mod common;
 mod identity_common;
 
 use std::time::Duration;
@@ -326,13 +327,8 @@ async fn a_failing_issuer_keeps_the_last_good_keys() {
 
 #[tokio::test]
 async fn an_unreachable_issuer_is_unavailable_not_a_bad_token() {
-    // Bind then drop a listener: nothing answers on that port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let a = Authenticator::new(&policy(&format!("http://127.0.0.1:{port}/jwks"))).unwrap();
+    let (_held, nobody) = common::refusing_addr();
+    let a = Authenticator::new(&policy(&format!("http://{nobody}/jwks"))).unwrap();
     let key = TestKey::load("rsa-a", Algorithm::RS256);
     let e = auth(&a, &key.sign(&sa_claims())).await.unwrap_err();
     assert!(matches!(e, AuthError::KeysUnavailable(_)), "{e:?}");

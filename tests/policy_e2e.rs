@@ -12,13 +12,11 @@ mod identity_common;
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::redis::RedisServer;
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -538,52 +536,11 @@ async fn claim_to_headers_overrides_a_forged_identity_header() {
     assert_eq!(recorded.lock().unwrap().len(), before);
 }
 
-/// A child process killed (and reaped) on drop.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `redis-server` on 127.0.0.1 with persistence off; a missing binary fails the test.
-fn start_redis() -> (Killed, u16) {
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start redis-server ({e}); install it: apt-get install -y redis-server")
-        });
-    let child = Killed(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "redis-server did not listen on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child, port)
-}
-
-fn limited_config(gateway_port: u16, redis_port: u16) -> String {
+fn limited_config(redis_port: u16) -> String {
     format!(
         "rateLimitStore: {{redis: redis://127.0.0.1:{redis_port}, failMode: failClosed}}
 binds:
-  - port: {gateway_port}
+  - port: 0
     address: 127.0.0.1
     listeners:
       - name: mcp-listener
@@ -607,45 +564,18 @@ binds:
     )
 }
 
-/// `agent-gateway run --config FILE`, its log in `log`.
-fn spawn_gateway(config: &Path, log: &Path) -> Killed {
-    let log = std::fs::File::create(log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_agent-gateway"))
-        .arg("run")
-        .arg("--config")
-        .arg(config)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("the gateway binary starts");
-    Killed(child)
-}
-
 #[tokio::test]
 async fn two_gateway_processes_sharing_one_redis_enforce_one_limit() {
-    let (_redis, redis_port) = start_redis();
+    let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
     let mut gateways = Vec::new();
     let mut urls = Vec::new();
     for name in ["a", "b"] {
-        let port = free_port();
         let config = dir.path().join(format!("{name}.yaml"));
-        std::fs::write(&config, limited_config(port, redis_port)).unwrap();
-        let log = dir.path().join(format!("{name}.log"));
-        gateways.push((spawn_gateway(&config, &log), log));
-        urls.push(format!("http://127.0.0.1:{port}"));
-    }
-    for (url, (_, log)) in urls.iter().zip(&gateways) {
-        let ready = tokio::time::timeout(
-            Duration::from_secs(30),
-            common::wait_ready(&format!("{url}/readyz")),
-        )
-        .await;
-        assert!(
-            ready.is_ok(),
-            "{url} not ready; its log:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
+        std::fs::write(&config, limited_config(redis.port)).unwrap();
+        let (gateway, addr) = common::gateway_process(&config, &[], &[]).await;
+        gateways.push(gateway);
+        urls.push(format!("http://{addr}"));
     }
 
     let mut outcomes = Vec::new();
