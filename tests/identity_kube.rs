@@ -1,6 +1,7 @@
 //! jwt-authn in a cluster, against a fake Kubernetes API server: the in-cluster JWKS fetch (service-account
 //! token, cluster CA) and `mode: tokenReview`.
 
+mod common;
 mod identity_common;
 
 use agent_gateway::config::{JwtAuthn, JwtMode};

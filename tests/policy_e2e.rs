@@ -4,23 +4,17 @@
 //!   here (the JWKS URI, the bind port, the MCP backend's address), in front of a second in-process gateway
 //!   serving the built-in sample upstream (the guide's six tools). Tokens are minted here from the committed
 //!   test keys and verified against a real JWKS server;
-//! - `claimToHeaders` against a hand-written recording upstream that keeps every header it receives;
+//! - `claimToHeaders` against a stub upstream (`common::stub`) that keeps every header it receives;
 //! - two gateway processes (the real binary) sharing one real `redis-server`, holding one global limit.
 
 mod common;
 mod identity_common;
 
 use std::collections::BTreeSet;
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
 use common::redis::RedisServer;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use common::stub::{Era, Stub};
 use identity_common::{ISSUER, JwksServer, TestKey, WEATHER_SA, now, sa_claims, with};
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
@@ -381,73 +375,23 @@ fn www_authenticate(reply: &common::Reply) -> String {
         .to_string()
 }
 
-/// What the recording upstream received: the method and every header of each request.
-type Recorded = Arc<Mutex<Vec<(String, http::HeaderMap)>>>;
-
-/// A minimal Streamable HTTP MCP server (session era, JSON replies) with one tool, recording every request.
-async fn recording_upstream() -> (SocketAddr, Recorded) {
-    let recorded: Recorded = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let r = recorded.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let r = r.clone();
-            let service = service_fn(move |request| record(r.clone(), request));
-            tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
-        }
-    });
-    (addr, recorded)
-}
-
-async fn record(
-    recorded: Recorded,
-    request: hyper::Request<hyper::body::Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = request.into_parts();
-    let body = body
-        .collect()
+/// An MCP upstream that keeps every request with its headers: a stub (`common::stub`), as no real peer shows
+/// the headers it received.
+async fn recording_upstream() -> Stub {
+    Stub::mcp(Era::Session)
+        .start(|r| match r.rpc_method() {
+            "tools/list" => {
+                r.result(json!({"tools": [{"name": "whoami", "inputSchema": {"type": "object"}}]}))
+            }
+            "tools/call" => r.result(json!({"content": [{"type": "text", "text": "recorded"}]})),
+            _ => r.not_found(),
+        })
         .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let method = message["method"].as_str().unwrap_or_default().to_string();
-    recorded
-        .lock()
-        .unwrap()
-        .push((method.clone(), parts.headers));
-    let id = message["id"].clone();
-    let result = match method.as_str() {
-        "initialize" => {
-            json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "recorder", "version": "1"}})
-        }
-        "tools/list" => json!({"tools": [{"name": "whoami", "inputSchema": {"type": "object"}}]}),
-        "tools/call" => json!({"content": [{"type": "text", "text": "recorded"}]}),
-        _ if id.is_null() => {
-            return Ok(hyper::Response::builder()
-                .status(202)
-                .body(Full::new(Bytes::new()))
-                .unwrap());
-        }
-        _ => {
-            let error = json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "not here"}});
-            return Ok(hyper::Response::builder()
-                .header("content-type", "application/json")
-                .body(Full::new(Bytes::from(error.to_string())))
-                .unwrap());
-        }
-    };
-    let reply = json!({"jsonrpc": "2.0", "id": id, "result": result});
-    Ok(hyper::Response::builder()
-        .header("content-type", "application/json")
-        .header("mcp-session-id", "recorder-session")
-        .body(Full::new(Bytes::from(reply.to_string())))
-        .unwrap())
 }
 
 #[tokio::test]
 async fn claim_to_headers_overrides_a_forged_identity_header() {
-    let (upstream, recorded) = recording_upstream().await;
+    let upstream = recording_upstream().await;
     let key = TestKey::load("rsa-a", Algorithm::RS256);
     let jwks = JwksServer::start(&[&key]).await;
     // The guide's jwt-authn policy, as written there, in front of the recording upstream.
@@ -475,12 +419,13 @@ async fn claim_to_headers_overrides_a_forged_identity_header() {
             backends:
               - name: recorder
                 type: mcp-http
-                address: http://{upstream}
+                address: http://{}
                 mcp:
                   endpoint: /mcp
                   protocol: http
 ",
-        jwks.url()
+        jwks.url(),
+        upstream.addr
     );
     let gw = common::gateway(&yaml).await;
 
@@ -500,7 +445,7 @@ async fn claim_to_headers_overrides_a_forged_identity_header() {
             ("X-Agent-Identity", forged),
         ];
         let call = json!({"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}});
-        let before = recorded.lock().unwrap().len();
+        let before = upstream.count("tools/call");
         let reply = common::post_json(&gw.url("/mcp"), &headers, &call).await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         assert_eq!(
@@ -509,13 +454,14 @@ async fn claim_to_headers_overrides_a_forged_identity_header() {
             "{}",
             reply.text
         );
-        let calls: Vec<http::HeaderMap> = recorded.lock().unwrap()[before..]
-            .iter()
-            .filter(|(m, _)| m == "tools/call")
-            .map(|(_, h)| h.clone())
-            .collect();
-        assert_eq!(calls.len(), 1, "one tools/call reached the upstream");
-        let identity: Vec<&str> = calls[0]
+        let calls = upstream.rpc("tools/call");
+        assert_eq!(
+            calls.len(),
+            before + 1,
+            "one tools/call reached the upstream"
+        );
+        let identity: Vec<&str> = calls[before]
+            .headers
             .get_all("x-agent-identity")
             .iter()
             .map(|v| v.to_str().unwrap())
@@ -528,12 +474,12 @@ async fn claim_to_headers_overrides_a_forged_identity_header() {
     }
 
     // Without a token nothing reaches the upstream, forged header or not.
-    let before = recorded.lock().unwrap().len();
+    let before = upstream.requests().len();
     let call = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}});
     let reply =
         common::post_json(&gw.url("/mcp"), &[("x-agent-identity", WEATHER_SA)], &call).await;
     assert_eq!(reply.status, 401, "{}", reply.text);
-    assert_eq!(recorded.lock().unwrap().len(), before);
+    assert_eq!(upstream.requests().len(), before);
 }
 
 fn limited_config(redis_port: u16) -> String {
