@@ -370,8 +370,7 @@ async fn a_dead_upstream_fails_its_calls_fast_and_recovers() {
             .json()["result"]["content"][0]["text"],
         "a"
     );
-    drop(up);
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    up.stop().await;
     let v = post_json(&url, &[("mcp-session-id", &sid)], &call)
         .await
         .json();
