@@ -40,7 +40,11 @@ async fn quickstart_auth_prints_a_working_token() {
     .unwrap();
     let url = format!("http://{addr}/mcp");
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
-    assert_eq!(common::post_json(&url, &[], &list).await.status, 401);
+    let anonymous = common::post_json(&url, &[], &list).await;
+    assert_eq!(
+        anonymous.error(),
+        (401, -32600, "Unauthorized: no bearer token".into())
+    );
     let auth = format!("Bearer {token}");
     let v = common::post_json(&url, &[("authorization", &auth)], &list)
         .await

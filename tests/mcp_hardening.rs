@@ -178,7 +178,16 @@ async fn loopback_bind_refuses_rebound_hosts_and_foreign_origins() {
         .send()
         .await
         .unwrap();
-    assert_eq!(get.status().as_u16(), 403, "GET with Host evil.example");
+    let get = common::Reply {
+        status: get.status().as_u16(),
+        headers: get.headers().clone(),
+        text: get.text().await.unwrap(),
+    };
+    assert_forbidden(&get, "GET with Host evil.example");
+    assert_eq!(
+        get.json()["error"]["message"],
+        format!("Forbidden: Host {evil_host} is not a loopback name on a loopback listener")
+    );
 
     // Allowed: loopback names, a local development origin, no Origin at all.
     let reply =

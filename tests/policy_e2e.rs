@@ -252,7 +252,23 @@ async fn guide_execute_code_is_limited_at_ten_per_minute() {
     let limited = g
         .call(&token, 111, "execute_code", json!({ "python_code": code }))
         .await;
-    assert_eq!(limited.status, 429, "the 11th call: {}", limited.text);
+    let (status, code, message) = limited.error();
+    assert_eq!(
+        (status, code),
+        (429, -32029),
+        "the 11th call: {}",
+        limited.text
+    );
+    assert!(
+        message.starts_with("Rate limit exceeded: 10 calls per minute; retry in "),
+        "{message}"
+    );
+    let data = &limited.json()["error"]["data"];
+    assert_eq!(
+        (&data["limit"], &data["per"]),
+        (&json!(10), &json!("tool")),
+        "{data}"
+    );
     let retry_after: u64 = limited
         .headers
         .get("retry-after")
@@ -308,7 +324,10 @@ async fn guide_authentication_failures_answer_401_with_a_bearer_challenge() {
     );
 
     let missing = g.rpc(None, &list).await;
-    assert_eq!(missing.status, 401, "{}", missing.text);
+    assert_eq!(
+        missing.error(),
+        (401, -32600, "Unauthorized: no bearer token".into())
+    );
     let challenge = www_authenticate(&missing);
     assert!(challenge.starts_with("Bearer "), "{challenge}");
     assert!(
@@ -344,7 +363,14 @@ async fn guide_authentication_failures_answer_401_with_a_bearer_challenge() {
         json!({"exp": now - 600, "iat": now - 4000, "nbf": now - 4000}),
     ));
     let reply = g.rpc(Some(&expired), &list).await;
-    assert_eq!(reply.status, 401, "{}", reply.text);
+    assert_eq!(
+        reply.error(),
+        (
+            401,
+            -32600,
+            format!("Unauthorized: token expired (exp {})", now - 600)
+        )
+    );
     let challenge = www_authenticate(&reply);
     assert!(challenge.starts_with("Bearer "), "{challenge}");
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
@@ -353,7 +379,14 @@ async fn guide_authentication_failures_answer_401_with_a_bearer_challenge() {
     // `kubectl create token <sa>` without `--audience agent-gateway`.
     let wrong_audience = g.key.sign(&with(sa_claims(), json!({ "aud": [ISSUER] })));
     let reply = g.rpc(Some(&wrong_audience), &list).await;
-    assert_eq!(reply.status, 401, "{}", reply.text);
+    assert_eq!(
+        reply.error(),
+        (
+            401,
+            -32600,
+            format!("Unauthorized: token audience [\"{ISSUER}\"] is not accepted")
+        )
+    );
     assert!(
         www_authenticate(&reply).contains("error=\"invalid_token\""),
         "{}",
@@ -478,7 +511,10 @@ async fn claim_to_headers_overrides_a_forged_identity_header() {
     let call = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}});
     let reply =
         common::post_json(&gw.url("/mcp"), &[("x-agent-identity", WEATHER_SA)], &call).await;
-    assert_eq!(reply.status, 401, "{}", reply.text);
+    assert_eq!(
+        reply.error(),
+        (401, -32600, "Unauthorized: no bearer token".into())
+    );
     assert_eq!(upstream.requests().len(), before);
 }
 
@@ -636,7 +672,12 @@ async fn guide_agent_to_agent_flow_with_its_two_principals() {
     )
     .await;
     assert_eq!(
-        to_planning.status, 403,
+        to_planning.error(),
+        (
+            403,
+            -32000,
+            "principal may not use agent 'planning-agent'".into()
+        ),
         "the planning agent may call only the weather agent"
     );
     let by_orchestrator = common::post_json(
@@ -649,11 +690,18 @@ async fn guide_agent_to_agent_flow_with_its_two_principals() {
     assert_eq!(
         common::post_json(&url, &[("authorization", &weather_sa)], &task)
             .await
-            .status,
-        403,
+            .error(),
+        (
+            403,
+            -32000,
+            "principal may not use agent 'weather-agent-v6'".into()
+        ),
         "no rule: denied"
     );
-    assert_eq!(common::post_json(&url, &[], &task).await.status, 401);
+    assert_eq!(
+        common::post_json(&url, &[], &task).await.error(),
+        (401, -32600, "Unauthorized: no bearer token".into())
+    );
 
     let listed: Value = reqwest::Client::new()
         .get(front.url("/agents"))

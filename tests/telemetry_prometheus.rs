@@ -328,11 +328,14 @@ async fn the_listener_serves_only_its_path() {
         .await
         .unwrap();
     assert_eq!(other.status(), 404);
+    assert_eq!(other.text().await.unwrap(), "not found\n");
     let post = client
         .post(format!("http://{addr}/metrics"))
         .send()
         .await
         .unwrap();
     assert_eq!(post.status(), 405);
+    assert_eq!(post.headers()["allow"], "GET");
+    assert_eq!(post.text().await.unwrap(), "use GET\n");
     stop.cancel();
 }

@@ -76,6 +76,9 @@ pub fn indent(text: &str, spaces: usize) -> String {
     text.lines().map(|l| format!("{pad}{l}\n")).collect()
 }
 
+/// The message of the 404 that answers a session id the gateway does not (or no longer) accept.
+pub const NO_SESSION: &str = "Session not found: start a new session with initialize";
+
 pub struct Reply {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
@@ -85,6 +88,16 @@ pub struct Reply {
 impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// An error answer as (HTTP status, JSON-RPC error code, error message), to assert in one go.
+    pub fn error(&self) -> (u16, i64, String) {
+        let v = self.json();
+        let code = v["error"]["code"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("not a JSON-RPC error: HTTP {} {}", self.status, self.text));
+        let message = v["error"]["message"].as_str().unwrap_or_default();
+        (self.status, code, message.to_string())
     }
 
     /// The JSON-RPC messages of an SSE body, or the one JSON body.
