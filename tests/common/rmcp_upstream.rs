@@ -192,6 +192,7 @@ fn serve_on(
     let accept = super::serve::serve(
         listener,
         tls,
+        true,
         TowerToHyperService::new(service),
         stop.clone(),
     );

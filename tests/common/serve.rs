@@ -27,28 +27,10 @@ impl Hangup {
     }
 }
 
-/// Serves with HTTP/1.1 keep-alive on. The accept loop's task is returned: once `stop` is cancelled and
-/// it has ended, the listener is closed and the port refuses connections.
+/// Serves until `stop`. The accept loop's task is returned: once `stop` is cancelled and it has ended, the
+/// listener is closed and the port refuses connections. Without `keep_alive` every answer says
+/// `Connection: close`, so each request of a client comes on a connection of its own.
 pub fn serve<S, B>(
-    listener: TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
-    service: S,
-    stop: CancellationToken,
-) -> JoinHandle<()>
-where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    serve_with(listener, tls, true, service, stop)
-}
-
-/// As [`serve`]; without `keep_alive` every answer says `Connection: close`, so each request of a client
-/// comes on a connection of its own.
-pub fn serve_with<S, B>(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
     keep_alive: bool,

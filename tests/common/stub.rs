@@ -24,7 +24,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::serve::{Hangup, serve_with};
+use super::serve::Hangup;
 
 /// One request the stub received.
 #[derive(Clone, Debug)]
@@ -322,7 +322,7 @@ impl Stub {
     fn serve(&mut self, listener: TcpListener) {
         let (requests, script) = (self.requests.clone(), self.script.clone());
         let service = service_fn(move |request| answer(request, requests.clone(), script.clone()));
-        self.accept = Some(serve_with(
+        self.accept = Some(super::serve::serve(
             listener,
             self.tls.clone(),
             self.keep_alive,
