@@ -1,6 +1,6 @@
 //! A scripted HTTP peer, for what no real peer does on demand: fail (an HTTP status, a connection dropped
-//! after the request was read, no answer at all), answer late, send fields no SDK would send, or show every
-//! request it received with its headers. Real peers come first (`rmcp_upstream`, `tests/peers/`); a test
+//! after the request was read, no answer at all), send fields no SDK would send, or show every request it
+//! received with its headers. (A slow upstream is the real one: `rmcp_upstream::start_slow`.) Real peers come first (`rmcp_upstream`, `tests/peers/`); a test
 //! that uses a stub says in a comment why no real peer would do.
 //!
 //! [`Stub::http`] hands every request to the test's script. [`Stub::mcp`] is an MCP upstream over
@@ -12,7 +12,6 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -89,8 +88,6 @@ pub enum Answer {
         headers: Vec<(String, String)>,
         body: Bytes,
     },
-    /// `answer`, after a delay.
-    After(Duration, Box<Answer>),
     /// Closes the connection without answering (the request was read whole).
     Hangup,
     /// Never answers.
@@ -124,28 +121,12 @@ impl Answer {
         }
     }
 
-    /// Adds a header to a reply (delayed or not).
-    pub fn header(self, name: &str, value: &str) -> Answer {
-        match self {
-            Answer::Reply {
-                status,
-                mut headers,
-                body,
-            } => {
-                headers.push((name.into(), value.into()));
-                Answer::Reply {
-                    status,
-                    headers,
-                    body,
-                }
-            }
-            Answer::After(delay, then) => Answer::After(delay, Box::new(then.header(name, value))),
-            other => other,
+    /// Adds a header to a reply.
+    pub fn header(mut self, name: &str, value: &str) -> Answer {
+        if let Answer::Reply { headers, .. } = &mut self {
+            headers.push((name.into(), value.into()));
         }
-    }
-
-    pub fn after(self, delay: Duration) -> Answer {
-        Answer::After(delay, Box::new(self))
+        self
     }
 }
 
@@ -271,19 +252,6 @@ impl Stub {
         self.rpc(method).len()
     }
 
-    /// Waits (at most 10 s) until `count` requests with this JSON-RPC method arrived.
-    pub async fn wait_for(&self, method: &str, count: usize) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while self.count(method) < count {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the stub received {} × {method} in 10 s, not {count}",
-                self.count(method)
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
     /// An `mcp-http` backend entry for this stub (YAML list item); `mcp` is its `mcp:` flow mapping.
     pub fn backend(&self, name: &str, mcp: Option<&str>) -> String {
         let mut yaml = format!(
@@ -388,10 +356,6 @@ async fn perform(
                     response = response.header(name, value);
                 }
                 return response.body(Full::new(body)).unwrap();
-            }
-            Answer::After(delay, then) => {
-                tokio::time::sleep(delay).await;
-                answer = *then;
             }
             Answer::Hangup => {
                 hangup.as_ref().expect("served by common::serve").now();
