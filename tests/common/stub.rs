@@ -1,7 +1,7 @@
 //! A scripted HTTP peer, for what no real peer does on demand: fail (an HTTP status, a connection dropped
 //! after the request was read, no answer at all), send fields no SDK would send, or show every request it
-//! received with its headers. (A slow upstream is the real one: `rmcp_upstream::start_slow`.) Real peers come first (`rmcp_upstream`, `tests/peers/`); a test
-//! that uses a stub says in a comment why no real peer would do.
+//! received with its headers. Real peers come first (`rmcp_upstream`, which can also be slow on purpose,
+//! and `tests/peers/`); a test that uses a stub says in a comment why no real peer would do.
 //!
 //! [`Stub::http`] hands every request to the test's script. [`Stub::mcp`] is an MCP upstream over
 //! Streamable HTTP with JSON answers: it answers the handshake of its era itself (session era: `initialize`,
@@ -176,6 +176,7 @@ impl Builder {
         self.start_on(listener, script)
     }
 
+    /// Starts on a listener the caller bound.
     pub fn start_on(
         self,
         listener: TcpListener,
