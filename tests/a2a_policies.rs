@@ -2,112 +2,69 @@
 //! `jwt-authn`'s `claimToHeaders`, from the config, through the in-process gateway to a real a2a-sdk agent.
 //!
 //! The agent is real (`tests/peers/a2a_agent.py`, a2a-sdk 0.3 as KAgent's). To make it fail on cue for the
-//! retry tests, a small front sits between gateway and agent: it answers the first N POSTs with 503 and
-//! forwards everything else unchanged, recording the headers it saw. That front is a fault injector, the
-//! one thing here that is not a real peer: no real agent fails on demand.
+//! retry tests, a stub front (`common::stub`) sits between gateway and agent: it answers the first N POSTs
+//! with 503 and forwards everything else unchanged, recording the headers it saw. That front is a fault
+//! injector, the one thing here that is not a real peer: no real agent fails on demand.
 
 mod common;
 mod identity_common;
 
-use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use common::stub::{Answer, Stub};
 use identity_common::{JwksServer, TestKey, WEATHER_SA, sa_claims};
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
-/// Forwards to `agent`, but answers the first `fail` POSTs with 503.
+/// Forwards to `agent`, but answers the first `fail` POSTs with 503 "busy", keeping every request it saw.
 struct Front {
-    addr: SocketAddr,
-    posts: Arc<AtomicUsize>,
+    stub: Stub,
     fail: Arc<AtomicUsize>,
-    seen: Arc<Mutex<Vec<http::HeaderMap>>>,
 }
 
 impl Front {
     async fn start(agent: String) -> Front {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let posts = Arc::new(AtomicUsize::new(0));
         let fail = Arc::new(AtomicUsize::new(0));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (p, f, s) = (posts.clone(), fail.clone(), seen.clone());
-        tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                let (agent, client, p, f, s) = (
-                    agent.clone(),
-                    client.clone(),
-                    p.clone(),
-                    f.clone(),
-                    s.clone(),
-                );
-                tokio::spawn(async move {
-                    let service =
-                        service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                            let (agent, client, p, f, s) = (
-                                agent.clone(),
-                                client.clone(),
-                                p.clone(),
-                                f.clone(),
-                                s.clone(),
-                            );
-                            async move {
-                                let (parts, body) = request.into_parts();
-                                let body = body.collect().await.unwrap().to_bytes();
-                                s.lock().unwrap().push(parts.headers.clone());
-                                let failing = parts.method == http::Method::POST
-                                    && f.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                                        n.checked_sub(1)
-                                    })
-                                    .is_ok();
-                                if parts.method == http::Method::POST {
-                                    p.fetch_add(1, Ordering::SeqCst);
-                                }
-                                let response = if failing {
-                                    hyper::Response::builder()
-                                        .status(503)
-                                        .body(Full::new(bytes::Bytes::from("busy")))
-                                        .unwrap()
-                                } else {
-                                    let mut out = client
-                                        .request(parts.method, format!("{agent}{}", parts.uri))
-                                        .body(body);
-                                    for name in ["content-type", "accept", "a2a-version"] {
-                                        if let Some(v) = parts.headers.get(name) {
-                                            out = out.header(name, v);
-                                        }
-                                    }
-                                    let r = out.send().await.unwrap();
-                                    let mut back =
-                                        hyper::Response::builder().status(r.status().as_u16());
-                                    if let Some(ct) = r.headers().get("content-type") {
-                                        back = back.header("content-type", ct);
-                                    }
-                                    back.body(Full::new(r.bytes().await.unwrap())).unwrap()
-                                };
-                                Ok::<_, std::convert::Infallible>(response)
-                            }
-                        });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Front {
-            addr,
-            posts,
-            fail,
-            seen,
-        }
+        let failures = fail.clone();
+        let stub = Stub::http()
+            .start(move |r| {
+                let failing = r.method == http::Method::POST
+                    && failures
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok();
+                if failing {
+                    Answer::status(503, "text/plain", "busy")
+                } else {
+                    Answer::Forward(agent.clone())
+                }
+            })
+            .await;
+        Front { stub, fail }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.stub.addr)
+    }
+
+    /// How many POSTs reached the front (failed or forwarded).
+    fn posts(&self) -> usize {
+        self.stub
+            .requests()
+            .iter()
+            .filter(|r| r.method == http::Method::POST)
+            .count()
+    }
+
+    /// The headers of the last request that reached the front.
+    fn last_headers(&self) -> http::HeaderMap {
+        let requests = self.stub.requests();
+        requests
+            .last()
+            .expect("a request reached the agent")
+            .headers
+            .clone()
     }
 }
 
@@ -186,17 +143,13 @@ async fn failed_attempts_are_retried_as_retry_on_says_and_no_more() {
     let front = Front::start(base).await;
     let g = common::gateway(&yaml(
         "[{type: retry, retry: {attempts: 3, retryOn: [5xx], backoff: {baseInterval: 10ms, maxInterval: 20ms}}}]",
-        &format!("http://{}", front.addr),
+        &front.url(),
         "",
     ))
     .await;
     front.fail.store(2, Ordering::SeqCst);
     forecast(&post(&g, &send(1, "Tampa"), None).await);
-    assert_eq!(
-        front.posts.load(Ordering::SeqCst),
-        3,
-        "two 503s, then the answer"
-    );
+    assert_eq!(front.posts(), 3, "two 503s, then the answer");
 
     // Three failures exhaust the three attempts: a 502 that names the kind of failure, not the body.
     front.fail.store(3, Ordering::SeqCst);
@@ -211,18 +164,18 @@ async fn failed_attempts_are_retried_as_retry_on_says_and_no_more() {
         !failed.text.contains("busy"),
         "the agent's body stays in the log: {v}"
     );
-    assert_eq!(front.posts.load(Ordering::SeqCst), 6);
+    assert_eq!(front.posts(), 6);
 }
 
 #[tokio::test]
 async fn without_retry_an_agents_503_is_relayed_as_it_answered() {
     let (_agent, base) = common::a2a_agent("venv-a2a03", "weather-agent", &[]).await;
     let front = Front::start(base).await;
-    let g = common::gateway(&yaml("[]", &format!("http://{}", front.addr), "")).await;
+    let g = common::gateway(&yaml("[]", &front.url(), "")).await;
     front.fail.store(1, Ordering::SeqCst);
     let relayed = post(&g, &send(1, "Tampa"), None).await;
     assert_eq!((relayed.status, relayed.text.as_str()), (503, "busy"));
-    assert_eq!(front.posts.load(Ordering::SeqCst), 1);
+    assert_eq!(front.posts(), 1);
 }
 
 #[tokio::test]
@@ -261,11 +214,10 @@ async fn claim_headers_reach_the_agent_and_the_callers_token_does_not() {
         identity_common::ISSUER,
         jwks.url()
     );
-    let g = common::gateway(&yaml(&policies, &format!("http://{}", front.addr), "")).await;
+    let g = common::gateway(&yaml(&policies, &front.url(), "")).await;
     let token = key.sign(&sa_claims());
     forecast(&post(&g, &send(1, "Tampa"), Some(&token)).await);
-    let seen = front.seen.lock().unwrap().clone();
-    let call = seen.last().expect("the call reached the agent");
+    let call = front.last_headers();
     assert_eq!(call["x-agent-identity"], WEATHER_SA);
     assert!(call.get("authorization").is_none(), "{call:?}");
     // A caller cannot set the header itself: only the gateway's value goes through.
@@ -280,8 +232,13 @@ async fn claim_headers_reach_the_agent_and_the_callers_token_does_not() {
     )
     .await;
     forecast(&forged);
-    let last = front.seen.lock().unwrap().last().cloned().unwrap();
-    assert_eq!(last["x-agent-identity"], WEATHER_SA);
+    let last = front.last_headers();
+    let identities: Vec<&http::HeaderValue> = last.get_all("x-agent-identity").iter().collect();
+    assert_eq!(
+        identities,
+        [WEATHER_SA],
+        "only the gateway's value: {last:?}"
+    );
 }
 
 #[tokio::test]

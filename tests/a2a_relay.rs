@@ -345,6 +345,17 @@ async fn v1_agent_with_compat_serves_both_sdk_clients_and_tasks_stay_with_their_
         .await
         .unwrap();
     assert_eq!(rest.status(), 404);
+    // Not found, as if it did not exist: nothing tells mallory the task is someone else's.
+    let body: Value = rest.json().await.unwrap();
+    assert_eq!(
+        (&body["error"]["message"], &body["error"]["status"]),
+        (&json!("Task not found"), &json!("NOT_FOUND")),
+        "{body}"
+    );
+    assert_eq!(
+        body["error"]["details"][0]["reason"], "TASK_NOT_FOUND",
+        "{body}"
+    );
     let (_, v) = rpc(
         addr,
         "weather-agent-v6",
@@ -468,7 +479,7 @@ async fn v03_agent_plain_v1_agent_authz_and_the_guides_shorthand() {
             || err.contains("PERMISSION"),
         "{err}"
     );
-    let (status, _) = rpc(
+    let (status, v) = rpc(
         addr,
         "weather-agent-v6",
         "system:serviceaccount:x:other",
@@ -476,7 +487,14 @@ async fn v03_agent_plain_v1_agent_authz_and_the_guides_shorthand() {
         json!({"task": "x"}),
     )
     .await;
-    assert_eq!(status, 403);
+    assert_eq!(
+        (status, &v["error"]),
+        (
+            403,
+            &json!({"code": -32000, "message": "principal may not use agent 'weather-agent-v6'"})
+        ),
+        "{v}"
+    );
 
     // The guide's curl, verbatim body, against the 0.3 agent and the 1.0 agent.
     let (status, v) = rpc(

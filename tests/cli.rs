@@ -13,25 +13,21 @@ use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_agent-gateway");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn quickstart_auth_prints_a_working_token() {
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .args(["quickstart", "--auth", "--port", &port.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "quickstart",
+            "--auth",
+            "--port",
+            "0",
+            "--log-format",
+            "json",
+        ])
+        .stdout(Stdio::piped());
+    let (mut child, addr, _log) = common::spawn_gateway(command).await;
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
     let token = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await.unwrap() {
             if let Some(rest) = line.split("Bearer ").nth(1) {
@@ -42,10 +38,13 @@ async fn quickstart_auth_prints_a_working_token() {
     })
     .await
     .unwrap();
-    let url = format!("http://127.0.0.1:{port}/mcp");
-    common::wait_ready(&format!("http://127.0.0.1:{port}/readyz")).await;
+    let url = format!("http://{addr}/mcp");
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
-    assert_eq!(common::post_json(&url, &[], &list).await.status, 401);
+    let anonymous = common::post_json(&url, &[], &list).await;
+    assert_eq!(
+        anonymous.error(),
+        (401, -32600, "Unauthorized: no bearer token".into())
+    );
     let auth = format!("Bearer {token}");
     let v = common::post_json(&url, &[("authorization", &auth)], &list)
         .await
@@ -72,7 +71,6 @@ async fn quickstart_auth_prints_a_working_token() {
             .json()["error"]["message"],
         "Unknown tool: store_activity_plan"
     );
-    let _ = child.kill().await;
 }
 
 /// Runs the binary with `args` to its end (at most 30 s); returns its exit code and stderr.

@@ -3,24 +3,14 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn config(port: u16, metrics: u16, upstream: u16, policies: &str) -> String {
     format!(
         "binds:\n  - port: {port}\n    address: 127.0.0.1\n    listeners:\n      - name: l\n        routes:\n          - name: tools\n            match: {{path: {{prefix: /mcp}}}}\n{policies}            backends:\n              - {{name: py, type: mcp-http, address: \"http://127.0.0.1:{upstream}\", mcp: {{endpoint: /mcp}}}}\nobservability:\n  prometheus: {{port: {metrics}}}\n"
     )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn tool_names(url: &str, session: &str) -> Vec<String> {
@@ -31,23 +21,44 @@ async fn tool_names(url: &str, session: &str) -> Vec<String> {
     )
     .await
     .json();
-    v["result"]["tools"]
-        .as_array()
-        .unwrap_or(&Vec::new())
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_string())
-        .collect()
+    common::tool_names(&v)
 }
 
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what} did not happen within 20s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+/// A `slow` call (one progress notification a second for `seconds`) on `session`, read as it streams: returns
+/// once the first progress notification arrived, so the call is running upstream, with the task that reads
+/// the rest and returns every message of the answer.
+async fn slow_call_in_flight(
+    url: &str,
+    session: &str,
+    seconds: u32,
+) -> tokio::task::JoinHandle<Vec<Value>> {
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": seconds, "steps": seconds}, "_meta": {"progressToken": "reload"}}});
+    let mut response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", session)
+        .body(call.to_string())
+        .send()
+        .await
+        .expect("the slow call is sent");
+    assert_eq!(response.status(), 200);
+    let mut text = String::new();
+    while !text.contains("notifications/progress") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), response.chunk())
+            .await
+            .expect("a progress notification within 10s")
+            .expect("the answer streams")
+            .unwrap_or_else(|| panic!("the answer ended before any progress: {text}"));
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
     }
+    tokio::spawn(async move {
+        text.push_str(&response.text().await.expect("the answer completes"));
+        text.split("\n\n")
+            .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+            .map(|d| serde_json::from_str(d).unwrap())
+            .collect()
+    })
 }
 
 #[tokio::test]
@@ -56,80 +67,75 @@ async fn a_changed_config_is_swapped_in_and_a_bad_one_refused() {
     up.current_dir(common::repo().join("tests/peers"))
         .args(["py_upstream.py", "--port", "0"]);
     let (_upstream, upstream) = common::spawn_listening(up).await;
-    let (port, metrics) = (free_port(), free_port());
+    // The gateway logs where its traffic listener is (port 0 is fine), not where its metrics are.
+    let metrics = common::free_port();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("gateway.yaml");
-    std::fs::write(&file, config(port, metrics, upstream, "")).unwrap();
-    let mut gateway = tokio::process::Command::new(env!("CARGO_BIN_EXE_agent-gateway"))
-        .args(["run", "--config", file.to_str().unwrap()])
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let sink = log.clone();
-    let stderr = gateway.stderr.take().unwrap();
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            sink.lock().unwrap().push_str(&line);
-            sink.lock().unwrap().push('\n');
-        }
-    });
-    let url = format!("http://127.0.0.1:{port}/mcp");
-    common::wait_ready(&format!("http://127.0.0.1:{port}/readyz")).await;
+    std::fs::write(&file, config(0, metrics, upstream, "")).unwrap();
+    let (_gateway, addr, log) = common::gateway_process_logged(&file, &[], &[]).await;
+    let url = format!("http://{addr}/mcp");
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let session = common::post_json(&url, &[], &init).await.headers["mcp-session-id"]
         .to_str()
         .unwrap()
         .to_string();
-    assert!(
-        tool_names(&url, &session)
-            .await
-            .contains(&"echo".to_string())
+    let mut names = tool_names(&url, &session).await;
+    names.sort();
+    assert_eq!(
+        names,
+        ["add", "ask_user", "echo", "fail", "sample_llm", "slow"]
     );
 
-    // A slow call in flight while the config changes finishes on the routes it started with.
-    let slow = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 2, "steps": 2}}});
-    let (slow_url, slow_session) = (url.clone(), session.clone());
-    let in_flight = tokio::spawn(async move {
-        common::post_json(&slow_url, &[("mcp-session-id", &slow_session)], &slow).await
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-
+    // A slow call in flight while the config changes finishes on the routes it started with (the new ones
+    // would refuse it). Eight seconds: the watcher looks every 2 s, so the swap comes well before its end.
+    let in_flight = slow_call_in_flight(&url, &session, 8).await;
     let only_echo = "            policies:\n              - type: mcp-authz\n                mcp:\n                  rules:\n                    - {principal: \"*\", allowedTools: [echo]}\n";
-    std::fs::write(&file, config(port, metrics, upstream, only_echo)).unwrap();
-    eventually("the new authz policy", async || {
-        tool_names(&url, &session).await == ["echo"]
-    })
-    .await;
-    let reply = in_flight.await.unwrap();
-    assert_eq!(reply.status, 200);
-    let done: Vec<Value> = reply.messages();
+    std::fs::write(&file, config(0, metrics, upstream, only_echo)).unwrap();
+    log.wait_for("config reloaded", Duration::from_secs(20))
+        .await;
+    assert_eq!(tool_names(&url, &session).await, ["echo"]);
     assert!(
-        done.last().unwrap()["result"].is_object(),
+        !in_flight.is_finished(),
+        "the slow call was still in flight when the new config took over"
+    );
+    let done = tokio::time::timeout(Duration::from_secs(30), in_flight)
+        .await
+        .expect("the in-flight call completes")
+        .unwrap();
+    let last = done.last().unwrap();
+    assert_eq!(last["id"], 2, "{done:?}");
+    assert_eq!(
+        last["result"]["isError"], false,
         "the in-flight call completed: {done:?}"
     );
 
     // An invalid file is refused with its problems in the log; the previous config keeps serving.
     std::fs::write(&file, "binds:\n  - port: nope\n").unwrap();
-    eventually("the refusal in the log", async || {
-        log.lock().unwrap().contains("config rejected")
-    })
-    .await;
+    log.wait_for("config rejected", Duration::from_secs(20))
+        .await;
+    // Each problem is logged before the refusal.
+    let problem = log.find("binds[0].port").expect("the log names the field");
     assert!(
-        log.lock().unwrap().contains("binds[0].port"),
-        "the log names the field: {}",
-        log.lock().unwrap()
+        problem["message"]
+            .as_str()
+            .unwrap()
+            .contains(file.to_str().unwrap()),
+        "{problem}"
     );
     assert_eq!(tool_names(&url, &session).await, ["echo"]);
 
-    // Listeners cannot move without a restart: refused, still serving.
-    std::fs::write(&file, config(free_port(), metrics, upstream, "")).unwrap();
-    eventually("the bind refusal in the log", async || {
-        log.lock().unwrap().contains("restart the gateway")
-    })
-    .await;
+    // Listeners cannot move without a restart: refused (before anything binds), still serving.
+    std::fs::write(&file, config(8080, metrics, upstream, "")).unwrap();
+    let refused = log
+        .wait_for("restart the gateway", Duration::from_secs(20))
+        .await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("config reload refused: binds changed"),
+        "{refused}"
+    );
     assert_eq!(tool_names(&url, &session).await, ["echo"]);
 
     let text = reqwest::get(format!("http://127.0.0.1:{metrics}/metrics"))
@@ -146,5 +152,4 @@ async fn a_changed_config_is_swapped_in_and_a_bad_one_refused() {
         text.contains("agent_gateway_config_reloads_total{result=\"failure\"} 2"),
         "{text}"
     );
-    let _ = gateway.kill().await;
 }

@@ -1,6 +1,7 @@
 //! jwt-authn in a cluster, against a fake Kubernetes API server: the in-cluster JWKS fetch (service-account
 //! token, cluster CA) and `mode: tokenReview`.
 
+mod common;
 mod identity_common;
 
 use agent_gateway::config::{JwtAuthn, JwtMode};
@@ -152,8 +153,9 @@ async fn token_review_authenticates_rejects_and_caches() {
         e.operator_hint()
     );
     assert_eq!(e.status(), 401);
-    // A rejected token retried at once does not cost another review.
-    let _ = a.authenticate(Some(&bearer(&wrong_aud))).await;
+    // A rejected token retried at once gets the same refusal and does not cost another review.
+    let again = a.authenticate(Some(&bearer(&wrong_aud))).await.unwrap_err();
+    assert_eq!(again, e);
     assert_eq!(c.api.calls(REVIEW_PATH), 2);
 
     let forged = TestKey::load("rsa-b", Algorithm::RS256).sign(&sa_claims());

@@ -318,7 +318,18 @@ async fn kagent_token_without_the_gateway_audience_fails_with_401() {
             &tools_list(),
         )
         .await;
-        assert_eq!(reply.status, 401, "{what}: {}", reply.text);
+        let (status, code, message) = reply.error();
+        assert_eq!((status, code), (401, -32600), "{what}: {}", reply.text);
+        let audiences = if what == "aud missing" {
+            "[]".to_string()
+        } else {
+            format!("[\"{ISSUER}\"]")
+        };
+        assert_eq!(
+            message,
+            format!("Unauthorized: token audience {audiences} is not accepted"),
+            "{what}"
+        );
         let challenge = reply.headers.get("www-authenticate").unwrap();
         assert!(
             challenge.to_str().unwrap().starts_with("Bearer"),
@@ -342,9 +353,9 @@ async fn kagent_terminate_on_close_deletes_the_session() {
     let closed = out["sessionId"].as_str().unwrap();
     let reply = g.on_session(&token, closed, &tools_list()).await;
     assert_eq!(
-        reply.status, 404,
-        "a session KAgent closed must be gone: {}",
-        reply.text
+        reply.error(),
+        (404, -32600, common::NO_SESSION.into()),
+        "a session KAgent closed must be gone"
     );
 
     // Control: with terminateOnClose false the same client leaves its session open, and it still serves.
@@ -373,7 +384,7 @@ async fn kagent_terminate_on_close_deletes_the_session() {
         json!({"sub": "system:serviceaccount:agent-core-infra:planning-agent-sa"}),
     ));
     let reply = g.on_session(&other, open, &tools_list()).await;
-    assert_eq!(reply.status, 404, "{}", reply.text);
+    assert_eq!(reply.error(), (404, -32600, common::NO_SESSION.into()));
     let reply = g.on_session(&token, open, &tools_list()).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
 }

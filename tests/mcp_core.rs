@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{gateway, initialize, post_json, rmcp_upstream, route_yaml};
+use common::{NO_SESSION, gateway, initialize, post_json, rmcp_upstream, route_yaml};
 use serde_json::{Value, json};
 
 fn sample_backend() -> &'static str {
@@ -136,7 +136,14 @@ async fn malformed_input_gets_precise_errors_and_statuses() {
         assert_eq!(reply.json()["error"]["code"], code, "{what}");
     }
     let reply = common::post(&url, &[("content-type", "text/plain")], "{}").await;
-    assert_eq!(reply.status, 415);
+    assert_eq!(
+        reply.error(),
+        (
+            415,
+            -32600,
+            "Invalid Request: Content-Type must be application/json".into()
+        )
+    );
     let v = post_json(
         &url,
         &[],
@@ -187,15 +194,15 @@ async fn sealed_sessions_refuse_tampering_and_foreign_routes() {
     let tampered = String::from_utf8(tampered).unwrap();
     for bad in [tampered.as_str(), "junk", &"A".repeat(9000)] {
         let reply = post_json(&url, &[("mcp-session-id", bad)], &ping).await;
-        assert_eq!(reply.status, 404, "{bad:.20}");
+        assert_eq!(reply.error(), (404, -32600, NO_SESSION.into()), "{bad:.20}");
     }
     // A session of one gateway is foreign to another with a different key.
     let other = gateway(&yaml).await;
     assert_eq!(
         post_json(&other.url("/mcp"), &[("mcp-session-id", &sid)], &ping)
             .await
-            .status,
-        404
+            .error(),
+        (404, -32600, NO_SESSION.into())
     );
     // DELETE ends it.
     let deleted = reqwest::Client::new()
@@ -208,8 +215,8 @@ async fn sealed_sessions_refuse_tampering_and_foreign_routes() {
     assert_eq!(
         post_json(&url, &[("mcp-session-id", &sid)], &ping)
             .await
-            .status,
-        404
+            .error(),
+        (404, -32600, NO_SESSION.into())
     );
 }
 
@@ -370,8 +377,7 @@ async fn a_dead_upstream_fails_its_calls_fast_and_recovers() {
             .json()["result"]["content"][0]["text"],
         "a"
     );
-    drop(up);
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    up.stop().await;
     let v = post_json(&url, &[("mcp-session-id", &sid)], &call)
         .await
         .json();
@@ -396,6 +402,11 @@ async fn unknown_methods_and_routes_do_not_disturb_the_gateway() {
     let gw = gateway(&route_yaml(sample_backend())).await;
     let reply = post_json(&gw.url("/elsewhere"), &[], &json!({})).await;
     assert_eq!(reply.status, 404);
+    assert_eq!(
+        reply.json(),
+        json!({"error": "no route matches /elsewhere"}),
+        "not a JSON-RPC answer: no MCP route took it"
+    );
     let health: Value = reqwest::get(gw.url("/health/upstreams"))
         .await
         .unwrap()

@@ -1,175 +1,33 @@
 //! Hardening, end to end over real HTTP: DNS-rebinding protection (Host and Origin checks), the caller's
 //! `Authorization` header kept from upstreams unless a backend asks for it, gateway-owned list cursors over
 //! an upstream that paginates itself, one slow upstream not holding up another route, and the per-backend
-//! timeout. The upstreams are minimal hand-written Streamable HTTP servers (session era, JSON replies) that
-//! record every message and its headers, so the tests can check what actually reached them.
+//! timeout. The upstreams are stubs (`common::stub`: session era, JSON replies) that record every message
+//! and its headers, so the tests can check what actually reached them, and the rmcp upstream where only
+//! slowness is needed.
 
 mod common;
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use common::rmcp_upstream;
+use common::stub::{Answer, Era, Request, Stub};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------------------
 // A recording upstream
 // ---------------------------------------------------------------------------------------------------------
 
-/// What the upstream does with one request.
-enum Act {
-    Reply(Value),
-    Error(i64, &'static str),
-    /// Replies after a delay.
-    After(Duration, Value),
-    /// Never replies.
-    Never,
-}
-
-type Behaviour = Arc<dyn Fn(&str, &Value) -> Act + Send + Sync>;
-
-/// One message the upstream received.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: String,
-    params: Value,
-    headers: http::HeaderMap,
-}
-
-struct Upstream {
-    addr: SocketAddr,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl Upstream {
-    /// Starts a session-era upstream that answers `initialize` itself, refuses `server/discover` (so the
-    /// gateway falls back to the session era), offers no GET stream, and hands every other request to
-    /// `behaviour`.
-    async fn start(behaviour: impl Fn(&str, &Value) -> Act + Send + Sync + 'static) -> Upstream {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-        let behaviour: Behaviour = Arc::new(behaviour);
-        let recorder = seen.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (seen, behaviour) = (recorder.clone(), behaviour.clone());
-                tokio::spawn(http1::Builder::new().serve_connection(
-                    TokioIo::new(stream),
-                    service_fn(move |request| answer(request, seen.clone(), behaviour.clone())),
-                ));
-            }
-        });
-        Upstream { addr, seen }
-    }
-
-    /// A backend entry for this upstream; `mcp` is the backend's `mcp:` flow mapping, if any.
-    fn backend(&self, name: &str, mcp: Option<&str>) -> String {
-        let mut yaml = format!(
-            "- name: {name}\n  type: mcp-http\n  address: http://{}\n",
-            self.addr
-        );
-        if let Some(mcp) = mcp {
-            yaml.push_str(&format!("  mcp: {mcp}\n"));
-        }
-        yaml
-    }
-
-    fn seen(&self, method: &str) -> Vec<Seen> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|s| s.method == method)
-            .cloned()
-            .collect()
-    }
-
-    fn all(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    /// Waits until the upstream received `method` at least `count` times.
-    async fn wait_for(&self, method: &str, count: usize) {
-        for _ in 0..400 {
-            if self.seen(method).len() >= count {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("the upstream never received {count} × {method}");
-    }
-}
-
-async fn answer(
-    request: hyper::Request<hyper::body::Incoming>,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    behaviour: Behaviour,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let status_only = |status: u16| {
-        Ok(hyper::Response::builder()
-            .status(status)
-            .body(Full::new(Bytes::new()))
-            .unwrap())
-    };
-    match *request.method() {
-        http::Method::POST => {}
-        http::Method::DELETE => return status_only(200),
-        _ => return status_only(405),
-    }
-    let headers = request.headers().clone();
-    let body = request
-        .into_body()
-        .collect()
+/// A session-era stub upstream (`common::stub`) offering tools and prompts, with `script` for everything
+/// but the handshake. A stub because these tests read what reached the upstream (every message with its
+/// headers, the cursors discovery sent) or need it to page its lists or never answer, which no real peer
+/// does on cue.
+async fn upstream(script: impl Fn(&Request) -> Answer + Send + Sync + 'static) -> Stub {
+    Stub::mcp(Era::Session)
+        .capabilities(json!({"tools": {}, "prompts": {}}))
+        .start(script)
         .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let method = message["method"].as_str().unwrap_or_default().to_string();
-    seen.lock().unwrap().push(Seen {
-        method: method.clone(),
-        params: message["params"].clone(),
-        headers,
-    });
-    let Some(id) = message.get("id").cloned() else {
-        return status_only(202);
-    };
-    let act = match method.as_str() {
-        "initialize" => Act::Reply(json!({
-            "protocolVersion": "2025-11-25",
-            "capabilities": {"tools": {}, "prompts": {}},
-            "serverInfo": {"name": "recording", "version": "1"}
-        })),
-        "server/discover" => not_found(),
-        other => behaviour(other, &message["params"]),
-    };
-    let reply = match act {
-        Act::Reply(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-        Act::Error(code, text) => {
-            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": text}})
-        }
-        Act::After(delay, result) => {
-            tokio::time::sleep(delay).await;
-            json!({"jsonrpc": "2.0", "id": id, "result": result})
-        }
-        Act::Never => std::future::pending().await,
-    };
-    Ok(hyper::Response::builder()
-        .header("content-type", "application/json")
-        .header("mcp-session-id", "recording-session")
-        .body(Full::new(Bytes::from(reply.to_string())))
-        .unwrap())
-}
-
-fn not_found() -> Act {
-    Act::Error(-32601, "Method not found")
 }
 
 fn text_result(text: &str) -> Value {
@@ -320,7 +178,16 @@ async fn loopback_bind_refuses_rebound_hosts_and_foreign_origins() {
         .send()
         .await
         .unwrap();
-    assert_eq!(get.status().as_u16(), 403, "GET with Host evil.example");
+    let get = common::Reply {
+        status: get.status().as_u16(),
+        headers: get.headers().clone(),
+        text: get.text().await.unwrap(),
+    };
+    assert_forbidden(&get, "GET with Host evil.example");
+    assert_eq!(
+        get.json()["error"]["message"],
+        format!("Forbidden: Host {evil_host} is not a loopback name on a loopback listener")
+    );
 
     // Allowed: loopback names, a local development origin, no Origin at all.
     let reply =
@@ -392,18 +259,18 @@ async fn configured_allowed_origins_are_accepted() {
 // 2. Authorization is not forwarded by default
 // ---------------------------------------------------------------------------------------------------------
 
-async fn echo_upstream() -> Upstream {
-    Upstream::start(|method, _| match method {
-        "tools/list" => Act::Reply(json!({"tools": [tool_def("echo")]})),
-        "tools/call" => Act::Reply(text_result("echoed")),
-        _ => not_found(),
+async fn echo_upstream() -> Stub {
+    upstream(|r| match r.rpc_method() {
+        "tools/list" => r.result(json!({"tools": [tool_def("echo")]})),
+        "tools/call" => r.result(text_result("echoed")),
+        _ => r.not_found(),
     })
     .await
 }
 
 /// Calls `echo` through the gateway with the caller's bearer token and returns the one `tools/call` the
 /// upstream received.
-async fn call_with_token(gw: &common::Gateway, upstream: &Upstream) -> Seen {
+async fn call_with_token(gw: &common::Gateway, upstream: &Stub) -> Request {
     let reply = common::post_json(
         &gw.url("/mcp"),
         &[("authorization", "Bearer secret-token")],
@@ -416,7 +283,7 @@ async fn call_with_token(gw: &common::Gateway, upstream: &Upstream) -> Seen {
         "the call went through: {} {}",
         reply.status, reply.text
     );
-    let calls = upstream.seen("tools/call");
+    let calls = upstream.rpc("tools/call");
     assert_eq!(calls.len(), 1, "one tools/call reached the upstream");
     calls.into_iter().next().unwrap()
 }
@@ -430,7 +297,7 @@ async fn caller_authorization_is_not_forwarded_by_default() {
     .await;
 
     let seen = call_with_token(&gw, &upstream).await;
-    assert_eq!(seen.params["name"], "echo");
+    assert_eq!(seen.params()["name"], "echo");
     assert!(
         seen.headers.get("authorization").is_none(),
         "the upstream saw Authorization {:?}",
@@ -444,22 +311,24 @@ async fn caller_authorization_is_not_forwarded_by_default() {
         "the configured header reaches the upstream; it saw {:?}",
         seen.headers
     );
-    // No message at all (initialize, notifications, lists, the call) carried the caller's token.
-    for message in upstream.all() {
+    // No request at all (initialize, notifications, lists, the call, any GET or DELETE) carried the caller's
+    // token.
+    for request in upstream.requests() {
+        let what = format!(
+            "{} {} {}",
+            request.method,
+            request.path,
+            request.rpc_method()
+        );
         assert!(
-            message.headers.get("authorization").is_none(),
-            "{} carried Authorization {:?}",
-            message.method,
-            message.headers.get("authorization")
+            request.headers.get("authorization").is_none(),
+            "{what} carried Authorization {:?}",
+            request.headers.get("authorization")
         );
         assert_eq!(
-            message
-                .headers
-                .get("x-upstream-key")
-                .map(|v| v.to_str().unwrap()),
+            request.header("x-upstream-key"),
             Some("k1"),
-            "{} lacks the configured header",
-            message.method
+            "{what} lacks the configured header"
         );
     }
 }
@@ -485,7 +354,7 @@ async fn caller_authorization_is_forwarded_when_the_backend_asks() {
         "exactly the caller's header"
     );
     // The gateway's own discovery has no caller, so it carries no token.
-    let lists = upstream.seen("tools/list");
+    let lists = upstream.rpc("tools/list");
     assert!(!lists.is_empty(), "discovery listed the tools");
     for list in lists {
         assert!(
@@ -506,12 +375,12 @@ const UPSTREAM_PAGE: usize = 100;
 const GATEWAY_PAGE: usize = 500;
 
 /// One upstream page of `count` items starting at the upstream's own cursor `p<index>`.
-fn upstream_page(key: &str, count: usize, params: &Value, item: impl Fn(usize) -> Value) -> Act {
-    let start = match params.get("cursor").and_then(Value::as_str) {
+fn upstream_page(r: &Request, key: &str, count: usize, item: impl Fn(usize) -> Value) -> Answer {
+    let start = match r.params().get("cursor").and_then(Value::as_str) {
         None => 0,
         Some(c) => match c.strip_prefix('p').and_then(|n| n.parse::<usize>().ok()) {
             Some(n) if n <= count => n,
-            _ => return Act::Error(-32602, "bad upstream cursor"),
+            _ => return r.error(-32602, "bad upstream cursor"),
         },
     };
     let end = (start + UPSTREAM_PAGE).min(count);
@@ -519,7 +388,7 @@ fn upstream_page(key: &str, count: usize, params: &Value, item: impl Fn(usize) -
     if end < count {
         result["nextCursor"] = json!(format!("p{end}"));
     }
-    Act::Reply(result)
+    r.result(result)
 }
 
 async fn list_page(url: &str, method: &str, cursor: Option<Value>) -> common::Reply {
@@ -543,17 +412,15 @@ fn assert_invalid_cursor(reply: &common::Reply, case: &str) {
 
 #[tokio::test]
 async fn list_pages_use_gateway_owned_cursors_over_upstream_pagination() {
-    let upstream = Upstream::start(|method, params| match method {
-        "tools/list" => upstream_page("tools", TOOL_COUNT, params, |i| {
-            tool_def(&format!("t{i:04}"))
-        }),
+    let upstream = upstream(|r| match r.rpc_method() {
+        "tools/list" => upstream_page(r, "tools", TOOL_COUNT, |i| tool_def(&format!("t{i:04}"))),
         "prompts/list" => upstream_page(
+            r,
             "prompts",
             PROMPT_COUNT,
-            params,
             |i| json!({"name": format!("p{i:04}")}),
         ),
-        _ => not_found(),
+        _ => r.not_found(),
     })
     .await;
     let gw = common::gateway(&common::route_yaml(&upstream.backend("many", None))).await;
@@ -561,9 +428,9 @@ async fn list_pages_use_gateway_owned_cursors_over_upstream_pagination() {
 
     // Discovery followed the upstream's own cursors to the end.
     let upstream_cursors: Vec<Value> = upstream
-        .seen("tools/list")
+        .rpc("tools/list")
         .iter()
-        .map(|s| s.params.get("cursor").cloned().unwrap_or(Value::Null))
+        .map(|r| r.params().get("cursor").cloned().unwrap_or(Value::Null))
         .collect();
     let mut expected = vec![Value::Null];
     expected.extend((1..13).map(|p| json!(format!("p{}", p * UPSTREAM_PAGE))));
@@ -685,15 +552,11 @@ async fn list_pages_use_gateway_owned_cursors_over_upstream_pagination() {
 
 #[tokio::test]
 async fn slow_upstream_does_not_hold_up_another_route() {
-    let slow = Upstream::start(|method, _| match method {
-        "tools/list" => Act::Reply(json!({"tools": [tool_def("slow")]})),
-        "tools/call" => Act::After(Duration::from_secs(2), text_result("finally")),
-        _ => not_found(),
-    })
-    .await;
+    // The rmcp upstream, each call of which takes 2 s.
+    let slow = rmcp_upstream::start_slow(Duration::from_secs(2)).await;
     let yaml = format!(
         "binds:\n  - port: 0\n    address: 127.0.0.1\n    listeners:\n      - name: test\n        routes:\n          - name: slow\n            match: {{path: {{prefix: /a}}}}\n            backends:\n{}          - name: fast\n            match: {{path: {{prefix: /b}}}}\n            backends:\n{}",
-        common::indent(&slow.backend("slow", None), 14),
+        common::indent(&rmcp_upstream::backend_yaml("slow", slow.addr), 14),
         common::indent(SAMPLE, 14)
     );
     let gw = common::gateway(&yaml).await;
@@ -702,12 +565,17 @@ async fn slow_upstream_does_not_hold_up_another_route() {
     let slow_call = {
         let (url, order) = (gw.url("/a"), order.clone());
         tokio::spawn(async move {
-            let reply = common::post_json(&url, &[], &call("slow-1", "slow", json!({}))).await;
+            let reply = common::post_json(
+                &url,
+                &[],
+                &call("slow-1", "echo", json!({"text": "finally"})),
+            )
+            .await;
             let done = order.fetch_add(1, Ordering::SeqCst);
             (done, reply)
         })
     };
-    slow.wait_for("tools/call", 1).await;
+    slow.wait_for_calls(1).await;
     assert!(!slow_call.is_finished(), "the slow call is in flight");
 
     let fast_calls = (0..20).map(|i| {
@@ -760,11 +628,11 @@ async fn slow_upstream_does_not_hold_up_another_route() {
 
 #[tokio::test]
 async fn backend_timeout_answers_32001_and_the_backend_stays_usable() {
-    let upstream = Upstream::start(|method, params| match (method, params["name"].as_str()) {
-        ("tools/list", _) => Act::Reply(json!({"tools": [tool_def("hang"), tool_def("quick")]})),
-        ("tools/call", Some("hang")) => Act::Never,
-        ("tools/call", Some("quick")) => Act::Reply(text_result("quick answer")),
-        _ => not_found(),
+    let upstream = upstream(|r| match (r.rpc_method(), r.params()["name"].as_str()) {
+        ("tools/list", _) => r.result(json!({"tools": [tool_def("hang"), tool_def("quick")]})),
+        ("tools/call", Some("hang")) => Answer::Never,
+        ("tools/call", Some("quick")) => r.result(text_result("quick answer")),
+        _ => r.not_found(),
     })
     .await;
     let gw = common::gateway(&common::route_yaml(
@@ -795,9 +663,9 @@ async fn backend_timeout_answers_32001_and_the_backend_stays_usable() {
     );
     assert_eq!(
         upstream
-            .seen("tools/call")
+            .rpc("tools/call")
             .iter()
-            .filter(|s| s.params["name"] == "hang")
+            .filter(|r| r.params()["name"] == "hang")
             .count(),
         1,
         "the hung call reached the upstream once"

@@ -67,7 +67,7 @@ async fn a_post_without_a_live_stream_is_refused() {
         r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
     )
     .await;
-    assert_eq!(reply.status, 404);
+    assert_eq!(reply.error(), (404, -32600, common::NO_SESSION.into()));
 }
 
 /// A Python `mcp` upstream that only speaks HTTP+SSE (`mcp.protocol: sse`), reached through the gateway

@@ -89,25 +89,6 @@ fn names(tools: &Value) -> Vec<String> {
         .collect()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "port {port} never opened");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn tools_call(id: u64, name: &str, arguments: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": arguments}})
 }
@@ -168,7 +149,11 @@ async fn python_client_through_gateway_to_python_upstream_in_both_eras() {
 
 #[tokio::test]
 async fn python_stdio_upstream_is_restarted_after_it_dies() {
-    let unique = format!("agw-stdio-{}-{}", std::process::id(), free_port());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let unique = format!("agw-stdio-{}-{nanos}", std::process::id());
     let backend = format!(
         "- name: pystdio\n  type: mcp-stdio\n  mcp:\n    command: {}\n    args: [{}, --transport, stdio, --name, {unique}]\n",
         common::python().display(),
@@ -258,20 +243,17 @@ async fn pgrep(pattern: &str) -> Vec<u32> {
 
 #[tokio::test]
 async fn server_everything_behind_the_gateway() {
-    let port = free_port();
     let bin = common::tool("node/node_modules/.bin/mcp-server-everything");
-    let _everything = common::Child(
-        Command::new(common::node())
-            .arg(&bin)
-            .arg("streamableHttp")
-            .env("PORT", port.to_string())
-            .env("PATH", node_path())
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("server-everything starts"),
-    );
-    wait_port(port).await;
+    // `listening.mjs` makes it print the port it got for PORT=0, as the other peers do.
+    let mut command = Command::new(common::node());
+    command
+        .current_dir(peers_dir())
+        .args(["--import", "./listening.mjs"])
+        .arg(&bin)
+        .arg("streamableHttp")
+        .env("PORT", "0")
+        .env("PATH", node_path());
+    let (_everything, port) = common::spawn_listening(command).await;
     let gw = gateway(&route_yaml(&http_backend("everything", port))).await;
     let url = gw.url("/mcp");
     let v = post_json(

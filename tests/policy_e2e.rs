@@ -4,25 +4,17 @@
 //!   here (the JWKS URI, the bind port, the MCP backend's address), in front of a second in-process gateway
 //!   serving the built-in sample upstream (the guide's six tools). Tokens are minted here from the committed
 //!   test keys and verified against a real JWKS server;
-//! - `claimToHeaders` against a hand-written recording upstream that keeps every header it receives;
+//! - `claimToHeaders` against a stub upstream (`common::stub`) that keeps every header it receives;
 //! - two gateway processes (the real binary) sharing one real `redis-server`, holding one global limit.
 
 mod common;
 mod identity_common;
 
 use std::collections::BTreeSet;
-use std::convert::Infallible;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use common::redis::RedisServer;
+use common::stub::{Era, Stub};
 use identity_common::{ISSUER, JwksServer, TestKey, WEATHER_SA, now, sa_claims, with};
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
@@ -260,7 +252,23 @@ async fn guide_execute_code_is_limited_at_ten_per_minute() {
     let limited = g
         .call(&token, 111, "execute_code", json!({ "python_code": code }))
         .await;
-    assert_eq!(limited.status, 429, "the 11th call: {}", limited.text);
+    let (status, code, message) = limited.error();
+    assert_eq!(
+        (status, code),
+        (429, -32029),
+        "the 11th call: {}",
+        limited.text
+    );
+    assert!(
+        message.starts_with("Rate limit exceeded: 10 calls per minute; retry in "),
+        "{message}"
+    );
+    let data = &limited.json()["error"]["data"];
+    assert_eq!(
+        (&data["limit"], &data["per"]),
+        (&json!(10), &json!("tool")),
+        "{data}"
+    );
     let retry_after: u64 = limited
         .headers
         .get("retry-after")
@@ -316,7 +324,10 @@ async fn guide_authentication_failures_answer_401_with_a_bearer_challenge() {
     );
 
     let missing = g.rpc(None, &list).await;
-    assert_eq!(missing.status, 401, "{}", missing.text);
+    assert_eq!(
+        missing.error(),
+        (401, -32600, "Unauthorized: no bearer token".into())
+    );
     let challenge = www_authenticate(&missing);
     assert!(challenge.starts_with("Bearer "), "{challenge}");
     assert!(
@@ -352,7 +363,14 @@ async fn guide_authentication_failures_answer_401_with_a_bearer_challenge() {
         json!({"exp": now - 600, "iat": now - 4000, "nbf": now - 4000}),
     ));
     let reply = g.rpc(Some(&expired), &list).await;
-    assert_eq!(reply.status, 401, "{}", reply.text);
+    assert_eq!(
+        reply.error(),
+        (
+            401,
+            -32600,
+            format!("Unauthorized: token expired (exp {})", now - 600)
+        )
+    );
     let challenge = www_authenticate(&reply);
     assert!(challenge.starts_with("Bearer "), "{challenge}");
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
@@ -361,7 +379,14 @@ async fn guide_authentication_failures_answer_401_with_a_bearer_challenge() {
     // `kubectl create token <sa>` without `--audience agent-gateway`.
     let wrong_audience = g.key.sign(&with(sa_claims(), json!({ "aud": [ISSUER] })));
     let reply = g.rpc(Some(&wrong_audience), &list).await;
-    assert_eq!(reply.status, 401, "{}", reply.text);
+    assert_eq!(
+        reply.error(),
+        (
+            401,
+            -32600,
+            format!("Unauthorized: token audience [\"{ISSUER}\"] is not accepted")
+        )
+    );
     assert!(
         www_authenticate(&reply).contains("error=\"invalid_token\""),
         "{}",
@@ -383,73 +408,23 @@ fn www_authenticate(reply: &common::Reply) -> String {
         .to_string()
 }
 
-/// What the recording upstream received: the method and every header of each request.
-type Recorded = Arc<Mutex<Vec<(String, http::HeaderMap)>>>;
-
-/// A minimal Streamable HTTP MCP server (session era, JSON replies) with one tool, recording every request.
-async fn recording_upstream() -> (SocketAddr, Recorded) {
-    let recorded: Recorded = Arc::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let r = recorded.clone();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let r = r.clone();
-            let service = service_fn(move |request| record(r.clone(), request));
-            tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
-        }
-    });
-    (addr, recorded)
-}
-
-async fn record(
-    recorded: Recorded,
-    request: hyper::Request<hyper::body::Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = request.into_parts();
-    let body = body
-        .collect()
+/// An MCP upstream that keeps every request with its headers: a stub (`common::stub`), as no real peer shows
+/// the headers it received.
+async fn recording_upstream() -> Stub {
+    Stub::mcp(Era::Session)
+        .start(|r| match r.rpc_method() {
+            "tools/list" => {
+                r.result(json!({"tools": [{"name": "whoami", "inputSchema": {"type": "object"}}]}))
+            }
+            "tools/call" => r.result(json!({"content": [{"type": "text", "text": "recorded"}]})),
+            _ => r.not_found(),
+        })
         .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let method = message["method"].as_str().unwrap_or_default().to_string();
-    recorded
-        .lock()
-        .unwrap()
-        .push((method.clone(), parts.headers));
-    let id = message["id"].clone();
-    let result = match method.as_str() {
-        "initialize" => {
-            json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "recorder", "version": "1"}})
-        }
-        "tools/list" => json!({"tools": [{"name": "whoami", "inputSchema": {"type": "object"}}]}),
-        "tools/call" => json!({"content": [{"type": "text", "text": "recorded"}]}),
-        _ if id.is_null() => {
-            return Ok(hyper::Response::builder()
-                .status(202)
-                .body(Full::new(Bytes::new()))
-                .unwrap());
-        }
-        _ => {
-            let error = json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "not here"}});
-            return Ok(hyper::Response::builder()
-                .header("content-type", "application/json")
-                .body(Full::new(Bytes::from(error.to_string())))
-                .unwrap());
-        }
-    };
-    let reply = json!({"jsonrpc": "2.0", "id": id, "result": result});
-    Ok(hyper::Response::builder()
-        .header("content-type", "application/json")
-        .header("mcp-session-id", "recorder-session")
-        .body(Full::new(Bytes::from(reply.to_string())))
-        .unwrap())
 }
 
 #[tokio::test]
 async fn claim_to_headers_overrides_a_forged_identity_header() {
-    let (upstream, recorded) = recording_upstream().await;
+    let upstream = recording_upstream().await;
     let key = TestKey::load("rsa-a", Algorithm::RS256);
     let jwks = JwksServer::start(&[&key]).await;
     // The guide's jwt-authn policy, as written there, in front of the recording upstream.
@@ -477,12 +452,13 @@ async fn claim_to_headers_overrides_a_forged_identity_header() {
             backends:
               - name: recorder
                 type: mcp-http
-                address: http://{upstream}
+                address: http://{}
                 mcp:
                   endpoint: /mcp
                   protocol: http
 ",
-        jwks.url()
+        jwks.url(),
+        upstream.addr
     );
     let gw = common::gateway(&yaml).await;
 
@@ -502,7 +478,7 @@ async fn claim_to_headers_overrides_a_forged_identity_header() {
             ("X-Agent-Identity", forged),
         ];
         let call = json!({"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}});
-        let before = recorded.lock().unwrap().len();
+        let before = upstream.count("tools/call");
         let reply = common::post_json(&gw.url("/mcp"), &headers, &call).await;
         assert_eq!(reply.status, 200, "{}", reply.text);
         assert_eq!(
@@ -511,13 +487,14 @@ async fn claim_to_headers_overrides_a_forged_identity_header() {
             "{}",
             reply.text
         );
-        let calls: Vec<http::HeaderMap> = recorded.lock().unwrap()[before..]
-            .iter()
-            .filter(|(m, _)| m == "tools/call")
-            .map(|(_, h)| h.clone())
-            .collect();
-        assert_eq!(calls.len(), 1, "one tools/call reached the upstream");
-        let identity: Vec<&str> = calls[0]
+        let calls = upstream.rpc("tools/call");
+        assert_eq!(
+            calls.len(),
+            before + 1,
+            "one tools/call reached the upstream"
+        );
+        let identity: Vec<&str> = calls[before]
+            .headers
             .get_all("x-agent-identity")
             .iter()
             .map(|v| v.to_str().unwrap())
@@ -530,60 +507,22 @@ async fn claim_to_headers_overrides_a_forged_identity_header() {
     }
 
     // Without a token nothing reaches the upstream, forged header or not.
-    let before = recorded.lock().unwrap().len();
+    let before = upstream.requests().len();
     let call = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "whoami", "arguments": {}}});
     let reply =
         common::post_json(&gw.url("/mcp"), &[("x-agent-identity", WEATHER_SA)], &call).await;
-    assert_eq!(reply.status, 401, "{}", reply.text);
-    assert_eq!(recorded.lock().unwrap().len(), before);
+    assert_eq!(
+        reply.error(),
+        (401, -32600, "Unauthorized: no bearer token".into())
+    );
+    assert_eq!(upstream.requests().len(), before);
 }
 
-/// A child process killed (and reaped) on drop.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `redis-server` on 127.0.0.1 with persistence off; a missing binary fails the test.
-fn start_redis() -> (Killed, u16) {
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start redis-server ({e}); install it: apt-get install -y redis-server")
-        });
-    let child = Killed(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "redis-server did not listen on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child, port)
-}
-
-fn limited_config(gateway_port: u16, redis_port: u16) -> String {
+fn limited_config(redis_port: u16) -> String {
     format!(
         "rateLimitStore: {{redis: redis://127.0.0.1:{redis_port}, failMode: failClosed}}
 binds:
-  - port: {gateway_port}
+  - port: 0
     address: 127.0.0.1
     listeners:
       - name: mcp-listener
@@ -607,45 +546,18 @@ binds:
     )
 }
 
-/// `agent-gateway run --config FILE`, its log in `log`.
-fn spawn_gateway(config: &Path, log: &Path) -> Killed {
-    let log = std::fs::File::create(log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_agent-gateway"))
-        .arg("run")
-        .arg("--config")
-        .arg(config)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("the gateway binary starts");
-    Killed(child)
-}
-
 #[tokio::test]
 async fn two_gateway_processes_sharing_one_redis_enforce_one_limit() {
-    let (_redis, redis_port) = start_redis();
+    let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
     let mut gateways = Vec::new();
     let mut urls = Vec::new();
     for name in ["a", "b"] {
-        let port = free_port();
         let config = dir.path().join(format!("{name}.yaml"));
-        std::fs::write(&config, limited_config(port, redis_port)).unwrap();
-        let log = dir.path().join(format!("{name}.log"));
-        gateways.push((spawn_gateway(&config, &log), log));
-        urls.push(format!("http://127.0.0.1:{port}"));
-    }
-    for (url, (_, log)) in urls.iter().zip(&gateways) {
-        let ready = tokio::time::timeout(
-            Duration::from_secs(30),
-            common::wait_ready(&format!("{url}/readyz")),
-        )
-        .await;
-        assert!(
-            ready.is_ok(),
-            "{url} not ready; its log:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
+        std::fs::write(&config, limited_config(redis.port)).unwrap();
+        let (gateway, addr) = common::gateway_process(&config, &[], &[]).await;
+        gateways.push(gateway);
+        urls.push(format!("http://{addr}"));
     }
 
     let mut outcomes = Vec::new();
@@ -760,7 +672,12 @@ async fn guide_agent_to_agent_flow_with_its_two_principals() {
     )
     .await;
     assert_eq!(
-        to_planning.status, 403,
+        to_planning.error(),
+        (
+            403,
+            -32000,
+            "principal may not use agent 'planning-agent'".into()
+        ),
         "the planning agent may call only the weather agent"
     );
     let by_orchestrator = common::post_json(
@@ -773,11 +690,18 @@ async fn guide_agent_to_agent_flow_with_its_two_principals() {
     assert_eq!(
         common::post_json(&url, &[("authorization", &weather_sa)], &task)
             .await
-            .status,
-        403,
+            .error(),
+        (
+            403,
+            -32000,
+            "principal may not use agent 'weather-agent-v6'".into()
+        ),
         "no rule: denied"
     );
-    assert_eq!(common::post_json(&url, &[], &task).await.status, 401);
+    assert_eq!(
+        common::post_json(&url, &[], &task).await.error(),
+        (401, -32600, "Unauthorized: no bearer token".into())
+    );
 
     let listed: Value = reqwest::Client::new()
         .get(front.url("/agents"))

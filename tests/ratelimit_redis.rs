@@ -1,78 +1,16 @@
-//! The rate limiter against a real Redis: each test starts its own `redis-server` (Debian package
-//! `redis-server`) on a free port of 127.0.0.1 with persistence off, and kills it at the end. A missing
-//! `redis-server` fails the test: it is a dependency of CI, not an optional extra.
+//! The rate limiter against a real Redis: each test starts its own `redis-server` (`common::redis`) and
+//! kills it at the end.
 //!
 //! Limits are small (5 a minute) and bursts quick; GCRA's Retry-After is asserted directly instead of waiting
 //! for a minute to pass.
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::{Arc, Barrier, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use agent_gateway::core::ratelimit::{Decision, FailMode, Limiter};
-
-/// A `redis-server` child on 127.0.0.1, killed on drop.
-struct RedisServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        RedisServer::start_on(free_port())
-    }
-
-    fn start_on(port: u16) -> RedisServer {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start redis-server ({e}); install it: apt-get install -y redis-server"
-                )
-            });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not listen on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        RedisServer {
-            port,
-            child: Some(child),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use common::redis::RedisServer;
 
 async fn redis(url: &str, fail: FailMode) -> Limiter {
     Limiter::redis(url, fail).await.expect("a valid URL")
@@ -269,7 +207,8 @@ async fn redis_down_follows_the_fail_mode_and_limiting_resumes_when_it_is_back()
 
 #[tokio::test]
 async fn a_redis_absent_at_start_is_waited_for_not_fatal() {
-    let port = free_port();
+    // Nothing listens there yet; the server comes later, on that port.
+    let port = common::free_port();
     let closed = redis(&format!("redis://127.0.0.1:{port}"), FailMode::Closed).await;
     assert!(!closed.store_up());
     assert!(matches!(

@@ -49,9 +49,9 @@ async fn a_deleted_session_stays_dead_across_a_reload_and_a_live_one_carries_on(
 
     let refused = post_json(&url, &[("mcp-session-id", &closed)], &ping).await;
     assert_eq!(
-        refused.status, 404,
-        "the DELETEd session came back: {}",
-        refused.text
+        refused.error(),
+        (404, -32600, common::NO_SESSION.into()),
+        "the DELETEd session came back"
     );
     let carried = post_json(&url, &[("mcp-session-id", &live)], &ping).await;
     assert_eq!(carried.status, 200, "{}", carried.text);
@@ -203,8 +203,8 @@ async fn a_route_the_new_config_drops_loses_its_state_and_comes_back_empty() {
     assert_eq!(
         post_json(&url, &[("mcp-session-id", &session)], &ping)
             .await
-            .status,
-        404
+            .error(),
+        (404, -32600, common::NO_SESSION.into())
     );
     let before = g.running.route_state("more").expect("the route has state");
 

@@ -91,20 +91,8 @@ async fn slow_call(
             .send()
             .await
     });
-    wait_for_calls(upstream, 1).await;
+    upstream.wait_for_calls(1).await;
     call
-}
-
-/// Until the upstream has received `n` calls: then they are in flight through the gateway.
-async fn wait_for_calls(upstream: &rmcp_upstream::Upstream, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while upstream.calls() < n {
-        assert!(
-            Instant::now() < deadline,
-            "the calls never reached the upstream"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// A session-era session's GET notification stream (initialize, then GET with its Mcp-Session-Id).
@@ -166,7 +154,7 @@ async fn sigterm_lets_calls_in_flight_finish_refuses_new_connections_and_exits_0
             common::post_json(&url, &accept, &call).await
         }
     });
-    wait_for_calls(&upstream, 2).await;
+    upstream.wait_for_calls(2).await;
 
     let sent = gateway.terminate().await;
     let stopping = gateway

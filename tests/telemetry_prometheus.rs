@@ -7,7 +7,8 @@
 //! metric names, labels and queries, not where the request path reports them. A missing `prometheus` or
 //! `promtool` fails the test: CI must install the package.
 
-use std::net::{SocketAddr, TcpListener};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,13 +43,8 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
+/// Starts Prometheus on a port of its choosing (`127.0.0.1:0`) and returns it and its base URL, read from its
+/// `msg="Listening on" address=...` log line once it accepts connections.
 fn start_prometheus(dir: &Path, target: SocketAddr) -> (Server, String) {
     let rules = Path::new(ROOT).join("deploy/prometheus/alerts.yaml");
     let config = format!(
@@ -60,20 +56,37 @@ fn start_prometheus(dir: &Path, target: SocketAddr) -> (Server, String) {
     );
     let config_path = dir.join("prometheus.yml");
     std::fs::write(&config_path, config).expect("write prometheus.yml");
-    let listen = format!("127.0.0.1:{}", free_port());
-    let child = Command::new(binary("prometheus"))
+    let mut child = Command::new(binary("prometheus"))
         .arg(format!("--config.file={}", config_path.display()))
         .arg(format!(
             "--storage.tsdb.path={}",
             dir.join("data").display()
         ))
-        .arg(format!("--web.listen-address={listen}"))
-        .arg("--log.level=warn")
+        .arg("--web.listen-address=127.0.0.1:0")
+        .arg("--log.level=info")
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start prometheus");
-    (Server(child), format!("http://{listen}"))
+    // Its log, echoed with the test's output, until it says where it listens; then drained in the background.
+    let (found, listening) = std::sync::mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            eprintln!("prometheus: {line}");
+            if line.contains("msg=\"Listening on\"")
+                && let Some(address) = line.split("address=").nth(1)
+            {
+                let address = address.split_whitespace().next().unwrap_or_default();
+                let _ = found.send(address.to_string());
+            }
+        }
+    });
+    let server = Server(child);
+    let address = listening
+        .recv_timeout(Duration::from_secs(30))
+        .expect("prometheus listens within 30s");
+    (server, format!("http://{address}"))
 }
 
 /// Percent-encodes a query parameter (reqwest's `query` feature is not enabled in this crate).
@@ -315,11 +328,14 @@ async fn the_listener_serves_only_its_path() {
         .await
         .unwrap();
     assert_eq!(other.status(), 404);
+    assert_eq!(other.text().await.unwrap(), "not found\n");
     let post = client
         .post(format!("http://{addr}/metrics"))
         .send()
         .await
         .unwrap();
     assert_eq!(post.status(), 405);
+    assert_eq!(post.headers()["allow"], "GET");
+    assert_eq!(post.text().await.unwrap(), "use GET\n");
     stop.cancel();
 }

@@ -10,16 +10,11 @@
 mod common;
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use common::stub::{Answer, Era, Stub};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -139,102 +134,43 @@ impl Receiver {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// An MCP upstream (2026-07-28, stateless) whose first tools/call answers 503; records `traceparent`s
+// An MCP upstream (2026-07-28, stateless) whose first tools/call answers 503
 // ---------------------------------------------------------------------------------------------------------
 
-/// (`traceparent` header, `params._meta.traceparent`) of one attempt.
-type Seen = (Option<String>, Option<String>);
-
-#[derive(Clone, Default)]
-struct Upstream {
-    calls: Arc<Mutex<usize>>,
-    /// (`traceparent` header, `params._meta.traceparent`) of every tools/call attempt.
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-fn reply(status: u16, body: String) -> hyper::Response<Full<Bytes>> {
-    hyper::Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap()
-}
-
-impl Upstream {
-    async fn start() -> (Upstream, SocketAddr) {
-        let upstream = Upstream::default();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let served = upstream.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let upstream = served.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let upstream = upstream.clone();
-                        async move { Ok::<_, Infallible>(upstream.answer(request).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .keep_alive(false)
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        (upstream, addr)
-    }
-
-    async fn answer(
-        &self,
-        request: hyper::Request<hyper::body::Incoming>,
-    ) -> hyper::Response<Full<Bytes>> {
-        let traceparent = request
-            .headers()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = request.into_body().collect().await.unwrap().to_bytes();
-        let message: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let Some(id) = message.get("id").cloned() else {
-            return reply(202, String::new());
-        };
-        let result = |result: Value| {
-            reply(
-                200,
-                json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string(),
-            )
-        };
-        match message["method"].as_str().unwrap_or_default() {
-            "server/discover" => result(json!({
-                "supportedVersions": ["2026-07-28"],
-                "capabilities": {"tools": {}},
-                "serverInfo": {"name": "weather", "version": "1"},
-            })),
-            "subscriptions/listen" => reply(405, String::new()),
-            "tools/list" => result(json!({"tools": [{"name": "get_weather_data", "inputSchema": {"type": "object"}}]})),
-            "tools/call" => {
-                let meta = message["params"]["_meta"]["traceparent"]
-                    .as_str()
-                    .map(str::to_string);
-                self.seen.lock().unwrap().push((traceparent, meta));
-                let n = {
-                    let mut calls = self.calls.lock().unwrap();
-                    *calls += 1;
-                    *calls
-                };
-                if n == 1 {
-                    reply(503, "\"overloaded\"".into())
-                } else {
-                    result(json!({"content": [{"type": "text", "text": "sunny"}], "isError": false}))
-                }
-            }
-            _ => reply(
-                200,
-                json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "Method not found"}})
-                    .to_string(),
+/// A stub (`common::stub`): no real upstream fails once on cue. It keeps every request, so the test reads
+/// the `traceparent` of each attempt, in the header and in `params._meta`.
+async fn upstream() -> Stub {
+    Stub::mcp(Era::Stateless)
+        .keep_alive(false)
+        .start(|r| match r.rpc_method() {
+            "tools/list" => r.result(
+                json!({"tools": [{"name": "get_weather_data", "inputSchema": {"type": "object"}}]}),
             ),
-        }
-    }
+            "tools/call" if r.attempt == 1 => {
+                Answer::status(503, "application/json", "\"overloaded\"")
+            }
+            "tools/call" => {
+                r.result(json!({"content": [{"type": "text", "text": "sunny"}], "isError": false}))
+            }
+            _ => r.not_found(),
+        })
+        .await
+}
+
+/// (`traceparent` header, `params._meta.traceparent`) of every tools/call attempt.
+fn traceparents(upstream: &Stub) -> Vec<(Option<String>, Option<String>)> {
+    upstream
+        .rpc("tools/call")
+        .iter()
+        .map(|r| {
+            (
+                r.header("traceparent").map(str::to_string),
+                r.params()["_meta"]["traceparent"]
+                    .as_str()
+                    .map(str::to_string),
+            )
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -276,8 +212,8 @@ const CALLER_SPAN: &str = "b7ad6b7169203331";
 async fn mcp_call_with_a_retry_is_one_server_span_and_a_client_span_per_attempt() {
     let _serial = SERIAL.lock().await;
     let (receiver, collector) = Receiver::start().await;
-    let (upstream, upstream_addr) = Upstream::start().await;
-    let gw = common::gateway(&mcp_yaml(upstream_addr, collector)).await;
+    let upstream = upstream().await;
+    let gw = common::gateway(&mcp_yaml(upstream.addr, collector)).await;
 
     let traceparent = format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01");
     let body = call_tool(&gw, &[("traceparent", &traceparent)]).await;
@@ -335,7 +271,7 @@ async fn mcp_call_with_a_retry_is_one_server_span_and_a_client_span_per_attempt(
     assert_eq!(clients[1].attributes["http.response.status_code"], "200");
 
     // The upstream saw each attempt's own context, in the header and in `_meta`.
-    let seen = upstream.seen.lock().unwrap().clone();
+    let seen = traceparents(&upstream);
     assert_eq!(seen.len(), 2, "{seen:?}");
     for ((header, meta), client) in seen.iter().zip(&clients) {
         let expected = format!("00-{CALLER_TRACE}-{}-01", client.span_id);
@@ -456,13 +392,9 @@ async fn a2a_call_is_a_server_span_and_a_client_span_with_a2a_method() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collector_that_is_down_neither_fails_nor_slows_calls() {
     let _serial = SERIAL.lock().await;
-    // A port nobody listens on.
-    let down = {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        listener.local_addr().unwrap()
-    };
-    let (_upstream, upstream_addr) = Upstream::start().await;
-    let gw = common::gateway(&mcp_yaml(upstream_addr, down)).await;
+    let (_held, down) = common::refusing_addr();
+    let upstream = upstream().await;
+    let gw = common::gateway(&mcp_yaml(upstream.addr, down)).await;
     let dropped_before = agent_gateway::core::telemetry::tracing::dropped_spans();
 
     let started = Instant::now();

@@ -38,18 +38,20 @@ async fn traffic_moves_the_metrics() {
     common::post_json(&url, &[], &call(3, "nope", json!({}))).await;
     let code = json!({"python_code": "DAYS = []\ndef classify(day):\n    return \"mixed\"\n"});
     common::post_json(&url, &[], &call(4, "execute_code", code.clone())).await;
-    assert_eq!(
-        common::post_json(&url, &[], &call(5, "execute_code", code))
-            .await
-            .status,
-        429
+    let (status, rpc_code, message) = common::post_json(&url, &[], &call(5, "execute_code", code))
+        .await
+        .error();
+    assert_eq!((status, rpc_code), (429, -32029));
+    assert!(
+        message.starts_with("Rate limit exceeded: 1 calls per minute"),
+        "{message}"
     );
-    assert_eq!(
+    let (status, rpc_code, message) =
         common::post(&url, &[("content-type", "application/json")], "{broken")
             .await
-            .status,
-        400
-    );
+            .error();
+    assert_eq!((status, rpc_code), (400, -32700));
+    assert!(message.starts_with("Parse error: "), "{message}");
 
     let metrics_url = format!(
         "http://{}/metrics",

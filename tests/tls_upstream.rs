@@ -1,26 +1,20 @@
-//! Outbound TLS (`core::http::client`, `backends[].tls`): https MCP upstreams and an https A2A agent,
-//! each a real server in this process behind a CA made here with rcgen, reached through the gateway.
+//! Outbound TLS (`core::http::client`, `backends[].tls`): https MCP upstreams (the rmcp upstream, in this
+//! process) and an https A2A agent (a2a-sdk, `tests/peers/a2a_agent.py`), behind a CA made here with rcgen,
+//! reached through the gateway.
 //!
 //! `SSL_CERT_FILE` is read once per process, so that case runs the gateway binary as a child process with
 //! the variable set; everything else runs the gateway in this process, which has no `SSL_CERT_FILE`.
 
 mod common;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use common::pki::{self, Ca, client_leaf, new_ca, server_leaf};
 use common::rmcp_upstream::{self, Upstream};
 use common::{Gateway, gateway, get_json, indent, post_json, route_yaml, tool_names};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper::{Method, Request, Response};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 /// A CA made for one test, with its certificate in `ca.pem` in a directory for the test's other files.
 struct Pki {
@@ -194,60 +188,24 @@ async fn an_unreadable_ca_file_stops_the_route_naming_the_backend_and_the_file()
 
 // ---- A2A ----
 
-/// A small A2A 0.3 agent: its card, and `message/send` answered with a message quoting the text it got.
-async fn https_agent(ca: &Ca, stop: CancellationToken) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let card = json!({
-        "name": "Secure Agent", "description": "Answers over https", "version": "1.0.0",
-        "protocolVersion": "0.3.0", "url": format!("https://{addr}/"), "preferredTransport": "JSONRPC",
-        "capabilities": {}, "defaultInputModes": ["text"], "defaultOutputModes": ["text"], "skills": [],
-    });
-    let service = service_fn(move |request: Request<Incoming>| {
-        let card = card.clone();
-        async move {
-            let (parts, body) = request.into_parts();
-            let body = body.collect().await.unwrap().to_bytes();
-            let answer = match (parts.method, parts.uri.path()) {
-                (Method::GET, "/.well-known/agent-card.json") => Some(card),
-                (Method::POST, "/") => {
-                    let rpc: Value = serde_json::from_slice(&body).unwrap();
-                    let text = rpc["params"]["message"]["parts"][0]["text"].as_str();
-                    (rpc["method"] == "message/send").then(|| {
-                        json!({"jsonrpc": "2.0", "id": rpc["id"], "result": {
-                            "kind": "message", "messageId": "reply-1", "role": "agent",
-                            "parts": [{"kind": "text", "text": format!("secure agent heard: {}", text.unwrap_or_default())}]}})
-                    })
-                }
-                _ => None,
-            };
-            let response = match answer {
-                Some(v) => Response::builder()
-                    .header("content-type", "application/json")
-                    .body(Full::new(Bytes::from(v.to_string()))),
-                None => Response::builder()
-                    .status(404)
-                    .body(Full::new(Bytes::new())),
-            };
-            Ok::<_, Infallible>(response.unwrap())
-        }
-    });
-    common::serve::serve(
-        listener,
-        Some(pki::server_config(&server_leaf(ca), None)),
-        service,
-        stop,
-    );
-    addr
+/// The real A2A agent (`tests/peers/a2a_agent.py`, a2a-sdk 0.3) serving https with a certificate for
+/// 127.0.0.1 that `pki`'s CA signed; its base URL.
+async fn https_agent(pki: &Pki, name: &str) -> (common::Child, String) {
+    let leaf = server_leaf(&pki.ca);
+    let cert = pki.write("agent.pem", &leaf.cert);
+    let key = pki.write("agent.key", &leaf.key);
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let (agent, base) =
+        common::a2a_agent("venv-a2a03", name, &["--tls-cert", cert, "--tls-key", key]).await;
+    (agent, base.replace("http://", "https://"))
 }
 
 #[tokio::test]
 async fn an_https_agent_is_relayed_to_with_its_ca_in_tls_ca_file() {
     let pki = Pki::new();
-    let stop = CancellationToken::new();
-    let agent = https_agent(&pki.ca, stop.clone()).await;
+    let (_agent, agent) = https_agent(&pki, "Secure Agent").await;
     let backend = format!(
-        "- name: secure-agent\n  address: https://{agent}\n  agentName: secure\n  tls:\n    caFile: {}\n",
+        "- name: secure-agent\n  address: {agent}\n  agentName: secure\n  tls:\n    caFile: {}\n",
         pki.ca_file.display()
     );
     let yaml = format!(
@@ -268,8 +226,7 @@ async fn an_https_agent_is_relayed_to_with_its_ca_in_tls_ca_file() {
     let v = reply.json();
     assert_eq!(v["id"], 7, "{v}");
     assert_eq!(
-        v["result"]["parts"][0]["text"], "secure agent heard: hello over tls",
+        v["result"]["parts"][0]["text"], "hello back: hello over tls",
         "{v}"
     );
-    stop.cancel();
 }

@@ -102,6 +102,12 @@ pub fn tree_size(pid: u32) -> usize {
     1 + descendants(pid).len()
 }
 
+/// A port that was free a moment ago, for the processes this benchmark starts. The tests' harness
+/// (`tests/common`: port 0 and the address each process reports) is not built into this target, and the
+/// third-party peers measured here (the FastMCP proxy, ContextForge under gunicorn) are told their port and
+/// do not report one they chose. The race accepted: another process may take the port before the one told
+/// to use it binds it; that process then fails to start, `wait_http`/`wait_port` report it, and the run is
+/// repeated.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

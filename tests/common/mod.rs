@@ -4,8 +4,10 @@
 
 pub mod guide;
 pub mod pki;
+pub mod redis;
 pub mod rmcp_upstream;
 pub mod serve;
+pub mod stub;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -74,6 +76,9 @@ pub fn indent(text: &str, spaces: usize) -> String {
     text.lines().map(|l| format!("{pad}{l}\n")).collect()
 }
 
+/// The message of the 404 that answers a session id the gateway does not (or no longer) accept.
+pub const NO_SESSION: &str = "Session not found: start a new session with initialize";
+
 pub struct Reply {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
@@ -83,6 +88,16 @@ pub struct Reply {
 impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// An error answer as (HTTP status, JSON-RPC error code, error message), to assert in one go.
+    pub fn error(&self) -> (u16, i64, String) {
+        let v = self.json();
+        let code = v["error"]["code"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("not a JSON-RPC error: HTTP {} {}", self.status, self.text));
+        let message = v["error"]["message"].as_str().unwrap_or_default();
+        (self.status, code, message.to_string())
     }
 
     /// The JSON-RPC messages of an SSE body, or the one JSON body.
@@ -288,12 +303,18 @@ pub async fn gateway_process_logged(
         .args(["run", "--log-format", "json", "--config"])
         .arg(config)
         .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        .stdout(Stdio::null());
     for name in remove {
         command.env_remove(name);
     }
+    spawn_gateway(command).await
+}
+
+/// Starts the gateway binary as `command` says (a subcommand that serves, with `--log-format json`; its
+/// stdout as the caller set it up) and returns it, its first listening address, read from its `listening`
+/// log line, and its log events from then on, once `/readyz` answers 200.
+pub async fn spawn_gateway(mut command: tokio::process::Command) -> (Child, SocketAddr, Log) {
+    command.stderr(Stdio::piped()).kill_on_drop(true);
     let mut child = command.spawn().expect("the gateway starts");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = tokio::time::timeout(Duration::from_secs(60), async {
@@ -327,4 +348,30 @@ pub async fn gateway_process_logged(
     });
     wait_ready(&format!("http://{addr}/readyz")).await;
     (Child(child), addr, log)
+}
+
+/// A loopback address where connections are refused, for as long as the returned socket lives: the socket
+/// holds the port (bound, so nobody else can take it) but does not listen, so the kernel refuses every
+/// connection to it at once. For "nobody answers there" without the race of a port that was free a moment
+/// ago.
+pub fn refusing_addr() -> (tokio::net::TcpSocket, SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    (socket, addr)
+}
+
+/// A port that was free a moment ago. Only for programs that must be told their port and cannot report
+/// one they chose (`redis-server`: `--port 0` turns TCP off), and for the gateway binary's metrics port,
+/// which it does not log. Everything else binds port 0 and says where it listens: an in-process gateway in
+/// `Running::addresses`, the binary in its `listening` log line, the peers in `LISTENING <port>`.
+///
+/// The race it accepts: the port is released before the program binds it, so another process may take
+/// it in between; the program then fails to start and the test fails saying so. The kernel hands out
+/// ephemeral ports in sequence, so an immediate reuse is rare.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }

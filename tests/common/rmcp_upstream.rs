@@ -109,11 +109,33 @@ pub struct Upstream {
     pub addr: SocketAddr,
     pub calls: Arc<AtomicUsize>,
     pub stop: CancellationToken,
+    accept: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Upstream {
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Waits (at most 20 s) until `n` calls arrived: a slow upstream's are then in flight.
+    pub async fn wait_for_calls(&self, n: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while self.calls() < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} of {n} calls reached the upstream in 20 s",
+                self.calls()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Stops serving; once this returns, the listener is closed and a connection to `addr` is refused.
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.await;
+        }
     }
 }
 
@@ -167,13 +189,19 @@ fn serve_on(
     let service: StreamableHttpService<TestServer, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(server.clone()), Default::default(), config);
     let addr = listener.local_addr().unwrap();
-    super::serve::serve(
+    let accept = super::serve::serve(
         listener,
         tls,
+        true,
         TowerToHyperService::new(service),
         stop.clone(),
     );
-    Upstream { addr, calls, stop }
+    Upstream {
+        addr,
+        calls,
+        stop,
+        accept: Some(accept),
+    }
 }
 
 /// YAML for an `mcp-http` backend pointing at `addr`.

@@ -1,27 +1,23 @@
 //! Shared by the identity tests: real keys from tests/fixtures/identity, token minting, a JWKS server that can
-//! rotate its keys, and a fake Kubernetes API server over TLS.
+//! rotate its keys, and a fake Kubernetes API server over TLS (both on `common::stub`; a test that uses this
+//! module declares `mod common;` too).
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use http::StatusCode;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
+
+use crate::common::stub::{Answer, Request, Stub};
 
 pub const ISSUER: &str = "https://kubernetes.default.svc";
 pub const AUDIENCE: &str = "agent-gateway";
@@ -125,85 +121,36 @@ pub fn payload(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap()
 }
 
-type Handler = Arc<dyn Fn(Request<Bytes>) -> Response<Full<Bytes>> + Send + Sync>;
-
-/// Serves `handler` over HTTP/1.1 on 127.0.0.1, plain or TLS. The task ends with the test's runtime.
-pub async fn serve(handler: Handler, tls: Option<tokio_rustls::TlsAcceptor>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let handler = handler.clone();
-            let tls = tls.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req: Request<Incoming>| {
-                    let handler = handler.clone();
-                    async move {
-                        let (parts, body) = req.into_parts();
-                        let body = body
-                            .collect()
-                            .await
-                            .map(|b| b.to_bytes())
-                            .unwrap_or_default();
-                        Ok::<_, Infallible>(handler(Request::from_parts(parts, body)))
-                    }
-                });
-                let http = hyper::server::conn::http1::Builder::new();
-                match tls {
-                    None => {
-                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
-                    }
-                    Some(acceptor) => {
-                        // A client that refuses our certificate ends the handshake; that is a test outcome.
-                        let Ok(stream) = acceptor.accept(stream).await else {
-                            return;
-                        };
-                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
-                    }
-                }
-            });
-        }
-    });
-    addr
+/// A JSON answer.
+pub fn respond(status: StatusCode, body: impl Into<Bytes>) -> Answer {
+    Answer::status(status.as_u16(), "application/json", body)
 }
 
-pub fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(body.into()))
-        .unwrap()
-}
-
-/// A JWKS endpoint whose keys the test replaces at will, counting every fetch.
-#[derive(Clone)]
+/// A JWKS endpoint whose keys the test replaces at will, counting every fetch: a stub (`common::stub`) in
+/// the role of the issuer, so the test decides when keys rotate and when the issuer fails.
 pub struct JwksServer {
     pub addr: SocketAddr,
     body: Arc<Mutex<(StatusCode, String)>>,
-    fetches: Arc<AtomicUsize>,
+    stub: Stub,
 }
 
 impl JwksServer {
     pub async fn start(keys: &[&TestKey]) -> JwksServer {
         let body = Arc::new(Mutex::new((StatusCode::OK, jwks(keys))));
-        let fetches = Arc::new(AtomicUsize::new(0));
-        let (b, f) = (body.clone(), fetches.clone());
-        let handler: Handler = Arc::new(move |req: Request<Bytes>| {
-            if req.uri().path() != "/jwks" {
-                return respond(StatusCode::NOT_FOUND, "{}");
-            }
-            f.fetch_add(1, Ordering::SeqCst);
-            let (status, text) = b.lock().unwrap().clone();
-            respond(status, text)
-        });
-        let addr = serve(handler, None).await;
+        let b = body.clone();
+        let stub = Stub::http()
+            .start(move |req| {
+                if req.path != "/jwks" {
+                    return respond(StatusCode::NOT_FOUND, "{}");
+                }
+                let (status, text) = b.lock().unwrap().clone();
+                respond(status, text)
+            })
+            .await;
         JwksServer {
-            addr,
+            addr: stub.addr,
             body,
-            fetches,
+            stub,
         }
     }
 
@@ -220,7 +167,11 @@ impl JwksServer {
     }
 
     pub fn fetches(&self) -> usize {
-        self.fetches.load(Ordering::SeqCst)
+        self.stub
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/jwks")
+            .count()
     }
 }
 
@@ -228,33 +179,29 @@ impl JwksServer {
 /// /apis/authentication.k8s.io/v1/tokenreviews`, over TLS with a certificate from the fixture CA, both requiring
 /// the gateway's service-account token (401 `Status` otherwise) and `tokenreviews` additionally the RBAC grant
 /// (403 `Status` for a service account without it). A TokenReview verifies the token's signature against the
-/// cluster's signing key and checks its audiences the way the API server does.
-#[derive(Clone)]
+/// cluster's signing key and checks its audiences the way the API server does. A stub (`common::stub`): no
+/// Kubernetes API server runs here.
 pub struct FakeKubeApi {
     pub addr: SocketAddr,
-    pub calls: Arc<Mutex<HashMap<String, usize>>>,
     /// Bearer tokens of the gateway's service account, mapped to whether it may create TokenReviews.
     pub gateway_tokens: Arc<Mutex<HashMap<String, bool>>>,
+    stub: Stub,
 }
 
 impl FakeKubeApi {
     pub async fn start(signing: TestKey) -> FakeKubeApi {
-        let calls: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
         let gateway_tokens: Arc<Mutex<HashMap<String, bool>>> = Arc::default();
-        let (c, g) = (calls.clone(), gateway_tokens.clone());
-        let handler: Handler = Arc::new(move |req: Request<Bytes>| {
-            let path = req.uri().path().to_string();
-            *c.lock().unwrap().entry(path.clone()).or_default() += 1;
+        let g = gateway_tokens.clone();
+        let handler = move |req: &Request| {
+            let path = req.path.clone();
             let bearer = req
-                .headers()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
+                .header("authorization")
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::to_string);
             let Some(may_review) = bearer.and_then(|t| g.lock().unwrap().get(&t).copied()) else {
                 return status(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
             };
-            match (req.method().as_str(), path.as_str()) {
+            match (req.method.as_str(), path.as_str()) {
                 ("GET", "/openid/v1/jwks") => respond(StatusCode::OK, jwks(&[&signing])),
                 ("POST", "/apis/authentication.k8s.io/v1/tokenreviews") if !may_review => status(
                     StatusCode::FORBIDDEN,
@@ -262,7 +209,7 @@ impl FakeKubeApi {
                     "tokenreviews.authentication.k8s.io is forbidden: User \"system:serviceaccount:agent-core-infra:agent-gateway\" cannot create resource \"tokenreviews\" in API group \"authentication.k8s.io\" at the cluster scope",
                 ),
                 ("POST", "/apis/authentication.k8s.io/v1/tokenreviews") => {
-                    token_review(&signing, &req)
+                    token_review(&signing, req)
                 }
                 _ => status(
                     StatusCode::NOT_FOUND,
@@ -270,12 +217,12 @@ impl FakeKubeApi {
                     "the server could not find the requested resource",
                 ),
             }
-        });
-        let addr = serve(handler, Some(tls_acceptor())).await;
+        };
+        let stub = Stub::http().tls(tls_config()).start(handler).await;
         FakeKubeApi {
-            addr,
-            calls,
+            addr: stub.addr,
             gateway_tokens,
+            stub,
         }
     }
 
@@ -283,20 +230,25 @@ impl FakeKubeApi {
         format!("https://127.0.0.1:{}", self.addr.port())
     }
 
+    /// How many requests for `path` arrived.
     pub fn calls(&self, path: &str) -> usize {
-        self.calls.lock().unwrap().get(path).copied().unwrap_or(0)
+        self.stub
+            .requests()
+            .iter()
+            .filter(|r| r.path == path)
+            .count()
     }
 }
 
 /// A `metav1.Status` failure, as the API server sends with 401/403/404.
-fn status(code: StatusCode, reason: &str, message: &str) -> Response<Full<Bytes>> {
+fn status(code: StatusCode, reason: &str, message: &str) -> Answer {
     let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                       "message": message, "reason": reason, "code": code.as_u16()});
     respond(code, body.to_string())
 }
 
-fn token_review(signing: &TestKey, req: &Request<Bytes>) -> Response<Full<Bytes>> {
-    let Ok(review) = serde_json::from_slice::<Value>(req.body()) else {
+fn token_review(signing: &TestKey, req: &Request) -> Answer {
+    let Ok(review) = serde_json::from_slice::<Value>(&req.body) else {
         return status(StatusCode::BAD_REQUEST, "BadRequest", "bad body");
     };
     if review["apiVersion"] != "authentication.k8s.io/v1" || review["kind"] != "TokenReview" {
@@ -350,7 +302,7 @@ fn token_review(signing: &TestKey, req: &Request<Bytes>) -> Response<Full<Bytes>
     respond(StatusCode::CREATED, body.to_string())
 }
 
-fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
+fn tls_config() -> Arc<rustls::ServerConfig> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs = vec![CertificateDer::from_pem_file(fixture("apiserver.crt")).unwrap()];
@@ -363,5 +315,5 @@ fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
     .with_no_client_auth()
     .with_single_cert(certs, key)
     .unwrap();
-    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    Arc::new(config)
 }

@@ -6,7 +6,7 @@ Runs under either venv the installer makes:
                                 endpoints (`enable_v0_3_compat=True`) and a 0.3 interface in the card
   .tools/venv-a2a03/bin/python  a2a-sdk 0.3.x: protocol 0.3 only (JSON-RPC), like KAgent's agents
 
-    a2a_agent.py [--port 0] [--name weather-agent] [--compat] [--signed]
+    a2a_agent.py [--port 0] [--name weather-agent] [--compat] [--signed] [--tls-cert PEM --tls-key PEM]
 
 Prints exactly one line `LISTENING <port>` on stdout once connections are accepted; logs go to stderr.
 
@@ -16,6 +16,7 @@ Behaviour (the text of the user's message decides):
   contains "slow"      -> ~1 s between the stream's events (so tests can see they are not buffered)
   contains "wait"      -> stays working for 30 s after the artifact (so it can be cancelled)
 `--signed` adds a (dummy) `signatures` entry to the card, so the gateway's handling of it can be tested.
+`--tls-cert`/`--tls-key` serve https with that certificate (and the card names an https URL).
 """
 
 import argparse
@@ -170,9 +171,13 @@ async def serve(args) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
     port = sock.getsockname()[1]
+    scheme = "https" if args.tls_cert else "http"
     # The card must name the agent's own address, as a deployed agent's card does.
-    app = build_app(args.name, f"http://127.0.0.1:{port}/", args.compat, args.signed)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    app = build_app(args.name, f"{scheme}://127.0.0.1:{port}/", args.compat, args.signed)
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="off", ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key
+    )
+    server = uvicorn.Server(config)
 
     async def announce():
         while not server.started:
@@ -189,7 +194,11 @@ def main() -> None:
     parser.add_argument("--name", default="weather-agent")
     parser.add_argument("--compat", action="store_true", help="a2a-sdk 1.x: also serve protocol 0.3")
     parser.add_argument("--signed", action="store_true", help="add a signatures entry to the card")
+    parser.add_argument("--tls-cert", help="serve https with this certificate (PEM)")
+    parser.add_argument("--tls-key", help="the certificate's private key (PEM)")
     args = parser.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="a2a_agent: %(message)s")
     asyncio.run(serve(args))
 
