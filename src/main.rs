@@ -104,7 +104,10 @@ fn main() -> ExitCode {
             serve_on(
                 runtime,
                 config,
-                Some(quickstart::instructions(port, token.as_deref())),
+                // The bound port, not `--port`: with `--port 0` the system picks it.
+                Some(Box::new(move |bound| {
+                    quickstart::instructions(bound, token.as_deref())
+                })),
                 None,
                 |_, e| start::quickstart(port, e),
             )
@@ -155,13 +158,13 @@ fn serve(config: config::GatewayConfig, path: PathBuf) -> ExitCode {
 
 /// Serves until SIGINT/SIGTERM, then drains (`core::http::shutdown`): exit 0 once drained or once the grace
 /// period is up (the process did what was asked; the log says what was cut), or at once on a second signal.
-/// `banner` is printed once every listener is up; with `watch`, the config file is reloaded when it changes.
+/// `banner`, given the first listener's port, is printed once every listener is up; with `watch`, the config file is reloaded when it changes.
 /// `explain` turns a start-up error into one that names the setting to change (a port that cannot be
 /// bound: `--port`, or the file's `binds[i].port`).
 fn serve_on(
     runtime: tokio::runtime::Runtime,
     config: config::GatewayConfig,
-    banner: Option<String>,
+    banner: Option<Box<dyn FnOnce(u16) -> String>>,
     watch: Option<PathBuf>,
     explain: impl FnOnce(&config::GatewayConfig, &str) -> String,
 ) -> ExitCode {
@@ -178,12 +181,15 @@ fn serve_on(
         for address in &running.addresses {
             tracing::info!(%address, "listening");
         }
+        if let Some(address) = running.metrics {
+            tracing::info!(%address, "serving metrics");
+        }
         let running = std::sync::Arc::new(running);
         if let Some(path) = watch {
             running.watch(path);
         }
-        if let Some(banner) = banner {
-            println!("{banner}");
+        if let (Some(banner), Some(first)) = (banner, running.addresses.first()) {
+            println!("{}", banner(first.port()));
         }
         let signal = signals.next().await;
         let grace = running.grace_period();

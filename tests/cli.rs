@@ -28,9 +28,14 @@ async fn quickstart_auth_prints_a_working_token() {
         .stdout(Stdio::piped());
     let (mut child, addr, _log) = common::spawn_gateway(command).await;
     let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let url = format!("http://{addr}/mcp");
     let token = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut named = false;
         while let Some(line) = lines.next_line().await.unwrap() {
+            // The banner names the port the system picked, not the `--port 0` it was given.
+            named |= line.contains(&format!("is running on {url} "));
             if let Some(rest) = line.split("Bearer ").nth(1) {
+                assert!(named, "the banner did not name {url} before the token");
                 return rest.trim_end_matches(['\'', ' ', '\\']).to_string();
             }
         }
@@ -38,7 +43,6 @@ async fn quickstart_auth_prints_a_working_token() {
     })
     .await
     .unwrap();
-    let url = format!("http://{addr}/mcp");
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
     let anonymous = common::post_json(&url, &[], &list).await;
     assert_eq!(

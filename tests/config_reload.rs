@@ -67,13 +67,17 @@ async fn a_changed_config_is_swapped_in_and_a_bad_one_refused() {
     up.current_dir(common::repo().join("tests/peers"))
         .args(["py_upstream.py", "--port", "0"]);
     let (_upstream, upstream) = common::spawn_listening(up).await;
-    // The gateway logs where its traffic listener is (port 0 is fine), not where its metrics are.
-    let metrics = common::free_port();
+    // Port 0 for metrics too: the gateway logs where it serves them.
+    let metrics = 0;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("gateway.yaml");
     std::fs::write(&file, config(0, metrics, upstream, "")).unwrap();
     let (_gateway, addr, log) = common::gateway_process_logged(&file, &[], &[]).await;
     let url = format!("http://{addr}/mcp");
+    let served = log
+        .wait_for("serving metrics", Duration::from_secs(20))
+        .await;
+    let metrics_at = served["address"].as_str().unwrap().to_string();
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let session = common::post_json(&url, &[], &init).await.headers["mcp-session-id"]
         .to_str()
@@ -138,7 +142,7 @@ async fn a_changed_config_is_swapped_in_and_a_bad_one_refused() {
     );
     assert_eq!(tool_names(&url, &session).await, ["echo"]);
 
-    let text = reqwest::get(format!("http://127.0.0.1:{metrics}/metrics"))
+    let text = reqwest::get(format!("http://{metrics_at}/metrics"))
         .await
         .unwrap()
         .text()

@@ -362,9 +362,8 @@ pub fn refusing_addr() -> (tokio::net::TcpSocket, SocketAddr) {
 }
 
 /// A port that was free a moment ago. Only for programs that must be told their port and cannot report
-/// one they chose (`redis-server`: `--port 0` turns TCP off), and for the gateway binary's metrics port,
-/// which it does not log. Everything else binds port 0 and says where it listens: an in-process gateway in
-/// `Running::addresses`, the binary in its `listening` log line, the peers in `LISTENING <port>`.
+/// one they chose (`redis-server`: `--port 0` turns TCP off). Everything else binds port 0 and says where it listens: an in-process gateway in
+/// `Running::addresses`, the binary in its `listening` and `serving metrics` log lines, the peers in `LISTENING <port>`.
 ///
 /// The race it accepts: the port is released before the program binds it, so another process may take
 /// it in between; the program then fails to start and the test fails saying so. The kernel hands out

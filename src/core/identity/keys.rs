@@ -3,7 +3,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+// tokio's clock, so the minimum refresh interval can be tested in paused time.
+use tokio::time::Instant;
 
 use arc_swap::ArcSwap;
 
