@@ -15,7 +15,7 @@
 //! | upstream clients (sessions, stdio children) | one per configured backend | — |
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -67,15 +67,19 @@ impl PendingReply {
     }
 }
 
+/// The caches and the event channel are built on first use: an empty moka cache costs about 31 KB and a
+/// 256-slot channel about 21 KB, which every route would pay at start whether it ever sees a DELETE, a
+/// `logging/setLevel`, a relayed request or a subscription or not.
 pub struct RouteState {
+    session_ttl: Duration,
     /// Sessions closed by DELETE on this replica; others expire with their sealed lifetime.
-    revoked: moka::sync::Cache<String, ()>,
+    revoked: OnceLock<moka::sync::Cache<String, ()>>,
     /// Session ids recently opened here, so a session's requests do not decrypt its id every time.
     pub opened: OpenedSessions,
     /// `logging/setLevel` of each session (the sealed id cannot change after initialize).
-    log_levels: moka::sync::Cache<String, String>,
-    pending: moka::sync::Cache<String, Arc<PendingReply>>,
-    /// Calls in flight by caller key + client request id, for `notifications/cancelled`.
+    log_levels: OnceLock<moka::sync::Cache<String, String>>,
+    pending: OnceLock<moka::sync::Cache<String, Arc<PendingReply>>>,
+    /// Calls in flight by session handle + client request id, for `notifications/cancelled`.
     pub in_flight: DashMap<String, CancellationToken>,
     /// Open legacy HTTP+SSE streams by session handle. That transport answers POSTs on a stream held by
     /// one replica, so it cannot move between replicas (a property of the 2024-11-05 protocol).
@@ -86,7 +90,7 @@ pub struct RouteState {
     /// reloads so streams opened before one hear about changes after it.
     pub changes: broadcast::Sender<&'static str>,
     /// Notifications for one session's GET stream (resource updates): (session handle, message).
-    pub session_events: broadcast::Sender<(String, Value)>,
+    session_events: OnceLock<broadcast::Sender<(String, Value)>>,
     /// Upstream clients by backend name, with the config they were built from: reused by a reload that
     /// leaves the backend as it was, so its sessions and stdio children carry on.
     upstreams: Mutex<HashMap<String, (String, Arc<Upstream>)>>,
@@ -95,9 +99,25 @@ pub struct RouteState {
 impl RouteState {
     pub fn new(session_ttl: Duration) -> RouteState {
         RouteState {
-            revoked: moka::sync::Cache::builder()
+            session_ttl,
+            revoked: OnceLock::new(),
+            opened: OpenedSessions::default(),
+            log_levels: OnceLock::new(),
+            pending: OnceLock::new(),
+            in_flight: DashMap::new(),
+            legacy_streams: DashMap::new(),
+            subscriptions: DashMap::new(),
+            changes: broadcast::channel(16).0,
+            session_events: OnceLock::new(),
+            upstreams: Mutex::default(),
+        }
+    }
+
+    pub fn revoke(&self, handle: &str) {
+        let revoked = self.revoked.get_or_init(|| {
+            moka::sync::Cache::builder()
                 .max_capacity(MAX_REVOKED)
-                .time_to_live(session_ttl)
+                .time_to_live(self.session_ttl)
                 .eviction_listener(|_, _, cause| {
                     if cause == moka::notification::RemovalCause::Size {
                         tracing::warn!(
@@ -105,40 +125,35 @@ impl RouteState {
                         );
                     }
                 })
-                .build(),
-            opened: OpenedSessions::default(),
-            log_levels: moka::sync::Cache::builder()
-                .max_capacity(MAX_LOG_LEVELS)
-                .time_to_live(session_ttl)
-                .build(),
-            pending: moka::sync::Cache::builder()
-                .max_capacity(MAX_PENDING)
-                .time_to_live(PENDING_TTL)
-                .build(),
-            in_flight: DashMap::new(),
-            legacy_streams: DashMap::new(),
-            subscriptions: DashMap::new(),
-            changes: broadcast::channel(16).0,
-            session_events: broadcast::channel(256).0,
-            upstreams: Mutex::default(),
-        }
-    }
-
-    pub fn revoke(&self, handle: &str) {
-        self.revoked.insert(handle.to_string(), ());
+                .build()
+        });
+        revoked.insert(handle.to_string(), ());
     }
 
     pub fn is_revoked(&self, handle: &str) -> bool {
-        self.revoked.contains_key(handle)
+        self.revoked
+            .get()
+            .is_some_and(|revoked| revoked.contains_key(handle))
     }
 
     pub fn set_log_level(&self, handle: &str, level: &str) {
-        self.log_levels
-            .insert(handle.to_string(), level.to_string());
+        let levels = self.log_levels.get_or_init(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(MAX_LOG_LEVELS)
+                .time_to_live(self.session_ttl)
+                .build()
+        });
+        levels.insert(handle.to_string(), level.to_string());
     }
 
     pub fn log_level(&self, handle: &str) -> Option<String> {
-        self.log_levels.get(handle)
+        self.log_levels.get()?.get(handle)
+    }
+
+    /// Notifications for one session's GET stream (resource updates): (session handle, message).
+    pub fn session_events(&self) -> &broadcast::Sender<(String, Value)> {
+        self.session_events
+            .get_or_init(|| broadcast::channel(256).0)
     }
 
     /// Keeps a relayed request until its reply; gives it back when the route already waits for too many.
@@ -147,13 +162,19 @@ impl RouteState {
         gateway_id: String,
         pending: PendingReply,
     ) -> Result<(), PendingReply> {
-        if self.pending.entry_count() >= MAX_PENDING {
-            self.pending.run_pending_tasks();
-            if self.pending.entry_count() >= MAX_PENDING {
+        let waiting = self.pending.get_or_init(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(MAX_PENDING)
+                .time_to_live(PENDING_TTL)
+                .build()
+        });
+        if waiting.entry_count() >= MAX_PENDING {
+            waiting.run_pending_tasks();
+            if waiting.entry_count() >= MAX_PENDING {
                 return Err(pending);
             }
         }
-        self.pending.insert(gateway_id, Arc::new(pending));
+        waiting.insert(gateway_id, Arc::new(pending));
         Ok(())
     }
 
@@ -164,18 +185,21 @@ impl RouteState {
         gateway_id: &str,
         session: Option<&str>,
     ) -> Option<(Value, oneshot::Sender<Value>)> {
-        let pending = self.pending.get(gateway_id)?;
+        let waiting = self.pending.get()?;
+        let pending = waiting.get(gateway_id)?;
         if Some(pending.session.as_str()) != session {
             return None;
         }
-        self.pending.invalidate(gateway_id);
+        waiting.invalidate(gateway_id);
         let reply = pending.reply.lock().unwrap().take()?;
         Some((pending.upstream_id.clone(), reply))
     }
 
     /// Forgets a relayed request whose call ended unanswered.
     pub fn forget_reply(&self, gateway_id: &str) {
-        self.pending.invalidate(gateway_id);
+        if let Some(waiting) = self.pending.get() {
+            waiting.invalidate(gateway_id);
+        }
     }
 
     /// The upstream client for a backend built from `fingerprint` (its config): the one kept from before

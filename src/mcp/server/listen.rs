@@ -34,7 +34,7 @@ pub fn stream(
 ) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel(16);
     let mut changes = route.state.changes.subscribe();
-    let mut session_events = route.state.session_events.subscribe();
+    let mut session_events = route.state.session_events().subscribe();
     let stamp = move |mut message: Value| -> String {
         if let Some(id) = &filter.subscription_id {
             if message.get("params").is_none_or(Value::is_null) {

@@ -87,7 +87,7 @@ pub async fn subscribe(
                 {
                     meta.remove("io.modelcontextprotocol/subscriptionId");
                 }
-                let _ = route.state.session_events.send((handle.clone(), message));
+                let _ = route.state.session_events().send((handle.clone(), message));
             }
         });
         if let Some(old) = ex

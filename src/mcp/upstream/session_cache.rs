@@ -1,16 +1,17 @@
 //! A replica-local map, bounded so idle callers cannot grow it without limit: a caller key to its
 //! upstream session, or a sealed session id to its opened claims. Losing an entry is harmless: the next
-//! call opens a fresh upstream session, or opens the id again. Eviction is moka's (recency and frequency,
-//! amortised O(1)), never a scan under a lock.
+//! call opens a fresh upstream session, or opens the id again. Eviction is quick_cache's (S3-FIFO: O(1), in
+//! sharded locks), never a scan under a lock. Not moka: an entry here costs about 170 bytes less
+//! (`docs/architecture.md`, Packages), and these maps hold one entry per caller.
 
 pub struct SessionCache<T: Clone + Send + Sync + 'static> {
-    cache: moka::sync::Cache<String, T>,
+    cache: quick_cache::sync::Cache<String, T>,
 }
 
 impl<T: Clone + Send + Sync + 'static> SessionCache<T> {
     pub fn new(capacity: usize) -> Self {
         SessionCache {
-            cache: moka::sync::Cache::new(capacity.max(1) as u64),
+            cache: quick_cache::sync::Cache::new(capacity.max(1)),
         }
     }
 
@@ -23,14 +24,13 @@ impl<T: Clone + Send + Sync + 'static> SessionCache<T> {
     }
 
     pub fn remove(&self, key: &str) -> Option<T> {
-        self.cache.remove(key)
+        self.cache.remove(key).map(|(_, value)| value)
     }
 
-    /// Entries held, once pending evictions are applied.
+    /// Entries held.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.cache.run_pending_tasks();
-        self.cache.entry_count() as usize
+        self.cache.len()
     }
 }
 
