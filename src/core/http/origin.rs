@@ -9,19 +9,36 @@ pub struct OriginPolicy {
     pub allowed: Vec<String>,
 }
 
+/// `localhost`, or a literal address in 127.0.0.0/8 or `[::1]`. A name is matched whole: a prefix test
+/// would accept `127.0.0.1.evil.example`, which DNS may resolve to anything.
 fn is_loopback_host(host: &str) -> bool {
     let name = strip_port(host);
-    matches!(name, "localhost" | "127.0.0.1" | "[::1]" | "::1") || name.starts_with("127.")
+    if name.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let literal = name
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(name);
+    literal
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The host without a `:port`; anything else after a bracketed address stays, so it cannot parse.
 fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host
-            .split_once(']')
-            .map(|(h, _)| &host[..h.len() + 1])
-            .unwrap_or(host);
+    let (name, port) = match host.rfind(':') {
+        Some(colon) if !host[colon..].contains(']') => (&host[..colon], &host[colon + 1..]),
+        _ => return host,
+    };
+    let bracketed = name.starts_with('[');
+    if !port.bytes().all(|b| b.is_ascii_digit())
+        || (bracketed && !name.ends_with(']'))
+        || (!bracketed && name.contains(':'))
+    {
+        return host;
     }
-    host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+    name
 }
 
 impl OriginPolicy {
@@ -100,6 +117,40 @@ mod tests {
         assert!(
             p.check(&headers(&[("host", "[::1]:8080"), ("origin", "null")]))
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn loopback_names_are_matched_whole_not_by_prefix() {
+        let p = OriginPolicy {
+            loopback_bind: true,
+            allowed: vec![],
+        };
+        for host in [
+            "127.0.0.1:8080",
+            "127.1.2.3",
+            "localhost",
+            "LOCALHOST:1",
+            "[::1]:8080",
+        ] {
+            assert!(p.check(&headers(&[("host", host)])).is_ok(), "{host}");
+        }
+        for host in [
+            "127.0.0.1.evil.example",
+            "127.evil.example:8080",
+            "127.0.0.1.nip.io",
+            "localhost.evil.example",
+            "[::1].evil.example",
+            "[::2]:8080",
+        ] {
+            assert!(p.check(&headers(&[("host", host)])).is_err(), "{host}");
+        }
+        assert!(
+            p.check(&headers(&[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "http://127.evil.example")
+            ]))
+            .is_err()
         );
     }
 
