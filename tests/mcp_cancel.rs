@@ -1,7 +1,11 @@
 //! Cancellation reaches the upstream: the Python `mcp` client cancels a slow call through the gateway and
-//! the Python upstream reports the cancellation of its handler, in both protocol eras.
+//! the Python upstream reports the cancellation of its handler, in both protocol eras. And a notice
+//! cancels only its sender's own call.
 
 mod common;
+
+use common::rmcp_upstream;
+use serde_json::json;
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -96,4 +100,34 @@ async fn a_session_era_cancellation_reaches_the_upstream() {
 #[tokio::test]
 async fn a_stateless_cancellation_reaches_the_upstream() {
     cancel_through_gateway("auto").await;
+}
+
+/// Two anonymous callers without sessions differ in nothing but the request id they chose: a notice from
+/// one must not stop the other's call with the same id (it did when calls were keyed by principal + id).
+#[tokio::test]
+async fn a_notice_without_a_session_cancels_no_other_callers_call() {
+    let slow = rmcp_upstream::start_slow(Duration::from_millis(1500)).await;
+    let gw = common::gateway(&common::route_yaml(&rmcp_upstream::backend_yaml(
+        "slow", slow.addr,
+    )))
+    .await;
+    let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"text": "not cancelled"}}});
+    let victim = {
+        let url = gw.url("/mcp");
+        tokio::spawn(async move { common::post_json(&url, &[], &call).await })
+    };
+    slow.wait_for_calls(1).await;
+    let notice = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 7, "reason": "someone else's"}});
+    let sent = common::post_json(&gw.url("/mcp"), &[], &notice).await;
+    assert_eq!(sent.status, 202, "{}", sent.text);
+    let reply = victim.await.unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let answer = reply.messages().pop().unwrap();
+    assert_eq!(answer["id"], 7, "{answer}");
+    assert_eq!(
+        answer["result"]["content"][0]["text"], "not cancelled",
+        "the call was cancelled by another caller's notice: {answer}"
+    );
 }

@@ -22,14 +22,21 @@ use crate::mcp::upstream::reply::{Members, with_first};
 use crate::mcp::upstream::{CallCtx, EventSink, Reply, Upstream, UpstreamEvent};
 
 /// A call registered for `notifications/cancelled`; unregistered when the call ends, however it ends.
+/// Only calls in a session are: its sealed handle is something only that caller holds. A caller without
+/// a session could be told apart from another by nothing narrower than its principal, shared by every
+/// anonymous caller and every replica of a service account; it cancels by closing the call's response
+/// stream (the only way on the 2026-07-28 wire), and its notices are ignored.
 struct InFlight {
     route: Arc<McpRoute>,
     key: Option<String>,
 }
 
 impl InFlight {
-    fn key(ex: &Exchange<'_>, id: &Value) -> String {
-        format!("{}\n{id}", ex.caller_key())
+    fn key(ex: &Exchange<'_>, id: &Value) -> Option<String> {
+        match &ex.mode {
+            Mode::Session(claims) => Some(format!("{}\n{id}", claims.h)),
+            Mode::Stateless | Mode::Sessionless => None,
+        }
     }
 
     fn register(
@@ -39,11 +46,11 @@ impl InFlight {
     ) -> InFlight {
         let in_flight = &ex.route.state.in_flight;
         // Bounded: past the bound a call still runs, it just cannot be cancelled.
-        let key = (in_flight.len() < MAX_IN_FLIGHT).then(|| {
-            let key = Self::key(ex, id);
-            in_flight.insert(key.clone(), token);
-            key
-        });
+        let key = Self::key(ex, id)
+            .filter(|_| in_flight.len() < MAX_IN_FLIGHT)
+            .inspect(|key| {
+                in_flight.insert(key.clone(), token);
+            });
         InFlight {
             route: ex.route.clone(),
             key,
@@ -61,7 +68,11 @@ impl Drop for InFlight {
 
 /// `notifications/cancelled` from a caller: stops its call with that id, if one is in flight here.
 pub fn cancel(ex: &Exchange<'_>, request_id: &Value) {
-    if let Some(token) = ex.route.state.in_flight.get(&InFlight::key(ex, request_id)) {
+    let Some(key) = InFlight::key(ex, request_id) else {
+        tracing::debug!(route = %ex.route.name, "notifications/cancelled without a session ignored: such a caller cancels by closing the call's stream");
+        return;
+    };
+    if let Some(token) = ex.route.state.in_flight.get(&key) {
         token.cancel();
     }
 }
