@@ -134,6 +134,21 @@ async fn loopback_bind_refuses_rebound_hosts_and_foreign_origins() {
     let reply = common::post_json(&url, &[("host", "evil.example")], &tools_list()).await;
     assert_forbidden(&reply, "Host evil.example");
 
+    // Names that only start like a loopback address resolve wherever their owner likes.
+    for host in [
+        format!("127.0.0.1.evil.example:{port}"),
+        "127.evil.example".to_string(),
+        format!("localhost.evil.example:{port}"),
+    ] {
+        let reply = common::post_json(
+            &url,
+            &[("host", &host), ("origin", &format!("http://{host}"))],
+            &tools_list(),
+        )
+        .await;
+        assert_forbidden(&reply, &format!("Host {host} with a same-host Origin"));
+    }
+
     let reply = common::post_json(
         &url,
         &[("host", &own_host), ("origin", "http://evil.example")],
@@ -683,5 +698,53 @@ async fn backend_timeout_answers_32001_and_the_backend_stays_usable() {
         body["result"]["content"][0]["text"], "quick answer",
         "the gateway answered {} {}",
         reply.status, reply.text
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 6. Replies are matched to their request by id
+// ---------------------------------------------------------------------------------------------------------
+
+/// An upstream that answers a call's stream with a reply to some other request first. A stub: no real
+/// server sends a stray reply on cue.
+#[tokio::test]
+async fn a_reply_with_another_id_is_never_taken_for_the_callers() {
+    let upstream = upstream(|r| match r.rpc_method() {
+        "tools/list" => r.result(json!({"tools": [tool_def("t"), tool_def("stray")]})),
+        "tools/call" if r.params()["name"] == "t" => {
+            let stray = json!({"jsonrpc": "2.0", "id": "not-yours", "result": text_result("someone else's")});
+            let own = json!({"jsonrpc": "2.0", "id": r.json["id"], "result": text_result("yours")});
+            Answer::status(
+                200,
+                "text/event-stream",
+                format!("data: {stray}\n\ndata: {own}\n\n"),
+            )
+        }
+        // As a whole JSON body, a reply with another id is all there is: an error, not someone's result.
+        "tools/call" => Answer::json(
+            &json!({"jsonrpc": "2.0", "id": 424242, "result": text_result("someone else's")}),
+        ),
+        _ => r.not_found(),
+    })
+    .await;
+    let backend = format!(
+        "- name: up\n  type: mcp-http\n  address: http://{}\n  mcp:\n    endpoint: /mcp\n",
+        upstream.addr
+    );
+    let gw = common::gateway(&common::route_yaml(&backend)).await;
+    let url = gw.url("/mcp");
+
+    let reply = common::post_json(&url, &[], &call(5, "t", json!({}))).await;
+    let answer = reply.messages().pop().unwrap();
+    assert_eq!(answer["id"], 5, "{answer}");
+    assert_eq!(answer["result"]["content"][0]["text"], "yours", "{answer}");
+
+    let reply = common::post_json(&url, &[], &call(6, "stray", json!({}))).await;
+    let answer = reply.messages().pop().unwrap();
+    assert_eq!(answer["id"], 6, "{answer}");
+    assert!(answer.get("result").is_none(), "{answer}");
+    assert!(
+        !answer.to_string().contains("someone else's"),
+        "another request's result reached the caller: {answer}"
     );
 }

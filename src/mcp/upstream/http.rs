@@ -268,7 +268,7 @@ impl HttpUpstream {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let reply = self
-            .read_reply(response, ctx)
+            .read_reply(response, ctx, &message["id"])
             .await?
             .ok_or_else(|| UpstreamError::Protocol("no initialize reply".into()))?
             .value();
@@ -333,7 +333,7 @@ impl HttpUpstream {
         ctx: &CallCtx,
     ) -> Result<Option<Reply>, UpstreamError> {
         match self.send(session, message, ctx).await {
-            Ok(response) => self.read_reply(response, ctx).await,
+            Ok(response) => self.read_reply(response, ctx, &message["id"]).await,
             // Some servers answer a JSON-RPC error with an HTTP error status (rmcp: -32601 as 404); when the
             // body is the reply to this very request it is a reply, not a transport failure.
             Err(UpstreamError::Status(status, body)) => {
@@ -420,10 +420,14 @@ impl HttpUpstream {
         Ok(response)
     }
 
+    /// The reply to the request with id `request` (`Null` for a notification, which has none). A reply
+    /// with another id is never taken for it: on a stream it is dropped and logged, as a whole body it
+    /// is a protocol error.
     async fn read_reply(
         &self,
         response: http::Response<Incoming>,
         ctx: &CallCtx,
+        request: &Value,
     ) -> Result<Option<Reply>, UpstreamError> {
         let is_sse = response
             .headers()
@@ -446,9 +450,14 @@ impl HttpUpstream {
             }
             let text = String::from_utf8(bytes)
                 .map_err(|e| UpstreamError::Protocol(format!("reply is not UTF-8: {e}")))?;
-            return Reply::parse(text)
-                .map(Some)
-                .map_err(|e| UpstreamError::Protocol(format!("reply is not JSON: {e}")));
+            let reply = Reply::parse(text)
+                .map_err(|e| UpstreamError::Protocol(format!("reply is not JSON: {e}")))?;
+            if !reply.answers(request) {
+                return Err(UpstreamError::Protocol(format!(
+                    "the reply's id is not the request's ({request})"
+                )));
+            }
+            return Ok(Some(reply));
         }
         let mut parser = sse::Parser::new(MAX_REPLY);
         while let Some(frame) = body.frame().await {
@@ -466,7 +475,11 @@ impl HttpUpstream {
                 let not_json = |e| UpstreamError::Protocol(format!("SSE data is not JSON: {e}"));
                 let message = Reply::parse(event.data).map_err(not_json)?;
                 if !message.has_method() {
-                    return Ok(Some(message));
+                    if message.answers(request) {
+                        return Ok(Some(message));
+                    }
+                    tracing::warn!(upstream = %self.name, request = %request, "a reply on the request's stream has another id: dropped");
+                    continue;
                 }
                 // Only a notification or request the caller must see is parsed whole.
                 self.relay_event(message.value(), ctx, session_id.clone());

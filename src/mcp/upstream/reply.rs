@@ -16,6 +16,7 @@ use serde_json::value::RawValue;
 pub struct Reply {
     text: String,
     method: bool,
+    id: Option<Range<usize>>,
     result: Option<Range<usize>>,
     error: Option<Range<usize>>,
     error_code: Option<i64>,
@@ -26,6 +27,8 @@ pub struct Reply {
 struct Envelope<'a> {
     #[serde(borrow, default)]
     method: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
     #[serde(borrow, default)]
     result: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -49,14 +52,16 @@ impl Reply {
             .error
             .and_then(|e| serde_json::from_str::<ErrorCode>(e.get()).ok())
             .and_then(|e| e.code);
-        let (method, result, error) = (
+        let (method, id, result, error) = (
             envelope.method.is_some(),
+            envelope.id.map(range),
             envelope.result.map(range),
             envelope.error.map(range),
         );
         Ok(Reply {
             text,
             method,
+            id,
             result,
             error,
             error_code,
@@ -79,6 +84,17 @@ impl Reply {
     /// Whether this is a request or notification (it names a method) rather than a reply.
     pub fn has_method(&self) -> bool {
         self.method
+    }
+
+    /// Whether this answers the request with id `request`: its id is that one, or it is an error with a
+    /// null id (the peer could not read the request's id; one request per POST makes it this one's).
+    pub fn answers(&self, request: &Value) -> bool {
+        let id = self
+            .id
+            .clone()
+            .and_then(|r| serde_json::from_str::<Value>(&self.text[r]).ok())
+            .unwrap_or(Value::Null);
+        id == *request || (id.is_null() && self.error.is_some())
     }
 
     /// The text of `result`, as the upstream sent it.
