@@ -128,6 +128,12 @@ async fn handle(
         );
     };
     let target = &route.target;
+    if let Some(why) = crate::core::http::path::ambiguity(&path) {
+        let e = error::Error::InvalidRequest(format!(
+            "{why}: the gateway does not forward paths a peer could read as another"
+        ));
+        return refuse(target, e);
+    }
     // The server span: named `<method> <target>` once the method is known, till then after the request.
     let trace = trace::Request::start(
         request.headers(),
@@ -142,13 +148,7 @@ async fn handle(
                 .await
             {
                 Ok(caller) => caller,
-                Err(e) => {
-                    e.report(target.name(), None);
-                    if let RouteTarget::Mcp(_) = target {
-                        metrics::error(target.name(), e.metric());
-                    }
-                    return error::response(&e, &serde_json::Value::Null, target.dialect());
-                }
+                Err(e) => return refuse(target, e),
             };
             trace.set_principal(caller.principal.as_deref());
             // Upstream attempts are children of this request's span, in whichever task they run.
@@ -186,6 +186,15 @@ async fn handle(
             .map(|c| c.code),
     });
     response
+}
+
+/// Answers a request refused before its route read it (the connection stage, its path).
+fn refuse(target: &RouteTarget, e: error::Error) -> Response<Body> {
+    e.report(target.name(), None);
+    if let RouteTarget::Mcp(_) = target {
+        metrics::error(target.name(), e.metric());
+    }
+    error::response(&e, &serde_json::Value::Null, target.dialect())
 }
 
 /// The agent a path under an A2A route names: its first segment.
