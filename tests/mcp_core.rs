@@ -135,15 +135,24 @@ async fn malformed_input_gets_precise_errors_and_statuses() {
         assert_eq!(reply.status, status, "{what}: {}", reply.text);
         assert_eq!(reply.json()["error"]["code"], code, "{what}");
     }
-    let reply = common::post(&url, &[("content-type", "text/plain")], "{}").await;
-    assert_eq!(
-        reply.error(),
-        (
-            415,
-            -32600,
-            "Invalid Request: Content-Type must be application/json".into()
-        )
-    );
+    // The media type is compared whole; parameters and case do not matter.
+    for content_type in ["text/plain", "application/jsonfoo", "application/json-seq"] {
+        let reply = common::post(&url, &[("content-type", content_type)], "{}").await;
+        assert_eq!(
+            reply.error(),
+            (
+                415,
+                -32600,
+                "Invalid Request: Content-Type must be application/json".into()
+            ),
+            "{content_type}"
+        );
+    }
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    for content_type in ["application/json; charset=utf-8", "Application/JSON"] {
+        let reply = common::post(&url, &[("content-type", content_type)], ping).await;
+        assert_eq!(reply.status, 200, "{content_type}: {}", reply.text);
+    }
     let v = post_json(
         &url,
         &[],
@@ -153,6 +162,22 @@ async fn malformed_input_gets_precise_errors_and_statuses() {
     assert_eq!(
         (v.status, v.json()["error"]["code"].as_i64()),
         (200, Some(-32601))
+    );
+    // What the caller sent comes back quoted, not a megabyte long.
+    let long = "m".repeat(1024 * 1024);
+    let v = post_json(
+        &url,
+        &[],
+        &json!({"jsonrpc": "2.0", "id": 3, "method": long}),
+    )
+    .await;
+    let message = v.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with("Method not found: mmm")
+            && message.ends_with('…')
+            && message.len() < 300,
+        "{} bytes: {message:.80}",
+        message.len()
     );
     let v = post_json(
         &url,

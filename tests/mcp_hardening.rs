@@ -748,3 +748,97 @@ async fn a_reply_with_another_id_is_never_taken_for_the_callers() {
         "another request's result reached the caller: {answer}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// 7. Tool names on a one-backend route: as the upstream wrote them, except an empty one
+// ---------------------------------------------------------------------------------------------------------
+
+/// A stub: the names are ones a real SDK would refuse to register.
+#[tokio::test]
+async fn one_backend_keeps_names_byte_for_byte_and_drops_an_empty_one() {
+    let upstream = upstream(|r| match r.rpc_method() {
+        "tools/list" => r.result(
+            json!({"tools": [tool_def(""), tool_def("tool with space"), tool_def("a.b/c")]}),
+        ),
+        "tools/call" => r.result(text_result(&format!(
+            "called {}",
+            r.params()["name"].as_str().unwrap()
+        ))),
+        _ => r.not_found(),
+    })
+    .await;
+    let backend = format!(
+        "- name: up\n  type: mcp-http\n  address: http://{}\n  mcp:\n    endpoint: /mcp\n",
+        upstream.addr
+    );
+    let gw = common::gateway(&common::route_yaml(&backend)).await;
+    let url = gw.url("/mcp");
+    let listed = common::post_json(&url, &[], &tools_list()).await.json();
+    let mut names = common::tool_names(&listed);
+    names.sort();
+    assert_eq!(names, ["a.b/c", "tool with space"], "{listed}");
+    let reply = common::post_json(&url, &[], &call(2, "tool with space", json!({}))).await;
+    assert_eq!(
+        reply.json()["result"]["content"][0]["text"],
+        "called tool with space",
+        "{}",
+        reply.text
+    );
+    let reply = common::post_json(&url, &[], &call(3, "", json!({}))).await;
+    assert_eq!(reply.json()["error"]["code"], -32602, "{}", reply.text);
+    assert!(
+        !upstream
+            .requests()
+            .iter()
+            .any(|r| r.rpc_method() == "tools/call" && r.params()["name"] == ""),
+        "the empty name reached the upstream"
+    );
+    let health = common::get_json(&gw.url("/health/upstreams")).await;
+    assert!(
+        health.to_string().contains("with an empty one"),
+        "the skipped entry is reported: {health}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 8. An upstream that is down: its tools are unavailable, not unknown
+// ---------------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_down_upstreams_tools_answer_unavailable_not_unknown() {
+    let upstream = rmcp_upstream::start(false, 0).await;
+    let yaml = common::route_yaml(&rmcp_upstream::backend_yaml("up", upstream.addr)).replace(
+        "            backends:\n",
+        "            mcp: {refreshInterval: 300ms}\n            backends:\n",
+    );
+    let gw = common::gateway(&yaml).await;
+    let url = gw.url("/mcp");
+    let echo = call(1, "echo", json!({"text": "hi"}));
+    let reply = common::post_json(&url, &[], &echo).await.json();
+    assert_eq!(reply["result"]["content"][0]["text"], "hi", "{reply}");
+
+    upstream.stop().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while common::get_json(&gw.url("/health/upstreams")).await["routes"][0]["tools"] != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "discovery never noticed the upstream is down"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reply = common::post_json(&url, &[], &echo).await;
+    let error = &reply.json()["error"];
+    assert_eq!(error["code"], -32002, "{}", reply.text);
+    assert_eq!(error["data"]["reason"], "upstream unavailable", "{}", reply.text);
+    assert!(
+        !reply.text.contains("127.0.0.1"),
+        "the upstream's address stays in the log: {}",
+        reply.text
+    );
+    // A name no upstream ever had is still unknown.
+    let reply = common::post_json(&url, &[], &call(2, "nope", json!({}))).await;
+    assert_eq!(reply.json()["error"]["code"], -32602, "{}", reply.text);
+    // And the withheld tool is not listed.
+    let listed = common::post_json(&url, &[], &tools_list()).await.json();
+    assert!(common::tool_names(&listed).is_empty(), "{listed}");
+}

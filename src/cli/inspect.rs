@@ -11,7 +11,7 @@ pub async fn catalogue(config: &GatewayConfig, principal: &str) -> Result<String
     let gateway = runtime::build(config).await?;
     let mut out = String::new();
     for route in &gateway.mcp_routes {
-        let mut listings = vec![None; route.backends.len()];
+        let mut listings = vec![Default::default(); route.backends.len()];
         discovery::refresh(route, &mut listings).await;
         let catalogue = route.catalogue.load_full();
         let _ = writeln!(out, "route {} ({}):", route.name, route.path_prefix);

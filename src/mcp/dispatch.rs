@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::core::error::{Error, TargetKind};
+use crate::core::error::{Error, TargetKind, UpstreamError};
 use crate::core::jsonrpc;
 use crate::core::seal::random_id;
 use crate::core::telemetry::metrics::{self, Outcome};
@@ -187,6 +187,26 @@ struct Envelope<'a, R: Serialize> {
     result: R,
 }
 
+/// A tool withheld while its upstream fails discovery: "upstream unavailable" for a caller the call stage
+/// admits (so an agent can tell an outage from a removal), its refusal otherwise (a denied tool stays
+/// indistinguishable from an unknown one).
+async fn unavailable(ex: &Exchange<'_>, name: String, backend: usize) -> Error {
+    let call = ex.call("tools/call").target(TargetKind::Tool, &name);
+    let error = match ex.route.pipeline.check(&call).await {
+        Err(refusal) => refusal,
+        Ok(()) => {
+            let upstream = &ex.route.backends[backend];
+            let health = upstream.health.lock().unwrap();
+            Error::Upstream {
+                backend: upstream.upstream.name().to_string(),
+                source: UpstreamError::Unavailable(health.last_error.clone().unwrap_or_default()),
+            }
+        }
+    };
+    metrics::tool_rejected(&ex.route.name, &name, true, error.metric());
+    error
+}
+
 async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<Answer, Error> {
     let route = &ex.route.name;
     let Some(name) = params
@@ -201,6 +221,9 @@ async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<A
     };
     let catalogue = ex.route.catalogue.load();
     let Some(tool) = catalogue.tool(&name).cloned() else {
+        if let Some(backend) = catalogue.unavailable(&name) {
+            return Err(unavailable(ex, name, backend).await);
+        }
         metrics::tool_rejected(route, &name, false, metrics::ErrorType::InvalidParams);
         return Err(Error::Unknown {
             kind: TargetKind::Tool,

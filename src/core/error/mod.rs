@@ -39,6 +39,9 @@ pub enum UpstreamError {
     /// No reply within the time allowed.
     #[error("timed out")]
     Timeout,
+    /// Not called: the upstream fails discovery (the reason is its last error), so its tools are withheld.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl UpstreamError {
@@ -60,6 +63,7 @@ impl UpstreamError {
             UpstreamError::Status(code, _) => format!("HTTP {code}"),
             UpstreamError::Protocol(_) => "protocol error".into(),
             UpstreamError::Timeout => "timed out".into(),
+            UpstreamError::Unavailable(_) => "upstream unavailable".into(),
         }
     }
 }
@@ -202,6 +206,22 @@ pub enum Error {
     Cancelled,
     #[error("{0}")]
     Internal(String),
+}
+
+/// The longest error message a caller gets, in bytes.
+pub const MAX_MESSAGE: usize = 256;
+
+/// `text` cut to [`MAX_MESSAGE`] bytes (on a character boundary), marked with `…` when cut.
+pub fn clipped(mut text: String) -> String {
+    if text.len() > MAX_MESSAGE {
+        let mut end = MAX_MESSAGE;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }
 
 /// `Retry-After` in whole seconds, rounded up so a client that waits that long is admitted.
@@ -363,8 +383,14 @@ impl Error {
         }
     }
 
-    /// The message a caller sees. MCP answers a denied target exactly like an unknown one.
+    /// The message a caller sees, at most [`MAX_MESSAGE`] bytes: it may quote what the caller sent (a
+    /// method, a tool name), which must not come back a megabyte long. MCP answers a denied target
+    /// exactly like an unknown one.
     pub fn message(&self, dialect: Dialect) -> String {
+        clipped(self.full_message(dialect))
+    }
+
+    fn full_message(&self, dialect: Dialect) -> String {
         match self {
             Error::Denied { kind, name } if !dialect.is_a2a() => match kind {
                 TargetKind::Resource => "Resource not found".to_string(),
@@ -455,7 +481,7 @@ impl Error {
                     route,
                     principal,
                     kind = kind.as_str(),
-                    name,
+                    name = %clipped(name.clone()),
                     "authz: denied"
                 )
             }
@@ -491,7 +517,7 @@ impl Error {
             ),
             Error::Internal(message) => tracing::error!(route, message, "internal error"),
             Error::Busy(message) => tracing::warn!(route, message, "refused: a bound was reached"),
-            other => tracing::debug!(route, error = %other, "request refused"),
+            other => tracing::debug!(route, error = %clipped(other.to_string()), "request refused"),
         }
     }
 }

@@ -89,7 +89,9 @@ impl Retry {
             UpstreamError::Connect(_) => self.on_connect_failure,
             UpstreamError::Reset(_) => self.on_reset,
             UpstreamError::Status(code, _) => self.retries_status(*code),
-            UpstreamError::Protocol(_) | UpstreamError::Timeout => false,
+            UpstreamError::Protocol(_) | UpstreamError::Timeout | UpstreamError::Unavailable(_) => {
+                false
+            }
         };
         retryable && attempt < self.attempts && self.budget.spend()
     }

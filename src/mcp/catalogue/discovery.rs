@@ -1,6 +1,7 @@
 //! Keeps a route's catalogue current: lists every upstream at start, when an upstream says its lists
 //! changed, and on the refresh interval; an upstream that is down is retried sooner, with backoff. A
-//! failing upstream keeps none of its tools in the catalogue and its health says why.
+//! failing upstream keeps none of its tools in the catalogue and its health says why; a call of one of
+//! them is answered "upstream unavailable", not "unknown tool", until it answers again.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -8,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::mcp::catalogue::{Catalogue, Listing, Source};
+use crate::mcp::catalogue::{Catalogue, Known, Listing, Source};
 use crate::mcp::route::McpRoute;
 use crate::mcp::upstream::{CallCtx, Upstream, UpstreamError, http::GATEWAY_KEY};
 
@@ -23,7 +24,7 @@ pub fn spawn(route: Arc<McpRoute>) -> tokio::task::JoinHandle<()> {
         .collect();
     tokio::spawn(async move {
         let _watchers = AbortAll(watchers);
-        let mut listings: Vec<Option<Listing>> = vec![None; route.backends.len()];
+        let mut listings: Vec<Known> = vec![Known::default(); route.backends.len()];
         loop {
             refresh(&route, &mut listings).await;
             route
@@ -119,7 +120,7 @@ fn retry_delay(route: &McpRoute) -> Duration {
 }
 
 /// One discovery round; swaps the catalogue only when something changed.
-pub async fn refresh(route: &McpRoute, listings: &mut [Option<Listing>]) {
+pub async fn refresh(route: &McpRoute, listings: &mut [Known]) {
     let results = join_all(
         route
             .backends
@@ -143,8 +144,9 @@ pub async fn refresh(route: &McpRoute, listings: &mut [Option<Listing>]) {
                 health.last_ok = Some(SystemTime::now());
                 health.tools = listing.tools.len();
                 health.consecutive_failures = 0;
-                if slot.as_ref() != Some(&listing) {
-                    *slot = Some(listing);
+                slot.withheld = None;
+                if slot.live.as_ref() != Some(&listing) {
+                    slot.live = Some(listing);
                     changed = true;
                 }
             }
@@ -157,7 +159,8 @@ pub async fn refresh(route: &McpRoute, listings: &mut [Option<Listing>]) {
                 health.last_error = Some(e.to_string());
                 health.consecutive_failures = health.consecutive_failures.saturating_add(1);
                 health.tools = 0;
-                if slot.take().is_some() {
+                if let Some(last) = slot.live.take() {
+                    slot.withheld = Some(last);
                     changed = true;
                 }
             }
@@ -173,7 +176,8 @@ pub async fn refresh(route: &McpRoute, listings: &mut [Option<Listing>]) {
         .map(|(b, l)| Source {
             backend_name: b.upstream.name(),
             prefix: b.prefix.as_deref(),
-            listing: l.as_ref(),
+            listing: l.live.as_ref(),
+            withheld: l.withheld.as_ref(),
         })
         .collect();
     let catalogue = Catalogue::build(&sources, &route.delimiter, &route.schemas);

@@ -54,6 +54,17 @@ pub struct Catalogue {
     pub templates: Vec<(usize, Value)>,
     /// Collisions and unusable definitions, for the log and the health endpoint.
     pub problems: Vec<String>,
+    /// Tools of backends that stopped answering, by exposed name: withheld, but a call of one is told
+    /// the upstream is unavailable rather than that the tool does not exist.
+    unavailable: HashMap<String, usize>,
+}
+
+/// What discovery knows of one backend: its listing while it answers, and the last one while it does
+/// not.
+#[derive(Clone, Default)]
+pub struct Known {
+    pub live: Option<Listing>,
+    pub withheld: Option<Listing>,
 }
 
 /// How one backend's names are exposed.
@@ -62,6 +73,8 @@ pub struct Source<'a> {
     /// `Some` when the route has several backends.
     pub prefix: Option<&'a str>,
     pub listing: Option<&'a Listing>,
+    /// The last listing of a backend that is down.
+    pub withheld: Option<&'a Listing>,
 }
 
 impl Catalogue {
@@ -83,9 +96,13 @@ impl Catalogue {
                 (&listing.prompts, &mut prompts),
             ] {
                 for def in list {
-                    let Some(name) = def.get("name").and_then(Value::as_str) else {
+                    let Some(name) = def
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .filter(|name| !name.is_empty())
+                    else {
                         c.problems.push(format!(
-                            "backend {}: an entry without a name was skipped",
+                            "backend {}: an entry without a name (or with an empty one) was skipped",
                             source.backend_name
                         ));
                         continue;
@@ -170,11 +187,25 @@ impl Catalogue {
                 definition,
             });
         }
+        for (backend, source) in sources.iter().enumerate() {
+            let names = source.withheld.iter().flat_map(|l| &l.tools);
+            for name in names.filter_map(|def| def.get("name").and_then(Value::as_str)) {
+                let exposed = exposed_name(source.prefix, delimiter, name);
+                if !name.is_empty() && !c.tool_index.contains_key(&exposed) {
+                    c.unavailable.insert(exposed, backend);
+                }
+            }
+        }
         c
     }
 
     pub fn tool(&self, exposed: &str) -> Option<&Arc<Tool>> {
         self.tool_index.get(exposed).map(|&i| &self.tools[i])
+    }
+
+    /// The backend of a tool withheld because its upstream stopped answering.
+    pub fn unavailable(&self, exposed: &str) -> Option<usize> {
+        self.unavailable.get(exposed).copied()
     }
 
     pub fn prompt(&self, exposed: &str) -> Option<&Prompt> {
@@ -277,6 +308,7 @@ mod tests {
                 backend_name: "a",
                 prefix: None,
                 listing: Some(&l),
+                withheld: None,
             }],
             "__",
             &SchemaCache::default(),
@@ -294,11 +326,13 @@ mod tests {
                 backend_name: "a",
                 prefix: Some("a"),
                 listing: Some(&a),
+                withheld: None,
             },
             Source {
                 backend_name: "a__x",
                 prefix: Some("a__x"),
                 listing: Some(&b),
+                withheld: None,
             },
         ];
         let c = Catalogue::build(&sources, "__", &SchemaCache::default());
@@ -323,6 +357,7 @@ mod tests {
                 backend_name: "a",
                 prefix: None,
                 listing: Some(&l),
+                withheld: None,
             }],
             "__",
             &SchemaCache::default(),
@@ -346,11 +381,13 @@ mod tests {
                 backend_name: "a",
                 prefix: Some("a"),
                 listing: Some(&a),
+                withheld: None,
             },
             Source {
                 backend_name: "b",
                 prefix: Some("b"),
                 listing: Some(&b),
+                withheld: None,
             },
         ];
         let c = Catalogue::build(&sources, "__", &SchemaCache::default());

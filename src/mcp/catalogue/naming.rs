@@ -1,6 +1,7 @@
 //! Names the gateway exposes for upstream tools and prompts. With one backend on a route a name stays as
-//! the upstream wrote it; with several it gets the backend's prefix and a delimiter. Either way an exposed
-//! name is at most 64 characters of `[A-Za-z0-9_-]` (what LLM function-calling APIs accept). Calls are routed
+//! the upstream wrote it, byte for byte (the gateway is invisible there); with several it gets the backend's
+//! prefix and a delimiter, and is made at most 64 characters of `[A-Za-z0-9_-]` (what LLM function-calling
+//! APIs accept). Calls are routed
 //! by table lookup, never by splitting a name, so a delimiter inside a tool name cannot misroute a call.
 
 use sha2::{Digest, Sha256};
@@ -9,10 +10,10 @@ pub const MAX_LEN: usize = 64;
 pub const DEFAULT_DELIMITER: &str = "__";
 
 pub fn exposed_name(prefix: Option<&str>, delimiter: &str, name: &str) -> String {
-    let full = match prefix {
-        Some(prefix) => format!("{prefix}{delimiter}{name}"),
-        None => name.to_string(),
+    let Some(prefix) = prefix else {
+        return name.to_string();
     };
+    let full = format!("{prefix}{delimiter}{name}");
     let clean: String = full
         .chars()
         .map(|c| {
@@ -50,10 +51,14 @@ mod tests {
 
     #[test]
     fn single_backend_names_are_unchanged() {
-        assert_eq!(
-            exposed_name(None, "__", "get_weather_data"),
-            "get_weather_data"
-        );
+        for name in [
+            "get_weather_data",
+            "tool with space",
+            "a.b/c",
+            &"x".repeat(100),
+        ] {
+            assert_eq!(exposed_name(None, "__", name), name);
+        }
     }
 
     #[test]

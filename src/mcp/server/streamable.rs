@@ -153,14 +153,14 @@ async fn read_post(
     headers: &HeaderMap,
     incoming: Incoming,
 ) -> Result<Message, Box<(Value, Error)>> {
-    let content_type = headers
+    // The media type whole, parameters aside: `application/jsonfoo` is not JSON.
+    let media_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type
-        .to_ascii_lowercase()
-        .starts_with("application/json")
-    {
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim();
+    if !media_type.eq_ignore_ascii_case("application/json") {
         return Err(Box::new((Value::Null, Error::ContentType)));
     }
     super::read_message(route, incoming).await
