@@ -829,7 +829,11 @@ async fn a_down_upstreams_tools_answer_unavailable_not_unknown() {
     let reply = common::post_json(&url, &[], &echo).await;
     let error = &reply.json()["error"];
     assert_eq!(error["code"], -32002, "{}", reply.text);
-    assert_eq!(error["data"]["reason"], "upstream unavailable", "{}", reply.text);
+    assert_eq!(
+        error["data"]["reason"], "upstream unavailable",
+        "{}",
+        reply.text
+    );
     assert!(
         !reply.text.contains("127.0.0.1"),
         "the upstream's address stays in the log: {}",
@@ -841,4 +845,84 @@ async fn a_down_upstreams_tools_answer_unavailable_not_unknown() {
     // And the withheld tool is not listed.
     let listed = common::post_json(&url, &[], &tools_list()).await.json();
     assert!(common::tool_names(&listed).is_empty(), "{listed}");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 9. Server-to-client requests: bounded per call, dropped when the call ends
+// ---------------------------------------------------------------------------------------------------------
+
+/// An upstream that sends 40 `roots/list` requests on a call's stream and then answers the call. A stub:
+/// no real server floods its caller on cue.
+#[tokio::test]
+async fn a_calls_unanswered_requests_are_bounded_and_released_when_it_ends() {
+    let upstream = upstream(|r| match r.rpc_method() {
+        "tools/list" => r.result(json!({"tools": [tool_def("flood")]})),
+        "tools/call" => {
+            let mut events = String::new();
+            for i in 0..40 {
+                let ask = json!({"jsonrpc": "2.0", "id": format!("r{i}"), "method": "roots/list"});
+                events.push_str(&format!("data: {ask}\n\n"));
+            }
+            let own = json!({"jsonrpc": "2.0", "id": r.json["id"], "result": text_result("done")});
+            events.push_str(&format!("data: {own}\n\n"));
+            Answer::status(200, "text/event-stream", events)
+        }
+        // The gateway's answers to the upstream's requests.
+        "" => Answer::empty(202),
+        _ => r.not_found(),
+    })
+    .await;
+    let backend = format!(
+        "- name: up\n  type: mcp-http\n  address: http://{}\n  mcp:\n    endpoint: /mcp\n",
+        upstream.addr
+    );
+    let gw = common::gateway(&common::route_yaml(&backend)).await;
+    let url = gw.url("/mcp");
+    let session = common::initialize(&url).await;
+    let reply = common::post_json(
+        &url,
+        &[
+            ("mcp-session-id", &session),
+            ("accept", "application/json, text/event-stream"),
+        ],
+        &call(9, "flood", json!({})),
+    )
+    .await;
+    let messages = reply.messages();
+    let relayed = messages
+        .iter()
+        .filter(|m| m["method"] == "roots/list")
+        .count();
+    assert_eq!(relayed, 32, "the per-call bound: {}", reply.text);
+    assert_eq!(
+        messages.last().unwrap()["result"]["content"][0]["text"],
+        "done"
+    );
+    // Every request of the upstream is answered: 8 refused at the bound, 32 released when the call ended
+    // (they were kept for 10 minutes before).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let answers: Vec<Value> = upstream
+            .requests()
+            .iter()
+            .filter(|r| r.json.get("id").is_some() && r.json.get("error").is_some())
+            .map(|r| r.json.clone())
+            .collect();
+        if answers.len() == 40 {
+            let refused = answers
+                .iter()
+                .filter(|a| {
+                    a["error"]["message"] == "this call has too many requests waiting for replies"
+                })
+                .count();
+            assert_eq!(refused, 8, "{answers:?}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of 40 requests answered: {answers:?}",
+            answers.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -17,7 +17,7 @@ use crate::core::telemetry::tracing::{Attempt, add_meta};
 use crate::mcp::protocol::methods;
 use crate::mcp::route::McpRoute;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
-use crate::mcp::state::{MAX_IN_FLIGHT, PendingReply};
+use crate::mcp::state::{MAX_IN_FLIGHT, MAX_PENDING_PER_CALL, PendingReply};
 use crate::mcp::upstream::reply::{Members, with_first};
 use crate::mcp::upstream::{CallCtx, EventSink, Reply, Upstream, UpstreamEvent};
 
@@ -228,32 +228,46 @@ pub async fn relay(
         finish(reply)
     });
 
-    tokio::select! {
-        reply = &mut call => match reply.and_then(|r| Relayed::of(id, &r, stateless)) {
-            Ok(relayed) => relayed.answer(stateless),
-            Err(error) => ex.fail(id, error),
+    // Whatever the upstream said before its reply goes first, so the answer becomes a stream that carries
+    // it. The reply and its events can arrive in one poll of the call, hence the look at `events` after.
+    let first = tokio::select! {
+        biased;
+        Some(first) = events.recv() => first,
+        reply = &mut call => match events.try_recv() {
+            Ok(first) => {
+                call = Box::pin(std::future::ready(reply));
+                first
+            }
+            Err(_) => {
+                return match reply.and_then(|r| Relayed::of(id, &r, stateless)) {
+                    Ok(relayed) => relayed.answer(stateless),
+                    Err(error) => ex.fail(id, error),
+                };
+            }
         },
-        Some(first) = events.recv() => {
-            let (tx, rx) = mpsc::channel::<String>(64);
-            let session = match &ex.mode { Mode::Session(c) => Some(c.h.clone()), _ => None };
-            let stream = Stream {
-                route: ex.route.clone(),
-                session,
-                principal: ex.caller.principal.clone(),
-                dialect: ex.dialect(),
-                id: id.clone(),
-                tx,
-            };
-            // From here the call runs in the stream's own task, which the response body outlives.
-            tokio::spawn(async move {
-                if stream.forward(first).await.is_err() {
-                    return;
-                }
-                stream.until_reply(call, events).await;
-            });
-            Answer::Stream(rx)
+    };
+    let (tx, rx) = mpsc::channel::<String>(64);
+    let session = match &ex.mode {
+        Mode::Session(c) => Some(c.h.clone()),
+        _ => None,
+    };
+    let stream = Stream {
+        route: ex.route.clone(),
+        session,
+        principal: ex.caller.principal.clone(),
+        dialect: ex.dialect(),
+        id: id.clone(),
+        tx,
+        pending: std::sync::Mutex::default(),
+    };
+    // From here the call runs in the stream's own task, which the response body outlives.
+    tokio::spawn(async move {
+        if stream.forward(first).await.is_err() {
+            return;
         }
-    }
+        stream.until_reply(call, events).await;
+    });
+    Answer::Stream(rx)
 }
 
 /// A call whose answer became an event stream.
@@ -264,6 +278,17 @@ struct Stream {
     dialect: error::Dialect,
     id: Value,
     tx: mpsc::Sender<String>,
+    /// Gateway ids of the server-to-client requests this call relayed, forgotten when it ends: an
+    /// answer that comes later has no stream to go to, and the upstream is told at once.
+    pending: std::sync::Mutex<Vec<String>>,
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        for gateway_id in self.pending.get_mut().unwrap().drain(..) {
+            self.route.state.forget_reply(&gateway_id);
+        }
+    }
 }
 
 impl Stream {
@@ -336,11 +361,22 @@ impl Stream {
                     pending.refuse("server-to-client requests need a session-era client");
                     return Ok(());
                 }
-                if let Err(pending) = self.route.state.await_reply(gateway_id, pending) {
+                let mut mine = self.pending.lock().unwrap();
+                mine.retain(|waiting| self.route.state.is_pending(waiting));
+                if mine.len() >= MAX_PENDING_PER_CALL {
+                    drop(mine);
+                    tracing::warn!(route = %self.route.name, "an upstream call has {MAX_PENDING_PER_CALL} server-to-client requests unanswered; refusing one more");
+                    pending.refuse("this call has too many requests waiting for replies");
+                    return Ok(());
+                }
+                if let Err(pending) = self.route.state.await_reply(gateway_id.clone(), pending) {
+                    drop(mine);
                     tracing::warn!(route = %self.route.name, "too many server-to-client requests waiting for replies; refusing one");
                     pending.refuse("the gateway has too many requests waiting for replies");
                     return Ok(());
                 }
+                mine.push(gateway_id);
+                drop(mine);
                 message
             }
         };

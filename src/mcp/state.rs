@@ -8,7 +8,7 @@
 //! | revoked session ids | 1,000,000, each kept for the session lifetime | the least recently revoked returns until it expires (logged) |
 //! | opened session ids (decrypt cache) | 2,048 | reopened by decrypting |
 //! | log levels of sessions | 100,000, kept for the session lifetime | the upstream default |
-//! | pending server-to-client requests | 10,000, 10 minutes each | refused: the upstream gets an error reply |
+//! | pending server-to-client requests | 10,000 per route and 32 per call, 10 minutes each, dropped when their call ends | refused: the upstream gets an error reply |
 //! | calls in flight (for `notifications/cancelled`) | 100,000 | the call runs, not cancellable |
 //! | legacy SSE streams | 10,000 | the stream is refused (503) |
 //! | resource subscriptions | 10,000 | the subscription is refused |
@@ -29,6 +29,8 @@ use crate::mcp::upstream::Upstream;
 const MAX_REVOKED: u64 = 1_000_000;
 const MAX_LOG_LEVELS: u64 = 100_000;
 const MAX_PENDING: u64 = 10_000;
+/// Server-to-client requests one call may have waiting for the caller's answer.
+pub const MAX_PENDING_PER_CALL: usize = 32;
 /// How long a relayed server-to-client request waits for the caller's answer.
 pub const PENDING_TTL: Duration = Duration::from_secs(600);
 pub const MAX_IN_FLIGHT: usize = 100_000;
@@ -54,14 +56,15 @@ impl PendingReply {
         }
     }
 
-    /// Answers the upstream's request itself (the gateway refuses it) under the upstream's own id.
-    pub fn refuse(self, why: &str) {
+    /// Answers the upstream's request itself (the gateway refuses it) under the upstream's own id,
+    /// unless the caller's answer went first.
+    pub fn refuse(&self, why: &str) {
         let error = crate::core::jsonrpc::error(
             &self.upstream_id,
             crate::core::jsonrpc::METHOD_NOT_FOUND,
             why,
         );
-        if let Some(reply) = self.reply.into_inner().unwrap() {
+        if let Some(reply) = self.reply.lock().unwrap().take() {
             let _ = reply.send(error);
         }
     }
@@ -195,10 +198,18 @@ impl RouteState {
         Some((pending.upstream_id.clone(), reply))
     }
 
-    /// Forgets a relayed request whose call ended unanswered.
+    /// Whether a relayed request still waits for its reply.
+    pub fn is_pending(&self, gateway_id: &str) -> bool {
+        self.pending
+            .get()
+            .is_some_and(|waiting| waiting.contains_key(gateway_id))
+    }
+
+    /// Forgets a relayed request whose call ended unanswered, and tells the upstream so at once (moka
+    /// would drop the waiting sender only at its next maintenance).
     pub fn forget_reply(&self, gateway_id: &str) {
-        if let Some(waiting) = self.pending.get() {
-            waiting.invalidate(gateway_id);
+        if let Some(pending) = self.pending.get().and_then(|w| w.remove(gateway_id)) {
+            pending.refuse("the call ended before the caller answered");
         }
     }
 
