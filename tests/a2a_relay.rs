@@ -25,13 +25,19 @@ const ORCHESTRATOR: &str = "system:serviceaccount:agent-core-infra:orchestrator-
 use common::a2a_agent as agent;
 
 async fn serve(route: A2aRoute) -> (SocketAddr, Arc<A2aRoute>, CancellationToken) {
+    let served = serve_as_is(route).await;
+    assert!(
+        served.1.refresh_cards().await.iter().all(Result::is_ok),
+        "cards fetched"
+    );
+    served
+}
+
+/// Serves the route whether or not its agents' cards can be fetched.
+async fn serve_as_is(route: A2aRoute) -> (SocketAddr, Arc<A2aRoute>, CancellationToken) {
     let route = Arc::new(route);
     let stop = CancellationToken::new();
     route.start(stop.clone());
-    assert!(
-        route.refresh_cards().await.iter().all(Result::is_ok),
-        "cards fetched"
-    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let served = route.clone();
@@ -666,4 +672,83 @@ async fn cancel_subscribe_and_list_only_reach_the_callers_own_tasks() {
 
 fn common_id() -> String {
     agent_gateway::core::seal::random_id()
+}
+
+/// Two agents whose cards claim the same name: calls would go silently to the first, and an agent could
+/// take a name a2a-authz grants to another. Both are withheld; an agent with its own name is unaffected.
+#[tokio::test]
+async fn agents_claiming_one_name_are_both_withheld() {
+    let (_a, first) = agent("venv-a2a03", "weather-agent", &[]).await;
+    let (_b, second) = agent("venv-a2a03", "weather-agent", &[]).await;
+    let (_c, planning) = agent("venv-a2a03", "planning-agent", &[]).await;
+    let (addr, _route, _stop) = serve(route(
+        vec![(None, first), (None, second), (None, planning)],
+        None,
+    ))
+    .await;
+    let list: Value = reqwest::get(format!("http://{addr}/agents"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = list["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["planning-agent"], "{list}");
+    let (status, body) = rpc(addr, "weather-agent", ORCHESTRATOR, "0.3", send("Tampa")).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = rpc(addr, "planning-agent", ORCHESTRATOR, "0.3", send("Tampa")).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Requests for names the caller may not use, or that no agent has, do not make the gateway fetch the
+/// cards of agents it cannot name yet, once per request: a2a-authz answers first, and a request-driven
+/// fetch happens at most once per agent in 10 s. The agent here fails its card on purpose (a stub).
+#[tokio::test]
+async fn unknown_names_do_not_fetch_cards_per_request() {
+    let broken = common::stub::Stub::http()
+        .start(|_| common::stub::Answer::status(503, "text/plain", "down"))
+        .await;
+    let authz = A2aAuthz {
+        rules: vec![A2aAuthzRule {
+            source: ORCHESTRATOR.into(),
+            target: "*".into(),
+            allowed: true,
+        }],
+    };
+    let (addr, _route, _stop) = serve_as_is(route(
+        vec![(None, format!("http://{}", broken.addr))],
+        Some(authz),
+    ))
+    .await;
+    // The background refresh's first round (both card paths) has had its chance.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = broken.requests().len();
+    let asks = (0..40).map(|i| {
+        let principal = if i % 2 == 0 { ORCHESTRATOR } else { PLANNING };
+        async move {
+            let name = format!("nobody-{i}");
+            rpc(addr, &name, principal, "0.3", send("x")).await
+        }
+    });
+    let answers = futures_util::future::join_all(asks).await;
+    for (i, (status, body)) in answers.iter().enumerate() {
+        let expected = if i % 2 == 0 { 404 } else { 403 };
+        assert_eq!(*status, expected, "request {i}: {body}");
+    }
+    let fetched = broken.requests().len() - before;
+    assert!(
+        fetched <= 2,
+        "40 requests for unknown names made {fetched} card requests (one fetch tries 2 paths)"
+    );
+}
+
+/// A 0.3 `message/send` of `text`.
+fn send(text: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": {"message": {
+        "kind": "message", "messageId": "m1", "role": "user", "parts": [{"kind": "text", "text": text}]}}})
 }

@@ -54,7 +54,12 @@ pub struct Agent {
     pub card: ArcSwapOption<CardInfo>,
     /// Made for this agent's TLS settings; cards and relayed calls both use it.
     pub client: HttpClient,
+    /// When a request last fetched the card (outside the background refresh); one fetch at a time.
+    on_demand: tokio::sync::Mutex<Option<tokio::time::Instant>>,
 }
+
+/// How often requests for a name no agent has may fetch an unnamed agent's card.
+const ON_DEMAND_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Agent {
     pub fn new(configured: Option<String>, base: &str, client: HttpClient) -> Agent {
@@ -63,6 +68,20 @@ impl Agent {
             base: base.trim_end_matches('/').to_string(),
             card: ArcSwapOption::empty(),
             client,
+            on_demand: tokio::sync::Mutex::default(),
+        }
+    }
+
+    /// Fetches the card for a request, unless a request did within [`ON_DEMAND_INTERVAL`]; concurrent
+    /// requests share one fetch. A hung agent thus costs one connection per interval, not one per request.
+    pub async fn refresh_on_demand(&self) {
+        let mut last = self.on_demand.lock().await;
+        if last.is_some_and(|at| at.elapsed() < ON_DEMAND_INTERVAL) {
+            return;
+        }
+        *last = Some(tokio::time::Instant::now());
+        if let Err(e) = self.refresh().await {
+            tracing::debug!(agent = %self.base, error = %e, "a2a: card fetch for a request failed");
         }
     }
 

@@ -121,6 +121,7 @@ impl A2aRoute {
                     let wait = match agent.refresh().await {
                         Ok(()) => {
                             failures = 0;
+                            route.report_shared_name(agent);
                             CARD_REFRESH
                         }
                         Err(e) => {
@@ -179,6 +180,21 @@ impl A2aRoute {
             };
         }
         let (name, sub) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let dialect = |is_rpc: bool| match is_rpc {
+            true => Dialect::A2aRpc {
+                v1: Family::parse(header_version(request.headers())) == Some(Family::V10),
+            },
+            false => Dialect::A2aRest,
+        };
+        // a2a-authz first: a name the caller may not use costs no card fetch, whether it exists or not.
+        if !self.allowed(principal, name) {
+            let is_rpc = *request.method() == Method::POST && sub.trim_end_matches('/').is_empty();
+            return Err(Error::Denied {
+                kind: TargetKind::Agent,
+                name: name.to_string(),
+            })
+            .refuse(dialect(is_rpc), &Value::Null);
+        }
         let Some(agent) = self.find(name).await else {
             return Err(Error::Unknown {
                 kind: TargetKind::Agent,
@@ -188,19 +204,7 @@ impl A2aRoute {
         };
         let name = name.to_string();
         let is_rpc = *request.method() == Method::POST && self.is_rpc_path(agent, sub);
-        let dialect = if is_rpc {
-            let v1 = Family::parse(header_version(request.headers())) == Some(Family::V10);
-            Dialect::A2aRpc { v1 }
-        } else {
-            Dialect::A2aRest
-        };
-        if !self.allowed(principal, &name) {
-            return Err(Error::Denied {
-                kind: TargetKind::Agent,
-                name,
-            })
-            .refuse(dialect, &Value::Null);
-        }
+        let dialect = dialect(is_rpc);
         let ids = IdMap::new(self.sealer.clone(), principal, &name);
         if *request.method() == Method::GET
             && (sub.is_empty() || sub == "/" || agents::CARD_PATHS.contains(&sub))
@@ -227,21 +231,41 @@ impl A2aRoute {
             .is_none_or(|a| a.allows(principal, agent))
     }
 
-    /// The agent a path segment names. When some agent is still known only by address, its card is fetched
-    /// first, so the first request after start does not get a spurious 404.
+    /// The agent a path segment names. When no agent has that name yet and some is still known only by
+    /// address, its card is fetched first (at most once per agent every 10 s, however many requests ask),
+    /// so the first request after start does not get a spurious 404. A name two agents claim is
+    /// nobody's: calls would go silently to one of them, and an agent could take the name a2a-authz grants.
     async fn find(&self, name: &str) -> Option<&Agent> {
-        if let Some(agent) = self
-            .agents
-            .iter()
-            .find(|a| a.name().as_deref() == Some(name))
-        {
-            return Some(agent);
+        let claims = |a: &&Agent| a.name().as_deref() == Some(name);
+        if !self.agents.iter().any(|a| claims(&a)) {
+            let unnamed = self.agents.iter().filter(|a| a.name().is_none());
+            futures_util::future::join_all(unnamed.map(Agent::refresh_on_demand)).await;
         }
-        let unnamed = self.agents.iter().filter(|a| a.name().is_none());
-        futures_util::future::join_all(unnamed.map(Agent::refresh)).await;
+        let mut named = self.agents.iter().filter(claims);
+        let agent = named.next()?;
+        named.next().is_none().then_some(agent)
+    }
+
+    /// Whether more than one agent claims `name`.
+    fn is_shared(&self, name: &str) -> bool {
         self.agents
             .iter()
-            .find(|a| a.name().as_deref() == Some(name))
+            .filter(|a| a.name().as_deref() == Some(name))
+            .nth(1)
+            .is_some()
+    }
+
+    /// Logs, when `agent`'s card has just been read, that its name is also another agent's.
+    fn report_shared_name(&self, agent: &Agent) {
+        if let Some(name) = agent.name().filter(|n| self.is_shared(n)) {
+            let bases: Vec<&str> = self
+                .agents
+                .iter()
+                .filter(|a| a.name().as_deref() == Some(name.as_str()))
+                .map(|a| a.base.as_str())
+                .collect();
+            tracing::error!(route = %self.route_name, agent = %name, ?bases, "a2a: several agents claim this name; all of them are withheld until the names differ (set agentName on the backends)");
+        }
     }
 
     /// JSON-RPC goes to the agent's root (the guide's URL) or to the JSON-RPC path its card names.
@@ -339,14 +363,17 @@ impl A2aRoute {
         let mut out = Vec::new();
         for agent in &self.agents {
             let Some(info) = self.card_info(agent).await else {
-                if let Some(name) = agent.name().filter(|n| self.allowed(principal, n)) {
+                if let Some(name) = agent
+                    .name()
+                    .filter(|n| self.allowed(principal, n) && !self.is_shared(n))
+                {
                     let url = card::public_base(request.headers(), &self.prefix, &name);
                     out.push(json!({"name": name, "url": url, "card": null}));
                 }
                 continue;
             };
             let name = agent.name().unwrap_or_else(|| info.slug.clone());
-            if !self.allowed(principal, &name) {
+            if !self.allowed(principal, &name) || self.is_shared(&name) {
                 continue;
             }
             let url = card::public_base(request.headers(), &self.prefix, &name);
