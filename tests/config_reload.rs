@@ -128,6 +128,19 @@ async fn a_changed_config_is_swapped_in_and_a_bad_one_refused() {
     );
     assert_eq!(tool_names(&url, &session).await, ["echo"]);
 
+    // A YAML alias bomb (about 600 bytes, 387 million values expanded) is refused like any invalid file.
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    std::fs::write(&file, bomb).unwrap();
+    log.wait_for("once its aliases are expanded", Duration::from_secs(20))
+        .await;
+    assert_eq!(tool_names(&url, &session).await, ["echo"]);
+
     // Listeners cannot move without a restart: refused (before anything binds), still serving.
     std::fs::write(&file, config(8080, metrics, upstream, "")).unwrap();
     let refused = log
@@ -153,7 +166,7 @@ async fn a_changed_config_is_swapped_in_and_a_bad_one_refused() {
         "{text}"
     );
     assert!(
-        text.contains("agent_gateway_config_reloads_total{result=\"failure\"} 2"),
+        text.contains("agent_gateway_config_reloads_total{result=\"failure\"} 3"),
         "{text}"
     );
 }

@@ -6,6 +6,10 @@ use std::collections::HashMap;
 
 use super::scalar;
 
+/// Most values a document may hold once its aliases are expanded. A config has hundreds; without a
+/// bound, nine anchors each repeating the previous one nine times (300 bytes) expand to 387 million.
+pub const MAX_VALUES: usize = 100_000;
+
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 
 use yaml_rust2::scanner::{Marker, TScalarStyle};
@@ -93,6 +97,7 @@ enum Frame {
         line: usize,
         column: usize,
         items: Vec<Node>,
+        values: usize,
     },
     Map {
         anchor: usize,
@@ -100,6 +105,7 @@ enum Frame {
         column: usize,
         entries: Vec<(Key, Node)>,
         key: Option<Key>,
+        values: usize,
     },
 }
 
@@ -107,7 +113,10 @@ enum Frame {
 struct Builder {
     stack: Vec<Frame>,
     docs: Vec<Node>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes, with how many values each holds.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Values in the documents so far, aliases counted expanded.
+    values: usize,
     errors: Vec<SyntaxError>,
 }
 
@@ -125,21 +134,34 @@ impl Builder {
         matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
     }
 
-    /// Hands a finished node to its parent collection (or to the document list).
-    fn attach(&mut self, mut node: Node, anchor: usize) {
+    /// Hands a finished node holding `values` values to its parent collection (or to the document list).
+    fn attach(&mut self, mut node: Node, anchor: usize, values: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), values));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
+            Some(Frame::Seq {
+                items,
+                values: held,
+                ..
+            }) => {
+                *held += values;
+                items.push(node)
+            }
+            Some(Frame::Map {
+                entries,
+                key,
+                values: held,
+                ..
+            }) => match key.take() {
                 Some(k) => {
                     // `key:` with nothing after it: the parser places the empty value at the next token,
                     // often on a later line; the key's own position is what a reader expects.
                     if node.value == Value::Null && node.line > k.line {
                         (node.line, node.column) = (k.line, k.column);
                     }
+                    *held += values;
                     entries.push((k, node));
                 }
                 None => {
@@ -207,6 +229,7 @@ impl Builder {
                 }
             },
         };
+        self.values += 1;
         self.attach(
             Node {
                 value,
@@ -215,6 +238,7 @@ impl Builder {
                 literal_block,
             },
             anchor,
+            1,
         );
     }
 
@@ -225,6 +249,7 @@ impl Builder {
                 line,
                 column,
                 items,
+                values,
             }) if !closing_map => (
                 Node {
                     value: Value::Seq(items),
@@ -233,12 +258,14 @@ impl Builder {
                     literal_block: false,
                 },
                 anchor,
+                values,
             ),
             Some(Frame::Map {
                 anchor,
                 line,
                 column,
                 entries,
+                values,
                 ..
             }) if closing_map => {
                 // A block mapping's start marker sits after its first key; a flow mapping's sits on `{`.
@@ -255,11 +282,12 @@ impl Builder {
                         literal_block: false,
                     },
                     anchor,
+                    values,
                 )
             }
             _ => return, // unbalanced events cannot come from yaml-rust2; nothing sensible to do
         };
-        self.attach(node.0, node.1);
+        self.attach(node.0, node.1, node.2);
     }
 
     fn check_collection_tag(
@@ -287,29 +315,54 @@ impl MarkedEventReceiver for Builder {
             }
             Event::SequenceStart(anchor, tag) => {
                 self.check_collection_tag(tag, "!!seq", line, column);
+                self.values += 1;
                 self.stack.push(Frame::Seq {
                     anchor,
                     line,
                     column,
                     items: Vec::new(),
+                    values: 1,
                 });
             }
             Event::MappingStart(anchor, tag) => {
                 self.check_collection_tag(tag, "!!map", line, column);
+                self.values += 1;
                 self.stack.push(Frame::Map {
                     anchor,
                     line,
                     column,
                     entries: Vec::new(),
                     key: None,
+                    values: 1,
                 });
             }
             Event::SequenceEnd => self.close(false),
             Event::MappingEnd => self.close(true),
             Event::Alias(id) => {
                 // An alias repeats the anchored node; positions stay those of the anchor, where the text is.
-                match self.anchors.get(&id).cloned() {
-                    Some(node) if !self.expecting_key() => self.attach(node, 0),
+                match self.anchors.get(&id) {
+                    Some((_, values)) if self.values + values > MAX_VALUES => {
+                        let message = format!(
+                            "the document holds more than {MAX_VALUES} values once its aliases are expanded; write the values out instead"
+                        );
+                        self.error(line, column, message);
+                        // Keep the structure consistent without expanding anything more.
+                        self.attach(
+                            Node {
+                                value: Value::Null,
+                                line,
+                                column,
+                                literal_block: false,
+                            },
+                            0,
+                            1,
+                        );
+                    }
+                    Some((node, values)) if !self.expecting_key() => {
+                        let (node, values) = (node.clone(), *values);
+                        self.values += values;
+                        self.attach(node, 0, values);
+                    }
                     Some(_) => self.error(
                         line,
                         column,
@@ -335,6 +388,29 @@ impl MarkedEventReceiver for Builder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_alias_bomb_is_refused_without_being_expanded() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert!(text.len() < 700, "{}", text.len());
+        let errors = parse(&text).unwrap_err();
+        assert!(
+            errors[0].message.contains("once its aliases are expanded"),
+            "{errors:?}"
+        );
+        // Aliases within the budget still expand.
+        let doc = one("a: &x {k: 1}\nb: *x\n");
+        let Value::Map(entries) = doc.value else {
+            panic!()
+        };
+        assert_eq!(entries[0].1.value, entries[1].1.value);
+    }
 
     fn one(text: &str) -> Node {
         let mut docs = parse(text).expect("parses");
