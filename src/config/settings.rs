@@ -213,7 +213,17 @@ fn mtls(cx: &mut Cx, node: &Node, path: &str) -> Option<Mtls> {
 }
 
 pub fn limits(cx: &mut Cx, node: &Node, path: &str) -> Option<Limits> {
-    let o = cx.obj(node, path, &["maxBodyBytes", "maxJsonDepth"])?;
+    let o = cx.obj(
+        node,
+        path,
+        &[
+            "maxBodyBytes",
+            "maxJsonDepth",
+            "headerReadTimeout",
+            "bodyReadTimeout",
+            "maxConnections",
+        ],
+    )?;
     let default = Limits::default();
     Some(Limits {
         max_body_bytes: cx
@@ -222,6 +232,15 @@ pub fn limits(cx: &mut Cx, node: &Node, path: &str) -> Option<Limits> {
         max_json_depth: cx
             .field(&o, "maxJsonDepth", |cx, n, p| cx.int(n, p, 1, 10_000))
             .map_or(default.max_json_depth, |v| v as usize),
+        header_read_timeout: cx
+            .field(&o, "headerReadTimeout", Cx::duration)
+            .unwrap_or(default.header_read_timeout),
+        body_read_timeout: cx
+            .field(&o, "bodyReadTimeout", Cx::duration)
+            .unwrap_or(default.body_read_timeout),
+        max_connections: cx
+            .field(&o, "maxConnections", |cx, n, p| cx.int(n, p, 1, 1_000_000))
+            .map_or(default.max_connections, |v| v as usize),
     })
 }
 

@@ -349,6 +349,13 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Deepest JSON nesting accepted. Default 64.
     pub max_json_depth: usize,
+    /// Time for a request's head to arrive (the TLS handshake included), and for an idle keep-alive
+    /// connection to send its next request. Default 30s.
+    pub header_read_timeout: Duration,
+    /// Time for a request's body to arrive once its head has. Default 60s.
+    pub body_read_timeout: Duration,
+    /// Connections served at once per bind; more wait in the kernel's backlog. Default 10,000.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -356,6 +363,9 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 4 * 1024 * 1024,
             max_json_depth: 64,
+            header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::a2a::A2aRoute;
 use crate::core::error::{self, Dialect, TargetKind};
 use crate::core::http::Caller;
 use crate::core::http::body::{self, Body};
-use crate::core::http::listener::Service;
+use crate::core::http::listener::{ConnectionLimits, Service};
 use crate::core::http::tls;
 use crate::core::policy::Pipeline;
 use crate::core::telemetry::metrics;
@@ -62,6 +62,7 @@ pub struct Bind {
     /// where the route does not authenticate by token.
     pub tls: Option<Arc<tls::TlsListener>>,
     pub routes: Vec<RouteEntry>,
+    pub limits: ConnectionLimits,
 }
 
 impl Bind {
@@ -94,6 +95,10 @@ impl Service for Bind {
 
     fn tls(&self) -> Option<Arc<tls::TlsListener>> {
         self.tls.clone()
+    }
+
+    fn connection_limits(&self) -> ConnectionLimits {
+        self.limits
     }
 
     async fn call(

@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use crate::a2a::A2aRoute;
 use crate::config::{self, BackendKind, GatewayConfig, McpTransport};
 use crate::core::http::client::{self, ClientCert, HttpClient, Roots, TlsSettings};
+use crate::core::http::listener::ConnectionLimits;
 use crate::core::http::shutdown::{Drain, Drained, InFlight};
 use crate::core::policy::{Env, Pipeline, Protocol};
 use crate::core::seal::Sealer;
@@ -162,6 +163,10 @@ pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, St
             tls: tls.clone(),
             address: SocketAddr::new(ip, bind.port),
             routes,
+            limits: ConnectionLimits {
+                header_read_timeout: config.limits.header_read_timeout,
+                max_connections: config.limits.max_connections,
+            },
         }));
     }
     Ok(Gateway {

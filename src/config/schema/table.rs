@@ -477,8 +477,11 @@ pub(super) const DEFS: &[Def] = &[
         fields: &[
             f("maxBodyBytes", Ty::Int(1, i64::MAX), "1048576", "The largest request body accepted, in bytes; a larger one gets 413.").default(Dflt::Int(4 * 1024 * 1024)),
             f("maxJsonDepth", Ty::Int(1, 10_000), "32", "The deepest JSON nesting accepted.").default(Dflt::Int(64)),
+            f("headerReadTimeout", Ty::Duration, "10s", "How long a request's head may take to arrive, TLS handshake included (a slow sender is cut off), and how long an idle keep-alive connection waits for its next request.").default(Dflt::Str("30s")),
+            f("bodyReadTimeout", Ty::Duration, "30s", "How long a request's body may take to arrive once its head has; a slower one gets 408.").default(Dflt::Str("60s")),
+            f("maxConnections", Ty::Int(1, 1_000_000), "5000", "Connections served at once on each bind; further ones wait in the kernel's accept queue until one closes.").default(Dflt::Int(10_000)),
         ],
-        example: "maxBodyBytes: 4194304\nmaxJsonDepth: 64\n",
+        example: "maxBodyBytes: 4194304\nmaxJsonDepth: 64\nheaderReadTimeout: 30s\nbodyReadTimeout: 60s\nmaxConnections: 10000\n",
         ..DEF
     },
     Def {

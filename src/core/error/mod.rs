@@ -127,6 +127,10 @@ pub enum Error {
     InvalidRequest(String),
     #[error("Invalid Request: body larger than {limit} bytes")]
     BodyTooLarge { limit: usize },
+    #[error(
+        "Invalid Request: the request body did not arrive within {limit:?} (limits.bodyReadTimeout)"
+    )]
+    BodyTimeout { limit: Duration },
     #[error("Invalid Request: JSON nested deeper than {limit} levels")]
     TooDeep { limit: usize },
     #[error("Invalid Request: Content-Type must be application/json")]
@@ -236,6 +240,7 @@ impl Error {
             Error::Parse(_) => code::PARSE_ERROR,
             Error::InvalidRequest(_)
             | Error::BodyTooLarge { .. }
+            | Error::BodyTimeout { .. }
             | Error::TooDeep { .. }
             | Error::ContentType
             | Error::MethodNotAllowed { .. }
@@ -281,6 +286,7 @@ impl Error {
             }
             Error::MethodNotAllowed { .. } => return StatusCode::METHOD_NOT_ALLOWED,
             Error::BodyTooLarge { .. } => return StatusCode::PAYLOAD_TOO_LARGE,
+            Error::BodyTimeout { .. } => return StatusCode::REQUEST_TIMEOUT,
             Error::ContentType => return StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Origin(_) => return StatusCode::FORBIDDEN,
             Error::Unauthenticated { source, .. } => return source.status(),
@@ -324,6 +330,7 @@ impl Error {
             Error::Parse(_)
             | Error::InvalidRequest(_)
             | Error::BodyTooLarge { .. }
+            | Error::BodyTimeout { .. }
             | Error::TooDeep { .. }
             | Error::ContentType
             | Error::HeaderMismatch(_)
@@ -418,6 +425,7 @@ impl Error {
             Error::Parse(_) => ErrorType::ParseError,
             Error::InvalidRequest(_)
             | Error::BodyTooLarge { .. }
+            | Error::BodyTimeout { .. }
             | Error::TooDeep { .. }
             | Error::ContentType
             | Error::MethodNotAllowed { .. }

@@ -1,16 +1,21 @@
 //! Listeners: bind every address first (so a port conflict fails start-up), then accept connections and
 //! serve HTTP/1.1 on each, plain or TLS, until the drain of a shutdown closes them (`super::shutdown`).
-//! What a request means is the [`Service`]'s business.
+//! Each bind serves at most `limits.maxConnections` at once, and a connection must deliver each request
+//! head (its TLS handshake first) within `limits.headerReadTimeout`, which also ends idle keep-alive
+//! connections. What a request means is the [`Service`]'s business.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use super::body::Body;
 use super::shutdown::Drain;
@@ -22,12 +27,21 @@ pub trait Service: Send + Sync + 'static {
     fn address(&self) -> SocketAddr;
     /// TLS with client certificates (`security.mtls`), when on.
     fn tls(&self) -> Option<Arc<TlsListener>>;
+    /// Read at each accept, so a reload applies to the connections that follow.
+    fn connection_limits(&self) -> ConnectionLimits;
     /// Answers one request; `peer_principal` is the verified client certificate's identity.
     fn call(
         self: Arc<Self>,
         request: Request<Incoming>,
         peer_principal: Option<String>,
     ) -> impl Future<Output = Response<Body>> + Send;
+}
+
+/// Bounds on the connections of one bind (`limits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
 }
 
 /// A listener's current service: read once per request, so a request never sees half a config and
@@ -56,8 +70,35 @@ pub async fn serve<S: Service>(
     Ok(addresses)
 }
 
+/// Connections open on one bind; a closing one wakes an accept loop waiting at the cap.
+#[derive(Default)]
+struct Open {
+    count: AtomicUsize,
+    closed: Notify,
+}
+
+/// Counts one connection until dropped.
+struct Counted(Arc<Open>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, Ordering::AcqRel);
+        self.0.closed.notify_one();
+    }
+}
+
 async fn accept_loop<S: Service>(listener: TcpListener, slot: Slot<S>, drain: Drain) {
+    let open = Arc::new(Open::default());
+    let mut failures = AcceptFailures::default();
     loop {
+        let limits = slot.load().connection_limits();
+        // At the cap, wait for a connection to close; new ones queue in the kernel meanwhile.
+        while open.count.load(Ordering::Acquire) >= limits.max_connections {
+            tokio::select! {
+                _ = drain.closing().cancelled() => return,
+                _ = open.closed.notified() => {}
+            }
+        }
         let (stream, peer) = tokio::select! {
             // First, so that a stream of new connections cannot keep the socket open. Returning drops it: from
             // then on a new connection is refused, not queued in a backlog nobody reads.
@@ -66,36 +107,63 @@ async fn accept_loop<S: Service>(listener: TcpListener, slot: Slot<S>, drain: Dr
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    tokio::time::sleep(failures.failed(&e)).await;
                     continue;
                 }
             },
         };
+        failures = AcceptFailures::default();
+        open.count.fetch_add(1, Ordering::AcqRel);
+        let counted = Counted(open.clone());
         let _ = stream.set_nodelay(true);
         let slot = slot.clone();
         let connection_drain = drain.clone();
         drain.spawn_connection(async move {
+            let _counted = counted;
             let drain = connection_drain;
             let tls = slot.load().tls();
             match tls {
-                None => serve_connection(stream, slot, None, drain, peer).await,
+                None => serve_connection(stream, slot, None, drain, peer, limits).await,
                 Some(tls) => {
                     let handshake = tokio::select! {
-                        handshake = tls.accept(stream) => handshake,
+                        handshake = tokio::time::timeout(limits.header_read_timeout, tls.accept(stream)) => handshake,
                         // No request on it yet: nothing to finish.
                         _ = drain.closing().cancelled() => return,
                     };
                     match handshake {
-                        Ok((stream, identity)) => {
+                        Ok(Ok((stream, identity))) => {
                             let principal = identity.map(|i| i.principal);
-                            serve_connection(stream, slot, principal, drain, peer).await
+                            serve_connection(stream, slot, principal, drain, peer, limits).await
                         }
-                        Err(e) => tracing::info!(%peer, error = %e, "TLS handshake refused"),
+                        Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake refused"),
+                        Err(_) => tracing::info!(%peer, "TLS handshake not finished within limits.headerReadTimeout; connection closed"),
                     }
                 }
             }
         });
+    }
+}
+
+/// Accept errors in a row (e.g. EMFILE, out of file descriptors): logged once a second at most, and
+/// waited out with a growing pause (50 ms to 1 s) rather than retried in a tight loop.
+#[derive(Default)]
+struct AcceptFailures {
+    count: u32,
+    last_log: Option<tokio::time::Instant>,
+}
+
+impl AcceptFailures {
+    /// Records a failure; how long to wait before accepting again.
+    fn failed(&mut self, error: &std::io::Error) -> Duration {
+        self.count += 1;
+        if self
+            .last_log
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
+        {
+            tracing::warn!(error = %error, failures_in_a_row = self.count, "accept failed");
+            self.last_log = Some(tokio::time::Instant::now());
+        }
+        Duration::from_millis(50 << self.count.min(5).saturating_sub(1)).min(Duration::from_secs(1))
     }
 }
 
@@ -107,6 +175,7 @@ async fn serve_connection<S, I>(
     peer_principal: Option<String>,
     drain: Drain,
     peer: SocketAddr,
+    limits: ConnectionLimits,
 ) where
     S: Service,
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -122,7 +191,10 @@ async fn serve_connection<S, I>(
             Ok::<_, std::convert::Infallible>(drain.respond(response, counted))
         }
     });
-    let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {
         result = connection.as_mut() => {

@@ -1,5 +1,8 @@
-//! `limits`: the largest request body (413 beyond it) and the deepest JSON nesting accepted, for every
-//! route kind. The depth is counted without parsing, so a hostile body is refused before serde recurses.
+//! `limits`: the largest request body (413 beyond it), the time it may take to arrive (408 after it) and
+//! the deepest JSON nesting accepted, for every route kind. The depth is counted without parsing, so a
+//! hostile body is refused before serde recurses.
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
@@ -13,6 +16,8 @@ use crate::core::jsonrpc::nesting_depth;
 pub struct BodyLimits {
     pub max_bytes: usize,
     pub max_depth: usize,
+    /// The deadline holds however the bytes trickle in.
+    pub read_timeout: Duration,
 }
 
 impl From<&Limits> for BodyLimits {
@@ -20,14 +25,21 @@ impl From<&Limits> for BodyLimits {
         BodyLimits {
             max_bytes: limits.max_body_bytes,
             max_depth: limits.max_json_depth,
+            read_timeout: limits.body_read_timeout,
         }
     }
 }
 
 impl BodyLimits {
-    /// Reads a request body within the size limit.
+    /// Reads a request body within the size and time limits.
     pub async fn read(&self, incoming: Incoming) -> Result<Bytes, Error> {
-        match Limited::new(incoming, self.max_bytes).collect().await {
+        let collect = Limited::new(incoming, self.max_bytes).collect();
+        let Ok(collected) = tokio::time::timeout(self.read_timeout, collect).await else {
+            return Err(Error::BodyTimeout {
+                limit: self.read_timeout,
+            });
+        };
+        match collected {
             Ok(collected) => Ok(collected.to_bytes()),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Error::BodyTooLarge {
                 limit: self.max_bytes,
