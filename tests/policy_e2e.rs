@@ -335,6 +335,22 @@ async fn guide_authentication_failures_answer_401_with_a_bearer_challenge() {
         "{challenge}"
     );
 
+    // A client cannot point the challenge elsewhere: no proxy is trusted (`security.trustedProxies`).
+    let spoofed = common::post_json(
+        &g.mcp(),
+        &[
+            ("x-forwarded-host", "evil.example"),
+            ("x-forwarded-proto", "https"),
+        ],
+        &list,
+    )
+    .await;
+    assert!(
+        www_authenticate(&spoofed).contains(&format!("resource_metadata=\"{metadata_url}\"")),
+        "{}",
+        www_authenticate(&spoofed)
+    );
+
     let metadata = reqwest::get(&metadata_url).await.unwrap();
     assert_eq!(metadata.status(), 200);
     assert!(

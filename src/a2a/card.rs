@@ -7,6 +7,7 @@
 //! the original URLs and would no longer verify, so it is dropped and the response says so (header
 //! `x-agent-gateway-card-notice`); the gateway has no card-signing key of its own yet.
 
+use crate::core::http::forwarded::public_origin;
 use http::HeaderMap;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -15,21 +16,13 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Default, PartialEq)]
 pub struct Notes(pub Vec<&'static str>);
 
-/// `{proto}://{host}{prefix}/{agent}` as the client reached us, honouring a proxy's `X-Forwarded-*`.
+/// `{proto}://{host}{prefix}/{agent}` as the client reached us (see `core::http::forwarded`).
 pub fn public_base(headers: &HeaderMap, prefix: &str, agent: &str) -> String {
-    let first = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    let proto = first("x-forwarded-proto").unwrap_or("http");
-    let host = first("x-forwarded-host")
-        .or_else(|| first("host"))
-        .unwrap_or("localhost");
-    format!("{proto}://{host}{}/{agent}", prefix.trim_end_matches('/'))
+    format!(
+        "{}{}/{agent}",
+        public_origin(headers),
+        prefix.trim_end_matches('/')
+    )
 }
 
 /// The path part of an absolute URL (`/` when it has none).

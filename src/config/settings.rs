@@ -117,6 +117,7 @@ pub fn security(cx: &mut Cx, node: &Node, path: &str) -> Option<Security> {
             "sessionKeyFile",
             "sessionTtl",
             "allowedOrigins",
+            "trustedProxies",
             "mtls",
         ],
     )?;
@@ -164,11 +165,36 @@ pub fn security(cx: &mut Cx, node: &Node, path: &str) -> Option<Security> {
             Err(msg) => cx.error(n, &p, msg),
         }
     }
+    let mut trusted_proxies = Vec::new();
+    for (i, n) in cx
+        .field(&o, "trustedProxies", Cx::list)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let p = item(&o.path("trustedProxies"), i);
+        let Some(text) = cx.text(n, &p) else {
+            continue;
+        };
+        let net = text.parse::<ipnet::IpNet>().ok().or_else(|| {
+            let ip = text.parse::<std::net::IpAddr>().ok()?;
+            Some(ipnet::IpNet::from(ip))
+        });
+        match net {
+            Some(net) => trusted_proxies.push(net),
+            None => cx.error(
+                n,
+                &p,
+                format!("\"{text}\" is not an IP address or a CIDR range such as 10.0.0.0/8"),
+            ),
+        }
+    }
     Some(Security {
         session_key,
         session_key_file,
         session_ttl: cx.field(&o, "sessionTtl", Cx::positive_duration),
         allowed_origins,
+        trusted_proxies,
         mtls: cx.field(&o, "mtls", mtls),
     })
 }

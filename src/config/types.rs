@@ -330,6 +330,8 @@ pub struct Security {
     pub session_ttl: Option<Duration>,
     /// Origins allowed on browser requests, besides same-host ones. Default: loopback origins for loopback binds.
     pub allowed_origins: Vec<String>,
+    /// Peers whose `X-Forwarded-*` headers are believed. Default: none.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub mtls: Option<Mtls>,
 }
 

@@ -7,7 +7,8 @@ use serde_json::json;
 use super::router::RouteEntry;
 use crate::core::error;
 use crate::core::http::body::{self, Body};
-use crate::core::policy::authn::{METADATA_PATH, public_origin};
+use crate::core::http::forwarded::public_origin;
+use crate::core::policy::authn::METADATA_PATH;
 
 /// The metadata document `path` asks for, when it names a route that authenticates.
 pub fn serve(path: &str, headers: &HeaderMap, routes: &[RouteEntry]) -> Option<Response<Body>> {

@@ -12,7 +12,8 @@ use crate::a2a::A2aRoute;
 use crate::core::error::{self, Dialect, TargetKind};
 use crate::core::http::Caller;
 use crate::core::http::body::{self, Body};
-use crate::core::http::listener::{ConnectionLimits, Service};
+use crate::core::http::forwarded::TrustedProxies;
+use crate::core::http::listener::{ConnectionLimits, PeerAddr, Service};
 use crate::core::http::tls;
 use crate::core::policy::Pipeline;
 use crate::core::telemetry::metrics;
@@ -63,6 +64,8 @@ pub struct Bind {
     pub tls: Option<Arc<tls::TlsListener>>,
     pub routes: Vec<RouteEntry>,
     pub limits: ConnectionLimits,
+    /// `security.trustedProxies`: whose `X-Forwarded-*` headers are kept.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Bind {
@@ -112,10 +115,12 @@ impl Service for Bind {
 
 async fn handle(
     bind: &Bind,
-    request: Request<Incoming>,
+    mut request: Request<Incoming>,
     peer_principal: Option<String>,
 ) -> Response<Body> {
     use crate::core::telemetry::tracing as trace;
+    let peer = request.extensions().get::<PeerAddr>().map(|p| p.0.ip());
+    bind.trusted_proxies.admit(peer, request.headers_mut());
     let path = request.uri().path().to_string();
     match path.as_str() {
         "/healthz" => return body::json(StatusCode::OK, &json!({"status": "ok"})),

@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use crate::a2a::A2aRoute;
 use crate::config::{self, BackendKind, GatewayConfig, McpTransport};
 use crate::core::http::client::{self, ClientCert, HttpClient, Roots, TlsSettings};
+use crate::core::http::forwarded::TrustedProxies;
 use crate::core::http::listener::ConnectionLimits;
 use crate::core::http::shutdown::{Drain, Drained, InFlight};
 use crate::core::policy::{Env, Pipeline, Protocol};
@@ -167,6 +168,7 @@ pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, St
                 header_read_timeout: config.limits.header_read_timeout,
                 max_connections: config.limits.max_connections,
             },
+            trusted_proxies: TrustedProxies::new(config.security.trusted_proxies.clone()),
         }));
     }
     Ok(Gateway {

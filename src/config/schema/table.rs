@@ -19,6 +19,10 @@ const IP: Ty = Ty::Pattern(
     r"^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$",
     "IP address",
 );
+const CIDR: Ty = Ty::Pattern(
+    r"^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)(/[0-9]{1,3})?$",
+    "IP address or CIDR range",
+);
 const SESSION_KEY: Ty = Ty::Pattern(
     r"^[A-Za-z0-9+/_-]{42}[AEIMQUYcgkosw048]=?$",
     "32 bytes in base64",
@@ -449,6 +453,7 @@ pub(super) const DEFS: &[Def] = &[
             f("sessionKeyFile", Ty::Text, "/var/run/secrets/agent-gateway/session-key", "Read the key from this file instead (a mounted Secret). Not together with `sessionKey`."),
             f("sessionTtl", Ty::PositiveDuration, "1h", "The lifetime of a session id.").default(Dflt::Str("24h")),
             f("allowedOrigins", Ty::List(&ORIGIN, 0), "['https://app.example.com']", "Origins allowed on browser requests besides same-host ones.").default(Dflt::Doc("loopback origins on loopback binds")),
+            f("trustedProxies", Ty::List(&CIDR, 0), "['10.0.0.0/8']", "Peers (addresses or CIDR ranges) whose `X-Forwarded-Host`, `X-Forwarded-Proto`, `X-Forwarded-For` and `Forwarded` headers are believed, e.g. the ingress controller's pods; from any other peer those headers are removed on arrival. They name the gateway's public URL in agent cards, protected-resource metadata and `WWW-Authenticate`.").default(Dflt::Doc("none")),
             f("mtls", Ty::Ref("Mtls"), "", "Mutual TLS on the listeners (guide step 10.1)."),
         ],
         exclusive: &[("sessionKey", "sessionKeyFile")],

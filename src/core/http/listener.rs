@@ -44,6 +44,10 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
 }
 
+/// The address a request's connection came from, in the request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
 /// A listener's current service: read once per request, so a request never sees half a config and
 /// in-flight requests finish on the service they started with.
 pub type Slot<S> = Arc<arc_swap::ArcSwap<S>>;
@@ -181,7 +185,8 @@ async fn serve_connection<S, I>(
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service_drain = drain.clone();
-    let service = service_fn(move |request| {
+    let service = service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(PeerAddr(peer));
         let counted = service_drain.request();
         let service = slot.load_full();
         let peer_principal = peer_principal.clone();

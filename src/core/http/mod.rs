@@ -5,6 +5,7 @@
 pub mod body;
 mod caller;
 pub mod client;
+pub mod forwarded;
 pub mod listener;
 pub mod origin;
 pub mod path;

@@ -8,6 +8,7 @@ use http::{HeaderMap, header};
 
 use crate::core::error::Error;
 use crate::core::http::Caller;
+use crate::core::http::forwarded::public_origin;
 use crate::core::identity::Authenticator;
 
 /// Where a route's protected-resource metadata is served: this path followed by the route's prefix.
@@ -66,18 +67,4 @@ pub async fn caller(
             metadata: format!("{}{METADATA_PATH}{path_prefix}", public_origin(headers)),
         }),
     }
-}
-
-/// `scheme://host` as the client reached us, honouring a proxy's `X-Forwarded-Proto`/`-Host`.
-pub fn public_origin(headers: &HeaderMap) -> String {
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("http");
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(header::HOST))
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}")
 }
