@@ -48,8 +48,11 @@ async fn initialize(ex: &Exchange<'_>, id: &Value, params: &Value) -> Answer {
     let negotiated = version::negotiate(params.get("protocolVersion").and_then(Value::as_str));
     let handle = random_id();
     let key = format!("s:{handle}");
-    // Upstream sessions open now so their ids travel inside the sealed session to any replica.
-    let opened = join_all(ex.route.backends.iter().map(|b| {
+    // Upstream sessions open now so their ids travel inside the sealed session to any replica; only on
+    // the backends the caller can reach, so a caller without rights opens none.
+    let reachable = reachable_backends(ex);
+    let backends = ex.route.backends.iter().zip(&reachable);
+    let opened = join_all(backends.filter(|(_, r)| **r).map(|(b, _)| {
         let key = key.clone();
         async move {
             tokio::time::timeout(
@@ -366,6 +369,37 @@ async fn complete(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<An
     Ok(relay(ex, backend, id, "completion/complete", params, |r| r).await)
 }
 
+/// For each backend, whether the caller may use anything of it (a tool, prompt or resource) under
+/// `mcp-authz`; every backend without it. A backend the caller cannot reach gets no session and no
+/// `logging/setLevel` on the caller's behalf.
+fn reachable_backends(ex: &Exchange<'_>) -> Vec<bool> {
+    let count = ex.route.backends.len();
+    let Some(authz) = &ex.route.pipeline.authz else {
+        return vec![true; count];
+    };
+    let principal = ex.principal();
+    let catalogue = ex.route.catalogue.load();
+    let mut reachable = vec![false; count];
+    let tools = catalogue
+        .tools
+        .iter()
+        .map(|t| (t.backend, TargetKind::Tool, t.exposed.as_str()));
+    let prompts = catalogue
+        .prompts
+        .iter()
+        .map(|p| (p.backend, TargetKind::Prompt, p.exposed.as_str()));
+    let resources = catalogue
+        .resources
+        .iter()
+        .filter_map(|(backend, r)| Some((*backend, TargetKind::Resource, r.get("uri")?.as_str()?)));
+    for (backend, kind, name) in tools.chain(prompts).chain(resources) {
+        if !reachable[backend] && authz.allows(principal, kind, name) {
+            reachable[backend] = true;
+        }
+    }
+    reachable
+}
+
 /// Remembers the session's level (stateless upstreams get it per request) and tells session-era upstreams.
 async fn set_log_level(ex: &Exchange<'_>, id: &Value, params: Value) -> Result<Answer, Error> {
     let Some(level) = params.get("level").and_then(Value::as_str) else {
@@ -376,7 +410,9 @@ async fn set_log_level(ex: &Exchange<'_>, id: &Value, params: Value) -> Result<A
     if let Mode::Session(claims) = &ex.mode {
         ex.route.state.set_log_level(&claims.h, level);
     }
-    join_all(ex.route.backends.iter().map(|b| {
+    let reachable = reachable_backends(ex);
+    let backends = ex.route.backends.iter().zip(&reachable);
+    join_all(backends.filter(|(_, r)| **r).map(|(b, _)| {
         let ctx = ex.call_ctx(b.upstream.name(), None);
         let params = json!({"level": level});
         async move {
