@@ -181,8 +181,17 @@ pub async fn refresh(route: &McpRoute, listings: &mut [Known]) {
         })
         .collect();
     let catalogue = Catalogue::build(&sources, &route.delimiter, &route.schemas);
-    for problem in &catalogue.problems {
-        tracing::error!(route = %route.name, "{problem}");
+    // Each problem on its own line while they are few; past that one line, and /health/upstreams has them.
+    match catalogue.problems.len() {
+        0 => {}
+        few @ 1..=10 => {
+            for problem in &catalogue.problems[..few] {
+                tracing::error!(route = %route.name, "{problem}");
+            }
+        }
+        many => {
+            tracing::error!(route = %route.name, problems = many, first = %catalogue.problems[0], "the catalogue has problems; /health/upstreams lists them")
+        }
     }
     let live: Vec<Value> = catalogue
         .tools
