@@ -926,3 +926,149 @@ async fn a_calls_unanswered_requests_are_bounded_and_released_when_it_ends() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// 10. The route timeout fires while an upstream keeps sending
+// ---------------------------------------------------------------------------------------------------------
+
+/// A hostile upstream on a raw socket: it answers the handshake and tools/list, then answers a
+/// tools/call with an event stream that trickles 100-byte pieces of one endless event every
+/// millisecond. No SDK does that on purpose; a broken or malicious server can.
+async fn dripping_upstream() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                loop {
+                    // One request: its head, then content-length bytes of body.
+                    let mut chunk = [0u8; 4096];
+                    let (head_end, length) = loop {
+                        let text = String::from_utf8_lossy(&buffer).to_string();
+                        if let Some(end) = text.find("\r\n\r\n") {
+                            let length = text[..end]
+                                .lines()
+                                .find_map(|l| {
+                                    let (k, v) = l.split_once(':')?;
+                                    k.eq_ignore_ascii_case("content-length")
+                                        .then(|| v.trim().parse::<usize>().ok())?
+                                })
+                                .unwrap_or(0);
+                            if buffer.len() >= end + 4 + length {
+                                break (end + 4, length);
+                            }
+                        }
+                        match tcp.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let body: Value = serde_json::from_slice(&buffer[head_end..head_end + length])
+                        .unwrap_or(Value::Null);
+                    buffer.drain(..head_end + length);
+                    let reply = |v: Value, extra: &str| {
+                        let text = v.to_string();
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\n\r\n{text}",
+                            text.len()
+                        )
+                    };
+                    let id = body["id"].clone();
+                    let answer = match body["method"].as_str() {
+                        Some("initialize") => reply(
+                            json!({"jsonrpc": "2.0", "id": id, "result": {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "drip", "version": "1"}}}),
+                            "mcp-session-id: drip-1\r\n",
+                        ),
+                        Some("tools/list") => reply(
+                            json!({"jsonrpc": "2.0", "id": id, "result": {"tools": [tool_def("drip")]}}),
+                            "",
+                        ),
+                        Some("tools/call") => {
+                            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+                            if tcp.write_all(head.as_bytes()).await.is_err() {
+                                return;
+                            }
+                            let piece = format!("64\r\ndata: {}\r\n", "x".repeat(100 - 6));
+                            loop {
+                                if tcp.write_all(piece.as_bytes()).await.is_err() {
+                                    return;
+                                }
+                                tokio::time::sleep(Duration::from_millis(1)).await;
+                            }
+                        }
+                        Some(m) if m.starts_with("notifications/") => {
+                            "HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n".to_string()
+                        }
+                        _ => reply(
+                            json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "Method not found"}}),
+                            "",
+                        ),
+                    };
+                    if tcp.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn the_backend_timeout_fires_while_an_event_trickles_in() {
+    let addr = dripping_upstream().await;
+    let backend = format!(
+        "- name: drip\n  type: mcp-http\n  address: http://{addr}\n  mcp:\n    endpoint: /mcp\n    timeout: 1s\n"
+    );
+    let gw = common::gateway(&common::route_yaml(&backend)).await;
+    let started = Instant::now();
+    let reply = tokio::time::timeout(
+        Duration::from_secs(15),
+        common::post_json(&gw.url("/mcp"), &[], &call(1, "drip", json!({}))),
+    )
+    .await
+    .expect("answered while the upstream kept sending");
+    let elapsed = started.elapsed();
+    assert_eq!(reply.json()["error"]["code"], -32001, "{}", reply.text);
+    assert!(
+        elapsed < Duration::from_secs(4),
+        "a 1 s timeout answered after {elapsed:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 11. An upstream's error details stay in the log
+// ---------------------------------------------------------------------------------------------------------
+
+/// A stub: the point is a 500 whose body holds something secret.
+#[tokio::test]
+async fn an_upstreams_error_body_never_reaches_the_caller() {
+    let secret = "password=hunter2 at db.internal:5432";
+    let upstream = upstream(move |r| match r.rpc_method() {
+        "tools/list" => r.result(json!({"tools": [tool_def("leaky")]})),
+        "tools/call" => Answer::status(
+            500,
+            "text/plain",
+            format!("{secret}\n{}", "trace ".repeat(700)),
+        ),
+        _ => r.not_found(),
+    })
+    .await;
+    let gw = common::gateway(&common::route_yaml(&upstream.backend("leaky", None))).await;
+    let reply = common::post_json(&gw.url("/mcp"), &[], &call(1, "leaky", json!({}))).await;
+    let error = &reply.json()["error"];
+    assert_eq!(error["code"], -32002, "{}", reply.text);
+    assert_eq!(error["data"]["reason"], "HTTP 500", "{}", reply.text);
+    assert!(
+        !reply.text.contains("hunter2")
+            && !reply.text.contains("trace")
+            && !reply.text.contains("127.0.0.1"),
+        "{}",
+        reply.text
+    );
+}
