@@ -1072,3 +1072,51 @@ async fn an_upstreams_error_body_never_reaches_the_caller() {
         reply.text
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// 12. Anonymous callers without a session share no upstream session
+// ---------------------------------------------------------------------------------------------------------
+
+/// Each anonymous sessionless call gets an upstream session of its own, closed (DELETE) after it; they
+/// all shared one before. A stub, to count the handshakes and DELETEs the upstream saw.
+#[tokio::test]
+async fn anonymous_sessionless_calls_get_their_own_upstream_sessions() {
+    let upstream = upstream(|r| match r.rpc_method() {
+        "tools/list" => r.result(json!({"tools": [tool_def("t")]})),
+        "tools/call" => r.result(text_result("ok")),
+        _ => r.not_found(),
+    })
+    .await;
+    let gw = common::gateway(&common::route_yaml(&upstream.backend("up", None))).await;
+    let deletes = || {
+        upstream
+            .requests()
+            .iter()
+            .filter(|r| r.method == http::Method::DELETE)
+            .count()
+    };
+    let (initializes, deleted) = (upstream.count("initialize"), deletes());
+    for id in 1..=3 {
+        let reply = common::post_json(&gw.url("/mcp"), &[], &call(id, "t", json!({}))).await;
+        assert_eq!(
+            reply.json()["result"]["content"][0]["text"],
+            "ok",
+            "{}",
+            reply.text
+        );
+    }
+    assert_eq!(
+        upstream.count("initialize") - initializes,
+        3,
+        "three anonymous calls, three upstream sessions"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while deletes() - deleted < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of 3 one-call upstream sessions were closed",
+            deletes() - deleted
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

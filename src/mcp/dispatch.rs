@@ -407,9 +407,11 @@ async fn set_log_level(ex: &Exchange<'_>, id: &Value, params: Value) -> Result<A
             "logging/setLevel needs a string \"level\"".into(),
         ));
     };
-    if let Mode::Session(claims) = &ex.mode {
-        ex.route.state.set_log_level(&claims.h, level);
-    }
+    // Without a session there is nothing to keep the level for: no upstream session is the caller's own.
+    let Mode::Session(claims) = &ex.mode else {
+        return Ok(ex.result(id, json!({})));
+    };
+    ex.route.state.set_log_level(&claims.h, level);
     let reachable = reachable_backends(ex);
     let backends = ex.route.backends.iter().zip(&reachable);
     join_all(backends.filter(|(_, r)| **r).map(|(b, _)| {

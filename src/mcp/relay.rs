@@ -173,6 +173,12 @@ pub async fn relay(
     let backend = &ex.route.backends[backend_index];
     let (events_tx, mut events) = mpsc::channel::<UpstreamEvent>(64);
     let mut ctx = ex.call_ctx(backend.upstream.name(), ex.accepts_sse.then_some(events_tx));
+    // An anonymous caller without a session has nothing that tells it from another: on a session-era
+    // upstream it gets a session of its own for this one request, closed when the request ends.
+    let anonymous = ex.caller.principal.is_none() && !matches!(ex.mode, Mode::Session(_));
+    if anonymous {
+        ctx.caller_key = format!("r:{}", random_id());
+    }
     let cancel = tokio_util::sync::CancellationToken::new();
     let flight = InFlight::register(ex, id, cancel.clone());
     let route = ex.route.clone();
@@ -186,6 +192,7 @@ pub async fn relay(
         let mut params = params;
         let mut rounds = 0;
         let _flight = flight;
+        let _close = anonymous.then(|| CloseOnDrop(upstream.clone(), ctx.clone()));
         let reply = loop {
             ctx.upstream_id = Some(Default::default());
             let reply = tokio::select! {
@@ -268,6 +275,18 @@ pub async fn relay(
         stream.until_reply(call, events).await;
     });
     Answer::Stream(rx)
+}
+
+/// Closes the upstream session of a one-request caller key when the request ends, however it ends.
+struct CloseOnDrop(Arc<Upstream>, CallCtx);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        let (upstream, ctx) = (self.0.clone(), self.1.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { upstream.close_session(&ctx).await });
+        }
+    }
 }
 
 /// A call whose answer became an event stream.
