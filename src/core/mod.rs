@@ -12,5 +12,6 @@ pub mod identity;
 pub(crate) mod jsonrpc;
 pub mod policy;
 pub mod ratelimit;
+pub mod revocations;
 pub mod seal;
 pub mod telemetry;

@@ -15,6 +15,7 @@ use crate::core::http::forwarded::TrustedProxies;
 use crate::core::http::listener::ConnectionLimits;
 use crate::core::http::shutdown::{Drain, Drained, InFlight};
 use crate::core::policy::{Env, Pipeline, Protocol};
+use crate::core::revocations::{OnRevoked, SharedRevocations};
 use crate::core::seal::Sealer;
 use crate::gateway::router::{Bind, RouteEntry, RouteTarget};
 use crate::mcp::McpRoute;
@@ -99,6 +100,8 @@ pub struct Shared {
     pub sealer: Arc<Sealer>,
     pub limiter: Arc<crate::core::ratelimit::Limiter>,
     pub states: Arc<RouteStates>,
+    /// With `rateLimitStore`: DELETEd sessions shared by the replicas.
+    pub revocations: Option<Arc<SharedRevocations>>,
 }
 
 impl Shared {
@@ -107,10 +110,15 @@ impl Shared {
         let limiter = Arc::new(
             crate::core::ratelimit::Limiter::from_config(config.rate_limit_store.as_ref()).await?,
         );
+        let revocations = match &config.rate_limit_store {
+            Some(store) => Some(Arc::new(SharedRevocations::new(&store.redis_url)?)),
+            None => None,
+        };
         Ok(Shared {
             sealer,
             limiter,
             states: Arc::default(),
+            revocations,
         })
     }
 }
@@ -291,6 +299,7 @@ fn mcp_route(
         refresh_interval: route.mcp.refresh_interval.unwrap_or(DEFAULT_REFRESH),
         page_size: DEFAULT_PAGE_SIZE,
         state,
+        revocations: shared.revocations.clone(),
         discovered: Default::default(),
     })
 }
@@ -353,6 +362,16 @@ pub async fn start(config: &GatewayConfig) -> Result<Running, String> {
     let shared = Shared::new(config).await?;
     let gateway = build_with(config, &shared)?;
     let shutdown = tokio_util::sync::CancellationToken::new();
+    if let Some(revocations) = &shared.revocations {
+        // After the first build, so every route's state exists to receive what is already revoked.
+        let states = shared.states.clone();
+        let on_revoked: OnRevoked = Arc::new(move |route, handle| {
+            if let Some(state) = states.get(route) {
+                state.revoke(handle);
+            }
+        });
+        revocations.follow(on_revoked, shutdown.clone());
+    }
     let generation = shutdown.child_token();
     activate(&gateway, &generation);
     let metrics = serve_metrics(config, &shutdown).await?;

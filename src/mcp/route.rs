@@ -47,6 +47,8 @@ pub struct McpRoute {
     pub page_size: usize,
     /// Kept by route name across reloads.
     pub state: Arc<RouteState>,
+    /// Where DELETEd sessions are shared with the other replicas (`rateLimitStore`'s Redis).
+    pub revocations: Option<Arc<crate::core::revocations::SharedRevocations>>,
     /// Set once the first discovery round finished, for readiness.
     pub discovered: std::sync::atomic::AtomicBool,
 }

@@ -5,7 +5,7 @@
 //!
 //! | state | bound | after the bound |
 //! |---|---|---|
-//! | revoked session ids | 1,000,000, each kept for the session lifetime | the least recently revoked returns until it expires (logged) |
+//! | revoked session ids | 1,000,000, each kept for the session lifetime; shared by the replicas through Redis with `rateLimitStore` (`core/revocations.rs`), else this replica's only | the least recently revoked returns until it expires (logged) |
 //! | opened session ids (decrypt cache) | 2,048 | reopened by decrypting |
 //! | log levels of sessions | 100,000, kept for the session lifetime | the upstream default |
 //! | pending server-to-client requests | 10,000 per route and 32 per call, 10 minutes each, dropped when their call ends | refused: the upstream gets an error reply |

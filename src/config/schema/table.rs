@@ -492,7 +492,7 @@ pub(super) const DEFS: &[Def] = &[
     Def {
         id: "RateLimitStore",
         path: "rateLimitStore",
-        desc: "A Redis shared by all replicas, so that a rate limit holds for the whole gateway (extension).",
+        desc: "A Redis shared by all replicas, so that a rate limit holds for the whole gateway, and a session DELETEd on one replica is refused by all of them (extension). Without it, limits and revocations are per replica.",
         fields: &[
             f("redis", REDIS_URL, "redis://redis.agent-gateway.svc:6379", "`redis://[:password@]host[:port][/db]` or `unix:///path/to/socket`. TLS (`rediss://`) is not supported.").req(),
             f("failMode", Ty::Enum(&["failOpen", "failClosed"]), "failClosed", "What happens to calls while Redis cannot answer: `failOpen` admits them (availability over limits); `failClosed` refuses calls that are under a limit.").default(Dflt::Str("failOpen")),

@@ -408,5 +408,8 @@ async fn delete(
             .await;
     }
     route.state.revoke(&claims.h);
+    if let Some(shared) = &route.revocations {
+        shared.revoke(&route.name, &claims.h, claims.exp).await;
+    }
     Ok(body::empty(StatusCode::OK))
 }
