@@ -1120,3 +1120,56 @@ async fn anonymous_sessionless_calls_get_their_own_upstream_sessions() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// 13. What one upstream may list is capped
+// ---------------------------------------------------------------------------------------------------------
+
+/// A stub upstream lists 30 tools, each with a 1 KB description: past either cap its discovery fails,
+/// its tools are withheld and `/health/upstreams` names the limit.
+#[tokio::test]
+async fn an_upstream_listing_past_the_caps_is_withheld_and_reported() {
+    let upstream = upstream(|r| match r.rpc_method() {
+        "tools/list" => {
+            let tools: Vec<Value> = (0..30)
+                .map(|i| json!({"name": format!("t{i}"), "description": "d".repeat(1024), "inputSchema": {"type": "object"}}))
+                .collect();
+            r.result(json!({ "tools": tools }))
+        }
+        _ => r.not_found(),
+    })
+    .await;
+    for (limits, named) in [
+        ("maxUpstreamTools: 20", "limits.maxUpstreamTools"),
+        (
+            "maxUpstreamCatalogueBytes: 16384",
+            "limits.maxUpstreamCatalogueBytes",
+        ),
+    ] {
+        let yaml = format!(
+            "{}limits: {{{limits}}}\n",
+            common::route_yaml(&upstream.backend("big", None))
+        );
+        let gw = common::gateway(&yaml).await;
+        let health = common::get_json(&gw.url("/health/upstreams")).await;
+        let upstream_health = &health["routes"][0]["upstreams"][0]["health"];
+        assert!(
+            upstream_health.to_string().contains(named),
+            "{limits}: {health}"
+        );
+        let listed = common::post_json(&gw.url("/mcp"), &[], &tools_list())
+            .await
+            .json();
+        assert!(common::tool_names(&listed).is_empty(), "{limits}: {listed}");
+    }
+    // Within the caps the same upstream is served whole.
+    let yaml = format!(
+        "{}limits: {{maxUpstreamTools: 30, maxUpstreamCatalogueBytes: 65536}}\n",
+        common::route_yaml(&upstream.backend("big", None))
+    );
+    let gw = common::gateway(&yaml).await;
+    let listed = common::post_json(&gw.url("/mcp"), &[], &tools_list())
+        .await
+        .json();
+    assert_eq!(common::tool_names(&listed).len(), 30);
+}

@@ -248,6 +248,8 @@ pub fn limits(cx: &mut Cx, node: &Node, path: &str) -> Option<Limits> {
             "headerReadTimeout",
             "bodyReadTimeout",
             "maxConnections",
+            "maxUpstreamTools",
+            "maxUpstreamCatalogueBytes",
         ],
     )?;
     let default = Limits::default();
@@ -267,6 +269,16 @@ pub fn limits(cx: &mut Cx, node: &Node, path: &str) -> Option<Limits> {
         max_connections: cx
             .field(&o, "maxConnections", |cx, n, p| cx.int(n, p, 1, 1_000_000))
             .map_or(default.max_connections, |v| v as usize),
+        max_upstream_tools: cx
+            .field(&o, "maxUpstreamTools", |cx, n, p| {
+                cx.int(n, p, 1, 10_000_000)
+            })
+            .map_or(default.max_upstream_tools, |v| v as usize),
+        max_upstream_catalogue_bytes: cx
+            .field(&o, "maxUpstreamCatalogueBytes", |cx, n, p| {
+                cx.int(n, p, 1024, i64::MAX)
+            })
+            .map_or(default.max_upstream_catalogue_bytes, |v| v as usize),
     })
 }
 

@@ -358,6 +358,10 @@ pub struct Limits {
     pub body_read_timeout: Duration,
     /// Connections served at once per bind; more wait in the kernel's backlog. Default 10,000.
     pub max_connections: usize,
+    /// Most tools one upstream may list. Default 10,000.
+    pub max_upstream_tools: usize,
+    /// Most bytes of definitions (tools, prompts, resources, templates) one upstream may list. Default 16 MiB.
+    pub max_upstream_catalogue_bytes: usize,
 }
 
 impl Default for Limits {
@@ -368,6 +372,8 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(60),
             max_connections: 10_000,
+            max_upstream_tools: 10_000,
+            max_upstream_catalogue_bytes: 16 * 1024 * 1024,
         }
     }
 }

@@ -297,6 +297,10 @@ fn mcp_route(
             .clone()
             .unwrap_or_else(|| DEFAULT_DELIMITER.to_string()),
         refresh_interval: route.mcp.refresh_interval.unwrap_or(DEFAULT_REFRESH),
+        listing_caps: crate::mcp::route::ListingCaps {
+            tools: config.limits.max_upstream_tools,
+            bytes: config.limits.max_upstream_catalogue_bytes,
+        },
         page_size: DEFAULT_PAGE_SIZE,
         state,
         revocations: shared.revocations.clone(),

@@ -33,6 +33,13 @@ pub struct Health {
     pub consecutive_failures: u32,
 }
 
+/// The most one upstream's discovery may bring in.
+#[derive(Debug, Clone, Copy)]
+pub struct ListingCaps {
+    pub tools: usize,
+    pub bytes: usize,
+}
+
 pub struct McpRoute {
     pub pipeline: Pipeline,
     pub name: String,
@@ -44,6 +51,8 @@ pub struct McpRoute {
     pub session_ttl: Duration,
     pub delimiter: String,
     pub refresh_interval: Duration,
+    /// What one upstream may list (`limits.maxUpstreamTools`, `limits.maxUpstreamCatalogueBytes`).
+    pub listing_caps: ListingCaps,
     pub page_size: usize,
     /// Kept by route name across reloads.
     pub state: Arc<RouteState>,

@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::mcp::catalogue::{Catalogue, Known, Listing, Source};
-use crate::mcp::route::McpRoute;
+use crate::mcp::route::{ListingCaps, McpRoute};
 use crate::mcp::upstream::{CallCtx, Upstream, UpstreamError, http::GATEWAY_KEY};
 
 /// Most pages followed per list, so an upstream cannot keep the gateway paging forever.
@@ -125,7 +125,7 @@ pub async fn refresh(route: &McpRoute, listings: &mut [Known]) {
         route
             .backends
             .iter()
-            .map(|b| list_all(&b.upstream, b.timeout)),
+            .map(|b| list_all(&b.upstream, b.timeout, route.listing_caps)),
     )
     .await;
     let mut changed = false;
@@ -212,22 +212,42 @@ pub async fn refresh(route: &McpRoute, listings: &mut [Known]) {
     }
 }
 
-async fn list_all(upstream: &Upstream, timeout: Duration) -> Result<Listing, UpstreamError> {
+async fn list_all(
+    upstream: &Upstream,
+    timeout: Duration,
+    caps: ListingCaps,
+) -> Result<Listing, UpstreamError> {
     let ctx = CallCtx {
         caller_key: GATEWAY_KEY.to_string(),
         ..Default::default()
     };
     let run = async {
+        let mut room = Room {
+            items: caps.tools,
+            bytes: caps.bytes,
+            caps,
+        };
+        let tools = list(upstream, &ctx, "tools/list", "tools", true, &mut room).await?;
+        room.items = usize::MAX;
         Ok(Listing {
-            tools: list(upstream, &ctx, "tools/list", "tools", true).await?,
-            prompts: list(upstream, &ctx, "prompts/list", "prompts", false).await?,
-            resources: list(upstream, &ctx, "resources/list", "resources", false).await?,
+            tools,
+            prompts: list(upstream, &ctx, "prompts/list", "prompts", false, &mut room).await?,
+            resources: list(
+                upstream,
+                &ctx,
+                "resources/list",
+                "resources",
+                false,
+                &mut room,
+            )
+            .await?,
             templates: list(
                 upstream,
                 &ctx,
                 "resources/templates/list",
                 "resourceTemplates",
                 false,
+                &mut room,
             )
             .await?,
         })
@@ -239,12 +259,59 @@ async fn list_all(upstream: &Upstream, timeout: Duration) -> Result<Listing, Ups
 
 /// Follows `nextCursor` to the end. A server without the capability answers -32601: an empty list, unless
 /// the list is required (tools).
+/// What is left of an upstream's [`ListingCaps`] while it is listed.
+struct Room {
+    items: usize,
+    bytes: usize,
+    caps: ListingCaps,
+}
+
+impl Room {
+    /// Takes `page` out of the room left; an error naming the cap when it does not fit.
+    fn take(&mut self, key: &str, page: &[Value]) -> Result<(), UpstreamError> {
+        if page.len() > self.items {
+            return Err(UpstreamError::Protocol(format!(
+                "lists more than {} {key} (limits.maxUpstreamTools)",
+                self.caps.tools
+            )));
+        }
+        self.items -= page.len();
+        let bytes = page.iter().map(json_len).sum::<usize>();
+        if bytes > self.bytes {
+            return Err(UpstreamError::Protocol(format!(
+                "lists more than {} bytes of definitions (limits.maxUpstreamCatalogueBytes)",
+                self.caps.bytes
+            )));
+        }
+        self.bytes -= bytes;
+        Ok(())
+    }
+}
+
+/// The length of `value` written as JSON, without writing it anywhere.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
 async fn list(
     upstream: &Upstream,
     ctx: &CallCtx,
     method: &str,
     key: &str,
     required: bool,
+    room: &mut Room,
 ) -> Result<Vec<Value>, UpstreamError> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
@@ -262,7 +329,10 @@ async fn list(
         }
         let result = &reply["result"];
         match result.get(key).and_then(Value::as_array) {
-            Some(page) => items.extend(page.iter().cloned()),
+            Some(page) => {
+                room.take(key, page)?;
+                items.extend(page.iter().cloned());
+            }
             None => {
                 return Err(UpstreamError::Protocol(format!(
                     "{method} result has no {key} array"
