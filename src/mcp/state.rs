@@ -11,6 +11,7 @@
 //! | pending server-to-client requests | 10,000 per route and 32 per call, 10 minutes each, dropped when their call ends | refused: the upstream gets an error reply |
 //! | calls in flight (for `notifications/cancelled`) | 100,000 | the call runs, not cancellable |
 //! | legacy SSE streams | 10,000 | the stream is refused (503) |
+//! | GET notification streams of one session | 4 | the stream is refused (503) |
 //! | resource subscriptions | 10,000 | the subscription is refused |
 //! | upstream clients (sessions, stdio children) | one per configured backend | — |
 
@@ -36,6 +37,8 @@ pub const PENDING_TTL: Duration = Duration::from_secs(600);
 pub const MAX_IN_FLIGHT: usize = 100_000;
 pub const MAX_LEGACY_STREAMS: usize = 10_000;
 pub const MAX_SUBSCRIPTIONS: usize = 10_000;
+/// GET notification streams one session may hold open at once.
+pub const MAX_STREAMS_PER_SESSION: usize = 4;
 
 /// A server-to-client request relayed to a caller, awaiting the caller's reply. The reply must reach the
 /// replica that holds the upstream stream anyway, so this is replica-local by nature.
@@ -73,6 +76,23 @@ impl PendingReply {
 /// The caches and the event channel are built on first use: an empty moka cache costs about 31 KB and a
 /// 256-slot channel about 21 KB, which every route would pay at start whether it ever sees a DELETE, a
 /// `logging/setLevel`, a relayed request or a subscription or not.
+/// One open GET stream of a session, counted until dropped.
+pub struct StreamSlot {
+    state: Arc<RouteState>,
+    handle: String,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        if let Some(mut open) = self.state.streams.get_mut(&self.handle) {
+            *open -= 1;
+        }
+        self.state
+            .streams
+            .remove_if(&self.handle, |_, open| *open == 0);
+    }
+}
+
 pub struct RouteState {
     session_ttl: Duration,
     /// Sessions closed by DELETE on this replica; others expire with their sealed lifetime.
@@ -87,6 +107,8 @@ pub struct RouteState {
     /// Open legacy HTTP+SSE streams by session handle. That transport answers POSTs on a stream held by
     /// one replica, so it cannot move between replicas (a property of the 2024-11-05 protocol).
     pub legacy_streams: DashMap<String, mpsc::Sender<String>>,
+    /// Open GET notification streams by session handle.
+    streams: DashMap<String, usize>,
     /// Live resource subscriptions by `handle uri`, each a task relaying updates.
     pub subscriptions: DashMap<String, tokio::task::AbortHandle>,
     /// Fired when the catalogue changes, for `notifications/*/list_changed` on open streams; kept across
@@ -109,6 +131,7 @@ impl RouteState {
             pending: OnceLock::new(),
             in_flight: DashMap::new(),
             legacy_streams: DashMap::new(),
+            streams: DashMap::new(),
             subscriptions: DashMap::new(),
             changes: broadcast::channel(16).0,
             session_events: OnceLock::new(),
@@ -157,6 +180,20 @@ impl RouteState {
     pub fn session_events(&self) -> &broadcast::Sender<(String, Value)> {
         self.session_events
             .get_or_init(|| broadcast::channel(256).0)
+    }
+
+    /// A place for one more GET stream of session `handle`; `None` when it holds
+    /// [`MAX_STREAMS_PER_SESSION`] already. The place is given back when the slot is dropped.
+    pub fn open_stream(self: &Arc<Self>, handle: &str) -> Option<StreamSlot> {
+        let mut open = self.streams.entry(handle.to_string()).or_insert(0);
+        if *open >= MAX_STREAMS_PER_SESSION {
+            return None;
+        }
+        *open += 1;
+        Some(StreamSlot {
+            state: self.clone(),
+            handle: handle.to_string(),
+        })
     }
 
     /// Keeps a relayed request until its reply; gives it back when the route already waits for too many.

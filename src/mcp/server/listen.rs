@@ -24,6 +24,8 @@ pub struct Filter {
     pub session: Option<String>,
     /// `subscriptions/listen` stamps every frame with its request id.
     pub subscription_id: Option<Value>,
+    /// Held while the stream is open (the session's count of GET streams).
+    pub slot: Option<crate::mcp::state::StreamSlot>,
 }
 
 /// Streams matching notifications until the caller goes away or its session is closed.
@@ -47,6 +49,7 @@ pub fn stream(
     let active = crate::core::telemetry::metrics::stream_opened(&route.name);
     tokio::spawn(async move {
         let _active = active;
+        let _slot = filter.slot;
         if let Some(first) = first
             && tx.send(stamp(first)).await.is_err()
         {
@@ -62,6 +65,8 @@ pub fn stream(
         loop {
             let event = tokio::select! {
                 _ = tokio::time::sleep_until(idle_deadline) => return,
+                // The caller went away: end now, not at the next keep-alive.
+                _ = tx.closed() => return,
                 change = changes.recv() => match change {
                     Ok(kind) if filter.lists.contains(&kind) => stamp(jsonrpc::notification(&format!("notifications/{kind}/list_changed"), Value::Null)),
                     Ok(_) | Err(RecvError::Lagged(_)) => continue,
@@ -115,6 +120,7 @@ pub fn subscriptions_listen(ex: &Exchange<'_>, id: &Value, params: &Value) -> An
         lists,
         session: None,
         subscription_id: Some(id.clone()),
+        slot: None,
     };
     Answer::Listen(stream(ex.route.clone(), filter, Some(ack)))
 }

@@ -20,6 +20,7 @@ use crate::mcp::route::McpRoute;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
 use crate::mcp::server::listen;
 use crate::mcp::server::session::{SessionClaims, SessionRejection};
+use crate::mcp::state::MAX_STREAMS_PER_SESSION;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 
@@ -374,10 +375,16 @@ fn get(
         });
     };
     let claims = open_session(route, token.to_str().unwrap_or(""), caller)?;
+    let Some(slot) = route.state.open_stream(&claims.h) else {
+        return Err(Error::Busy(format!(
+            "this session has {MAX_STREAMS_PER_SESSION} notification streams open already; close one first"
+        )));
+    };
     let filter = listen::Filter {
         lists: vec!["tools", "prompts", "resources"],
         session: Some(claims.h.clone()),
         subscription_id: None,
+        slot: Some(slot),
     };
     Ok(body::listening(listen::stream(route.clone(), filter, None)))
 }
