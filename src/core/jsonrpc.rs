@@ -225,7 +225,41 @@ pub fn nesting_depth(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    /// Arbitrary JSON values, strings included (which may hold brackets and escaped quotes).
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[\\[\\]{}\"\\\\a-z ]{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(8, 64, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z\\[{\"]{0,4}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn depth(value: &Value) -> usize {
+        match value {
+            Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    proptest! {
+        /// The byte count agrees with the parsed tree for any JSON, brackets inside strings included.
+        #[test]
+        fn nesting_depth_is_the_trees_depth(value in json_value()) {
+            prop_assert_eq!(nesting_depth(value.to_string().as_bytes()), depth(&value));
+        }
+    }
 
     #[test]
     fn classifies_requests_notifications_and_responses() {

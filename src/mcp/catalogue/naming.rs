@@ -40,6 +40,23 @@ pub fn exposed_name(prefix: Option<&str>, delimiter: &str, name: &str) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// With a prefix, any upstream name becomes a valid exposed name, the same every time, and two
+        /// different names of one backend never become the same one.
+        #[test]
+        fn prefixed_names_are_valid_stable_and_distinct(a in "\\PC{0,90}", b in "\\PC{0,90}") {
+            let (x, y) = (exposed_name(Some("backend"), "__", &a), exposed_name(Some("backend"), "__", &b));
+            prop_assert!(valid(&x), "{}", x);
+            prop_assert_eq!(&x, &exposed_name(Some("backend"), "__", &a));
+            if a != b && x == y {
+                // Only sanitising can merge two names (`a b` and `a_b`); the catalogue withholds both then.
+                let clean = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect::<String>();
+                prop_assert_eq!(clean(&a), clean(&b));
+            }
+        }
+    }
 
     fn valid(name: &str) -> bool {
         !name.is_empty()
