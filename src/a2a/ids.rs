@@ -5,7 +5,9 @@
 //!
 //! What is rewritten, in both protocol versions and in requests, responses and stream events alike:
 //! - `taskId`, `contextId` and `referenceTaskIds[]` wherever they appear (messages, status and artifact
-//!   updates, push-notification configs);
+//!   updates, push-notification configs), and their snake_case spellings (`task_id`, `context_id`,
+//!   `reference_task_ids`), which protobuf-based SDKs accept as well: an id field in either spelling
+//!   is never passed through raw;
 //! - `id` of a Task object (an object with `id` and `status`, plus `contextId` or `kind: "task"`);
 //! - `params.id` of the methods whose `id` is a task id (`tasks/get`, `GetTask`, …, see `TASK_ID_METHODS`).
 //!   The 1.0 push-config methods use `taskId` for the task and `id` for the config, which is left alone.
@@ -125,11 +127,11 @@ impl IdMap {
         match value {
             Value::Object(map) => {
                 for (key, v) in map.iter_mut() {
-                    match (key.as_str(), &mut *v) {
-                        ("metadata" | "data", _) => {}
-                        ("taskId", Value::String(s)) => *s = self.open_task(s)?,
-                        ("contextId", Value::String(s)) => *s = self.open_context(s)?,
-                        ("referenceTaskIds", Value::Array(ids)) => {
+                    match (id_field(key), &mut *v) {
+                        (Field::Opaque, _) => {}
+                        (Field::Task, Value::String(s)) => *s = self.open_task(s)?,
+                        (Field::Context, Value::String(s)) => *s = self.open_context(s)?,
+                        (Field::References, Value::Array(ids)) => {
                             for id in ids.iter_mut() {
                                 if let Value::String(s) = id {
                                     *s = self.open_task(s)?;
@@ -153,14 +155,15 @@ impl IdMap {
                 let is_task = map.get("id").is_some_and(Value::is_string)
                     && map.get("status").is_some_and(Value::is_object)
                     && (map.contains_key("contextId")
+                        || map.contains_key("context_id")
                         || map.get("kind").and_then(Value::as_str) == Some("task"));
                 for (key, v) in map.iter_mut() {
-                    match (key.as_str(), &mut *v) {
-                        ("metadata" | "data", _) => {}
-                        ("id", Value::String(s)) if is_task => *s = self.seal(TASK, s),
-                        ("taskId", Value::String(s)) => *s = self.seal(TASK, s),
-                        ("contextId", Value::String(s)) => *s = self.seal(CONTEXT, s),
-                        ("referenceTaskIds", Value::Array(ids)) => {
+                    match (id_field(key), &mut *v) {
+                        (Field::Opaque, _) => {}
+                        (Field::Id, Value::String(s)) if is_task => *s = self.seal(TASK, s),
+                        (Field::Task, Value::String(s)) => *s = self.seal(TASK, s),
+                        (Field::Context, Value::String(s)) => *s = self.seal(CONTEXT, s),
+                        (Field::References, Value::Array(ids)) => {
                             for id in ids.iter_mut() {
                                 if let Value::String(s) = id {
                                     *s = self.seal(TASK, s);
@@ -174,6 +177,28 @@ impl IdMap {
             Value::Array(items) => items.iter_mut().for_each(|v| self.outbound(v)),
             _ => {}
         }
+    }
+}
+
+/// What a member of an A2A object is to the id rewriting, in either spelling an SDK accepts.
+enum Field {
+    /// `metadata` and data parts: the agent's and the client's own, never touched.
+    Opaque,
+    Id,
+    Task,
+    Context,
+    References,
+    Other,
+}
+
+fn id_field(key: &str) -> Field {
+    match key {
+        "metadata" | "data" => Field::Opaque,
+        "id" => Field::Id,
+        "taskId" | "task_id" => Field::Task,
+        "contextId" | "context_id" => Field::Context,
+        "referenceTaskIds" | "reference_task_ids" => Field::References,
+        _ => Field::Other,
     }
 }
 
@@ -208,6 +233,33 @@ mod tests {
         let ctx = task["contextId"].as_str().unwrap();
         assert_eq!(map("alice").open_context(ctx), Ok("c1".into()));
         assert_eq!(map("bob").open_context(ctx), Err(NotFound));
+    }
+
+    #[test]
+    fn snake_case_id_fields_are_opened_and_sealed_like_camel_case_ones() {
+        // Bob knows Alice's raw context id: in either spelling it reaches the agent namespaced to Bob.
+        let mut params = json!({"message": {"context_id": "c1", "task_id": "t1"}});
+        assert_eq!(map("bob").inbound(&mut params), Err(NotFound));
+        let mut params = json!({"message": {"context_id": "c1", "reference_task_ids": []}});
+        map("bob").inbound(&mut params).unwrap();
+        assert!(
+            params["message"]["context_id"]
+                .as_str()
+                .unwrap()
+                .ends_with("~c1")
+        );
+        assert_ne!(params["message"]["context_id"], "c1");
+        // A token sealed for Alice is refused in snake_case too.
+        let token = map("alice").seal(CONTEXT, "c1");
+        let mut params = json!({"message": {"context_id": token}});
+        assert_eq!(map("bob").inbound(&mut params), Err(NotFound));
+        // Outbound, an agent's snake_case ids are sealed as well.
+        let mut task =
+            json!({"id": "t1", "context_id": "c1", "status": {}, "history": [{"task_id": "t1"}]});
+        map("alice").outbound(&mut task);
+        assert_ne!(task["id"], "t1");
+        assert_ne!(task["context_id"], "c1");
+        assert_eq!(task["history"][0]["task_id"], task["id"]);
     }
 
     #[test]
