@@ -189,7 +189,9 @@ impl HttpUpstream {
             .method(Method::DELETE)
             .uri(self.uri.clone());
         request = request.header("mcp-session-id", id);
-        if let Ok(request) = request.body(Full::new(Bytes::new())) {
+        if let Ok(mut request) = request.body(Full::new(Bytes::new())) {
+            // The backend's configured headers (an API key) go with every request, this one included.
+            request.headers_mut().extend(self.headers.clone());
             let _ =
                 tokio::time::timeout(Duration::from_secs(5), self.client.request(request)).await;
         }
