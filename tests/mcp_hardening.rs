@@ -228,6 +228,40 @@ async fn loopback_bind_refuses_rebound_hosts_and_foreign_origins() {
     assert_allowed(&reply, "no Origin");
 }
 
+/// The conformance suite's `dns-rebinding-protection` case, on a gateway bound to every address (the
+/// default bind): a rebinding browser's own name as Host and Origin is refused, a local page is served.
+#[tokio::test]
+async fn an_all_addresses_bind_refuses_a_rebinding_browser() {
+    let yaml = common::route_yaml(SAMPLE).replace("address: 127.0.0.1", "address: 0.0.0.0");
+    let gw = common::gateway(&yaml).await;
+    let port = gw.addr.port();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let reply = common::post_json(
+        &url,
+        &[
+            ("host", "evil.example.com"),
+            ("origin", "http://evil.example.com"),
+        ],
+        &tools_list(),
+    )
+    .await;
+    assert_forbidden(&reply, "rebinding Host and Origin on a 0.0.0.0 bind");
+    let localhost = format!("localhost:{port}");
+    let reply = common::post_json(
+        &url,
+        &[
+            ("host", &localhost),
+            ("origin", &format!("http://{localhost}")),
+        ],
+        &tools_list(),
+    )
+    .await;
+    assert_allowed(&reply, "localhost Host and Origin on a 0.0.0.0 bind");
+    // Agents send no Origin: any Host is served on such a bind.
+    let reply = common::post_json(&url, &[("host", "gw.example.com")], &tools_list()).await;
+    assert_allowed(&reply, "no Origin, public Host");
+}
+
 #[tokio::test]
 async fn configured_allowed_origins_are_accepted() {
     let yaml = format!(

@@ -1,6 +1,8 @@
 //! DNS-rebinding and cross-origin protection. A page on evil.example that makes the browser resolve its
-//! name to 127.0.0.1 sends `Host: evil.example`; a loopback bind therefore accepts only loopback Host
-//! names, and any bind refuses an `Origin` that is neither the request's own host nor configured (403).
+//! name to the gateway sends `Host: evil.example` and `Origin: http://evil.example`: same-host, so a
+//! same-host Origin proves nothing. A loopback bind accepts only loopback Host names; on any bind a
+//! request with an `Origin` (only browsers send one) is refused (403) unless the Origin is configured
+//! (`security.allowedOrigins`) or is a loopback origin reaching a loopback Host.
 
 use http::HeaderMap;
 
@@ -69,9 +71,8 @@ impl OriginPolicy {
             .split_once("://")
             .map(|(_, rest)| rest)
             .unwrap_or(origin);
-        if origin_host.eq_ignore_ascii_case(host)
-            || (self.loopback_bind && is_loopback_host(origin_host))
-        {
+        // A page served from this machine (a local inspector) talking to a loopback address.
+        if is_loopback_host(origin_host) && is_loopback_host(host) {
             return Ok(());
         }
         Err(format!(
@@ -155,15 +156,30 @@ mod tests {
     }
 
     #[test]
-    fn other_binds_allow_same_host_and_configured_origins() {
+    fn other_binds_allow_configured_origins_only() {
         let p = OriginPolicy {
             loopback_bind: false,
             allowed: vec!["https://inspector.example".into()],
         };
+        // What a rebinding browser sends: its own name as Host and Origin.
+        assert!(
+            p.check(&headers(&[
+                ("host", "evil.example.com"),
+                ("origin", "http://evil.example.com")
+            ]))
+            .is_err()
+        );
         assert!(
             p.check(&headers(&[
                 ("host", "gw.example"),
                 ("origin", "https://gw.example")
+            ]))
+            .is_err()
+        );
+        assert!(
+            p.check(&headers(&[
+                ("host", "localhost:8080"),
+                ("origin", "http://localhost:8080")
             ]))
             .is_ok()
         );
