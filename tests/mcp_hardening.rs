@@ -1255,3 +1255,65 @@ async fn a_session_opens_at_most_four_notification_streams() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// 15. Upstream sessions opened at initialize end with their downstream session
+// ---------------------------------------------------------------------------------------------------------
+
+/// Each initialize opens a session on a session-era upstream (its id travels sealed in the client's
+/// session id); it is DELETEd when the client's session expires, once, and at once when the client
+/// DELETEs its own. A stub, to count the DELETEs.
+#[tokio::test]
+async fn upstream_sessions_opened_at_initialize_are_closed_when_theirs_expires() {
+    let upstream = upstream(|r| match r.rpc_method() {
+        "tools/list" => r.result(json!({"tools": [tool_def("t")]})),
+        _ => r.not_found(),
+    })
+    .await;
+    let yaml = format!(
+        "{}security: {{sessionTtl: 1s}}\n",
+        common::route_yaml(&upstream.backend("up", None))
+    );
+    let gw = common::gateway(&yaml).await;
+    let url = gw.url("/mcp");
+    let deletes = || {
+        upstream
+            .requests()
+            .iter()
+            .filter(|r| r.method == http::Method::DELETE)
+            .count()
+    };
+    let before = deletes();
+    common::initialize(&url).await;
+    common::initialize(&url).await;
+    assert_eq!(
+        deletes(),
+        before,
+        "nothing is closed while the sessions live"
+    );
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    // The next initialize closes the expired ones (no timer runs for that).
+    let live = common::initialize(&url).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while deletes() - before < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of 2 expired upstream sessions were closed",
+            deletes() - before
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A client's DELETE closes its upstream session at once, and only once.
+    let deleted = reqwest::Client::new()
+        .delete(&url)
+        .header("mcp-session-id", &live)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
+    assert_eq!(deletes() - before, 3);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    common::initialize(&url).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(deletes() - before, 3, "a closed session was closed again");
+}

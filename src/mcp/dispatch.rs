@@ -57,7 +57,7 @@ async fn initialize(ex: &Exchange<'_>, id: &Value, params: &Value) -> Answer {
         async move {
             tokio::time::timeout(
                 b.timeout.min(Duration::from_secs(10)),
-                b.upstream.open_session(&key),
+                b.upstream.open_session(&key, ex.route.session_ttl),
             )
             .await
             .ok()

@@ -174,8 +174,11 @@ pub async fn relay(
     let (events_tx, mut events) = mpsc::channel::<UpstreamEvent>(64);
     let mut ctx = ex.call_ctx(backend.upstream.name(), ex.accepts_sse.then_some(events_tx));
     // An anonymous caller without a session has nothing that tells it from another: on a session-era
-    // upstream it gets a session of its own for this one request, closed when the request ends.
-    let anonymous = ex.caller.principal.is_none() && !matches!(ex.mode, Mode::Session(_));
+    // HTTP upstream it gets a session of its own for this one request, closed when the request ends.
+    // (A stdio backend keeps one child for all such callers: a child per request would be a fork bomb.)
+    let anonymous = ex.caller.principal.is_none()
+        && !matches!(ex.mode, Mode::Session(_))
+        && backend.upstream.has_sessions();
     if anonymous {
         ctx.caller_key = format!("r:{}", random_id());
     }

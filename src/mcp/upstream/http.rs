@@ -47,6 +47,10 @@ pub struct HttpUpstream {
     forward_authorization: bool,
     era: Mutex<Option<Era>>,
     sessions: SessionCache<Session>,
+    /// Sessions opened at a downstream session's initialize, so that each is DELETEd when that session
+    /// expires, or when more than [`SESSION_CAPACITY`] are open (a later call then opens a new one, as
+    /// after an upstream restart). A client's DELETE closes its own at once.
+    opened: moka::sync::Cache<String, Opened>,
     next_id: AtomicU64,
     pub changed: std::sync::Arc<tokio::sync::Notify>,
 }
@@ -77,9 +81,63 @@ impl HttpSettings {
     }
 }
 
+/// An upstream session opened for a downstream one, until the downstream one expires.
+#[derive(Clone)]
+struct Opened {
+    id: String,
+    until: std::time::Instant,
+}
+
+struct UntilExpiry;
+
+impl moka::Expiry<String, Opened> for UntilExpiry {
+    fn expire_after_create(
+        &self,
+        _: &String,
+        opened: &Opened,
+        now: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(opened.until.saturating_duration_since(now))
+    }
+}
+
+/// DELETEs an upstream session, with the backend's configured headers (an API key) like every request.
+async fn delete_session(client: HttpClient, uri: Uri, headers: HeaderMap, id: String) {
+    let request = Request::builder()
+        .method(Method::DELETE)
+        .uri(uri)
+        .header("mcp-session-id", id)
+        .body(Full::new(Bytes::new()));
+    if let Ok(mut request) = request {
+        request.headers_mut().extend(headers);
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.request(request)).await;
+    }
+}
+
 impl HttpUpstream {
     pub fn new(settings: HttpSettings) -> Result<HttpUpstream, String> {
         let (uri, headers) = settings.parse()?;
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let (client, closing_uri, closing_headers) =
+            (settings.client.clone(), uri.clone(), headers.clone());
+        let opened = moka::sync::Cache::builder()
+            .max_capacity(SESSION_CAPACITY as u64)
+            .expire_after(UntilExpiry)
+            .eviction_listener(move |_, opened: Opened, cause| {
+                use moka::notification::RemovalCause;
+                if matches!(cause, RemovalCause::Expired | RemovalCause::Size)
+                    && let Some(runtime) = &runtime
+                {
+                    let delete = delete_session(
+                        client.clone(),
+                        closing_uri.clone(),
+                        closing_headers.clone(),
+                        opened.id,
+                    );
+                    runtime.spawn(delete);
+                }
+            })
+            .build();
         Ok(HttpUpstream {
             name: settings.name,
             uri,
@@ -88,6 +146,7 @@ impl HttpUpstream {
             forward_authorization: settings.forward_authorization,
             era: Mutex::new(None),
             sessions: SessionCache::new(SESSION_CAPACITY),
+            opened,
             next_id: AtomicU64::new(1),
             changed: Default::default(),
         })
@@ -141,6 +200,11 @@ impl HttpUpstream {
         Ok(self.era().await? == Era::Stateless)
     }
 
+    /// Whether the upstream is known to speak 2026-07-28 (no sessions), without asking it.
+    pub fn known_stateless(&self) -> bool {
+        *self.era.lock().unwrap() == Some(Era::Stateless)
+    }
+
     pub async fn notify(
         &self,
         ctx: &CallCtx,
@@ -152,8 +216,13 @@ impl HttpUpstream {
         self.post(&session, &message, ctx).await.map(|_| ())
     }
 
-    /// A fresh session for a new downstream session (none for a stateless upstream).
-    pub async fn open_session(&self, caller_key: &str) -> Option<UpstreamSessionClaim> {
+    /// A fresh session for a new downstream session that lasts `lifetime` (none for a stateless upstream);
+    /// DELETEd when that lifetime is over.
+    pub async fn open_session(
+        &self,
+        caller_key: &str,
+        lifetime: Duration,
+    ) -> Option<UpstreamSessionClaim> {
         let ctx = CallCtx {
             caller_key: caller_key.to_string(),
             ..Default::default()
@@ -162,11 +231,21 @@ impl HttpUpstream {
             Ok(Session {
                 id: Some(id),
                 version,
-            }) => Some(UpstreamSessionClaim {
-                backend: self.name.clone(),
-                session_id: id,
-                version,
-            }),
+            }) => {
+                // Expired and surplus sessions are closed here, once per initialize, not on a timer.
+                self.opened.run_pending_tasks();
+                let until = std::time::Instant::now() + lifetime;
+                let opened = Opened {
+                    id: id.clone(),
+                    until,
+                };
+                self.opened.insert(caller_key.to_string(), opened);
+                Some(UpstreamSessionClaim {
+                    backend: self.name.clone(),
+                    session_id: id,
+                    version,
+                })
+            }
             Ok(_) => None,
             Err(e) => {
                 tracing::warn!(upstream = %self.name, error = %e, "could not open an upstream session; will retry on first use");
@@ -176,6 +255,7 @@ impl HttpUpstream {
     }
 
     pub async fn close_session(&self, ctx: &CallCtx) {
+        self.opened.invalidate(&ctx.caller_key);
         let session = self.sessions.remove(&ctx.caller_key).or_else(|| {
             ctx.sealed_session.as_ref().map(|c| Session {
                 id: Some(c.session_id.clone()),
@@ -185,16 +265,8 @@ impl HttpUpstream {
         let Some(Session { id: Some(id), .. }) = session else {
             return;
         };
-        let mut request = Request::builder()
-            .method(Method::DELETE)
-            .uri(self.uri.clone());
-        request = request.header("mcp-session-id", id);
-        if let Ok(mut request) = request.body(Full::new(Bytes::new())) {
-            // The backend's configured headers (an API key) go with every request, this one included.
-            request.headers_mut().extend(self.headers.clone());
-            let _ =
-                tokio::time::timeout(Duration::from_secs(5), self.client.request(request)).await;
-        }
+        let (client, uri, headers) = (self.client.clone(), self.uri.clone(), self.headers.clone());
+        delete_session(client, uri, headers, id).await;
     }
 
     async fn session_for(&self, ctx: &CallCtx) -> Result<Session, UpstreamError> {

@@ -8,6 +8,7 @@ pub mod sse_client;
 pub mod stdio;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -105,6 +106,12 @@ pub enum Upstream {
 }
 
 impl Upstream {
+    /// Whether a caller's requests run in an upstream session of the gateway's making (an HTTP upstream
+    /// of the session era, or not known yet), whose key decides who shares it.
+    pub fn has_sessions(&self) -> bool {
+        matches!(self, Upstream::Http(u) if !u.known_stateless())
+    }
+
     pub fn name(&self) -> &str {
         match self {
             Upstream::Http(u) => &u.name,
@@ -159,10 +166,15 @@ impl Upstream {
         }
     }
 
-    /// Opens a session for a new downstream session, so its id can be sealed into the downstream one.
-    pub async fn open_session(&self, caller_key: &str) -> Option<UpstreamSessionClaim> {
+    /// Opens a session for a new downstream session that lasts `lifetime`, so its id can be sealed into
+    /// the downstream one; it is closed when that lifetime is over.
+    pub async fn open_session(
+        &self,
+        caller_key: &str,
+        lifetime: Duration,
+    ) -> Option<UpstreamSessionClaim> {
         match self {
-            Upstream::Http(u) => u.open_session(caller_key).await,
+            Upstream::Http(u) => u.open_session(caller_key, lifetime).await,
             _ => None,
         }
     }
