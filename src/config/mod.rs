@@ -210,3 +210,9 @@ fn route_yaml(policies: &str, backends: &str) -> String {
         "binds:\n- port: 8080\n  listeners:\n  - name: l\n    routes:\n    - name: r\n      match: {{path: {{prefix: /mcp}}}}\n      policies: {policies}\n      backends: {backends}\n"
     )
 }
+
+/// One fuzz case: any text is read as a config without a panic.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let _ = load_str(&String::from_utf8_lossy(data), "fuzz.yaml");
+}

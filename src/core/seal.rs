@@ -115,6 +115,15 @@ pub fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// One fuzz case: no text opens as a sealed id but one this key sealed.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    static SEALER: std::sync::OnceLock<Sealer> = std::sync::OnceLock::new();
+    let sealer = SEALER.get_or_init(Sealer::generate);
+    let text = String::from_utf8_lossy(data);
+    assert!(sealer.open::<serde_json::Value>("fuzz", &text).is_err());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,6 +42,12 @@ fn percent_decoded(segment: &str) -> Vec<u8> {
     out
 }
 
+/// One fuzz case: any path is judged without a panic.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let _ = ambiguity(&String::from_utf8_lossy(data));
+}
+
 #[cfg(test)]
 mod tests {
     use super::ambiguity;

@@ -141,6 +141,32 @@ pub fn encode(event: Option<&str>, id: Option<&str>, data: &str) -> String {
     out
 }
 
+/// One fuzz case (`tests/fuzz`, and the replay of its findings): the input fed in chunks sized by its
+/// first byte must give the events it gives fed whole, and none past the bound.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let Some((&size, stream)) = data.split_first() else {
+        return;
+    };
+    let whole = Parser::new(4096).push(stream);
+    let mut parser = Parser::new(4096);
+    let mut chunked = Ok(Vec::new());
+    for chunk in stream.chunks(usize::from(size).max(1)) {
+        match (&mut chunked, parser.push(chunk)) {
+            (Ok(events), Ok(more)) => events.extend(more),
+            (_, Err(e)) => {
+                chunked = Err(e);
+                break;
+            }
+            (Err(_), _) => break,
+        }
+    }
+    if let (Ok(whole), Ok(chunked)) = (&whole, &chunked) {
+        assert_eq!(whole, chunked, "chunking changed the events");
+        assert!(whole.iter().all(|e| e.data.len() <= 4096));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
