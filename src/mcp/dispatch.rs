@@ -377,25 +377,15 @@ fn reachable_backends(ex: &Exchange<'_>) -> Vec<bool> {
     let Some(authz) = &ex.route.pipeline.authz else {
         return vec![true; count];
     };
-    let principal = ex.principal();
+    // The caller's cached view of this catalogue says what it may use; each entry names its backend.
     let catalogue = ex.route.catalogue.load();
+    let view = authz.view(catalogue.as_ref(), ex.principal());
     let mut reachable = vec![false; count];
-    let tools = catalogue
-        .tools
-        .iter()
-        .map(|t| (t.backend, TargetKind::Tool, t.exposed.as_str()));
-    let prompts = catalogue
-        .prompts
-        .iter()
-        .map(|p| (p.backend, TargetKind::Prompt, p.exposed.as_str()));
-    let resources = catalogue
-        .resources
-        .iter()
-        .filter_map(|(backend, r)| Some((*backend, TargetKind::Resource, r.get("uri")?.as_str()?)));
-    for (backend, kind, name) in tools.chain(prompts).chain(resources) {
-        if !reachable[backend] && authz.allows(principal, kind, name) {
-            reachable[backend] = true;
-        }
+    let tools = view.tools.iter().map(|&i| catalogue.tools[i].backend);
+    let prompts = view.prompts.iter().map(|&i| catalogue.prompts[i].backend);
+    let resources = view.resources.iter().map(|&i| catalogue.resources[i].0);
+    for backend in tools.chain(prompts).chain(resources) {
+        reachable[backend] = true;
     }
     reachable
 }
