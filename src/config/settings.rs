@@ -149,46 +149,10 @@ pub fn security(cx: &mut Cx, node: &Node, path: &str) -> Option<Security> {
             "set either sessionKey or sessionKeyFile, not both",
         );
     }
-    let mut allowed_origins = Vec::new();
-    for (i, n) in cx
-        .field(&o, "allowedOrigins", Cx::list)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let p = item(&o.path("allowedOrigins"), i);
-        let Some(origin) = cx.text(n, &p) else {
-            continue;
-        };
-        match values::check_origin(&origin) {
-            Ok(()) => allowed_origins.push(origin),
-            Err(msg) => cx.error(n, &p, msg),
-        }
-    }
-    let mut trusted_proxies = Vec::new();
-    for (i, n) in cx
-        .field(&o, "trustedProxies", Cx::list)
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let p = item(&o.path("trustedProxies"), i);
-        let Some(text) = cx.text(n, &p) else {
-            continue;
-        };
-        let net = text.parse::<ipnet::IpNet>().ok().or_else(|| {
-            let ip = text.parse::<std::net::IpAddr>().ok()?;
-            Some(ipnet::IpNet::from(ip))
-        });
-        match net {
-            Some(net) => trusted_proxies.push(net),
-            None => cx.error(
-                n,
-                &p,
-                format!("\"{text}\" is not an IP address or a CIDR range such as 10.0.0.0/8"),
-            ),
-        }
-    }
+    let allowed_origins = checked_texts(cx, &o, "allowedOrigins", |origin| {
+        values::check_origin(origin).map(|()| origin.to_string())
+    });
+    let trusted_proxies = checked_texts(cx, &o, "trustedProxies", values::ip_range);
     Some(Security {
         session_key,
         session_key_file,
@@ -236,6 +200,32 @@ fn mtls(cx: &mut Cx, node: &Node, path: &str) -> Option<Mtls> {
         server_cert,
         server_key,
     })
+}
+
+/// A list of texts at `key`, each turned into a value by `check` or reported at its own position.
+fn checked_texts<T>(
+    cx: &mut Cx,
+    o: &super::cx::Obj,
+    key: &str,
+    check: impl Fn(&str) -> Result<T, String>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for (i, n) in cx
+        .field(o, key, Cx::list)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let p = item(&o.path(key), i);
+        let Some(text) = cx.text(n, &p) else {
+            continue;
+        };
+        match check(&text) {
+            Ok(value) => out.push(value),
+            Err(msg) => cx.error(n, &p, msg),
+        }
+    }
+    out
 }
 
 pub fn limits(cx: &mut Cx, node: &Node, path: &str) -> Option<Limits> {
@@ -332,6 +322,26 @@ mod tests {
             (Some(key), Some(Duration::from_secs(3600)))
         );
         assert_eq!(s.allowed_origins, ["http://localhost:3000"]);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges_each_checked_where_it_stands() {
+        let text = with("security: {trustedProxies: [10.0.0.0/8, '::1', 192.0.2.7]}\n");
+        let loaded = load_str(&text, "t.yaml").unwrap();
+        let nets: Vec<String> = loaded
+            .config
+            .security
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(nets, ["10.0.0.0/8", "::1/128", "192.0.2.7/32"]);
+        assert_eq!(
+            diagnostics_of(&with("security: {trustedProxies: [10.0.0.0/8, ingress]}\n")),
+            [
+                "t.yaml:10:41: security.trustedProxies[1]: \"ingress\" is not an IP address or a CIDR range such as 10.0.0.0/8"
+            ]
+        );
     }
 
     #[test]

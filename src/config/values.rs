@@ -52,6 +52,13 @@ pub fn check_http_url(url: &str) -> Result<(), String> {
     authority_and_rest(url).map(|_| ())
 }
 
+/// An IP address or a CIDR range (an address alone is a range of one).
+pub fn ip_range(text: &str) -> Result<ipnet::IpNet, String> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("\"{text}\" is not an IP address or a CIDR range such as 10.0.0.0/8"))
+}
+
 /// A browser origin: scheme, host and optional port, nothing after.
 pub fn check_origin(origin: &str) -> Result<(), String> {
     let rest = authority_and_rest(origin)?;
