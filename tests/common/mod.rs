@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod guide;
+pub mod mcp;
 pub mod pki;
 pub mod redis;
 pub mod rmcp_upstream;
