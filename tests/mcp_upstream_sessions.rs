@@ -9,7 +9,30 @@ use std::time::Duration;
 
 use common::mcp::{call, text_result, tool_def, tools_list, upstream};
 use common::rmcp_upstream;
+use common::stub::Stub;
 use serde_json::json;
+
+/// How many DELETEs (closed sessions) reached the upstream.
+fn deletes(upstream: &Stub) -> usize {
+    upstream
+        .requests()
+        .iter()
+        .filter(|r| r.method == http::Method::DELETE)
+        .count()
+}
+
+/// Waits (at most `within`) until the upstream has seen `total` DELETEs.
+async fn until_deletes(upstream: &Stub, total: usize, within: Duration, what: &str) {
+    let deadline = tokio::time::Instant::now() + within;
+    while deletes(upstream) < total {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: {} DELETEs of {total}",
+            deletes(upstream)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // 1. An upstream that is down: its tools are unavailable, not unknown
@@ -73,14 +96,7 @@ async fn anonymous_sessionless_calls_get_their_own_upstream_sessions() {
     })
     .await;
     let gw = common::gateway(&common::route_yaml(&upstream.backend("up", None))).await;
-    let deletes = || {
-        upstream
-            .requests()
-            .iter()
-            .filter(|r| r.method == http::Method::DELETE)
-            .count()
-    };
-    let (initializes, deleted) = (upstream.count("initialize"), deletes());
+    let (initializes, deleted) = (upstream.count("initialize"), deletes(&upstream));
     for id in 1..=3 {
         let reply = common::post_json(&gw.url("/mcp"), &[], &call(id, "t", json!({}))).await;
         assert_eq!(
@@ -95,15 +111,13 @@ async fn anonymous_sessionless_calls_get_their_own_upstream_sessions() {
         3,
         "three anonymous calls, three upstream sessions"
     );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while deletes() - deleted < 3 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} of 3 one-call upstream sessions were closed",
-            deletes() - deleted
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_deletes(
+        &upstream,
+        deleted + 3,
+        Duration::from_secs(10),
+        "one-call upstream sessions closed",
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -126,33 +140,24 @@ async fn upstream_sessions_opened_at_initialize_are_closed_when_theirs_expires()
     );
     let gw = common::gateway(&yaml).await;
     let url = gw.url("/mcp");
-    let deletes = || {
-        upstream
-            .requests()
-            .iter()
-            .filter(|r| r.method == http::Method::DELETE)
-            .count()
-    };
-    let before = deletes();
+    let before = deletes(&upstream);
     common::initialize(&url).await;
     common::initialize(&url).await;
     assert_eq!(
-        deletes(),
+        deletes(&upstream),
         before,
         "nothing is closed while the sessions live"
     );
     tokio::time::sleep(Duration::from_millis(1300)).await;
     // The next initialize closes the expired ones (no timer runs for that).
     let live = common::initialize(&url).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while deletes() - before < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} of 2 expired upstream sessions were closed",
-            deletes() - before
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_deletes(
+        &upstream,
+        before + 2,
+        Duration::from_secs(5),
+        "expired upstream sessions closed",
+    )
+    .await;
     // A client's DELETE closes its upstream session at once, and only once.
     let deleted = reqwest::Client::new()
         .delete(&url)
@@ -161,9 +166,13 @@ async fn upstream_sessions_opened_at_initialize_are_closed_when_theirs_expires()
         .await
         .unwrap();
     assert_eq!(deleted.status(), 200);
-    assert_eq!(deletes() - before, 3);
+    assert_eq!(deletes(&upstream) - before, 3);
     tokio::time::sleep(Duration::from_millis(1300)).await;
     common::initialize(&url).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(deletes() - before, 3, "a closed session was closed again");
+    assert_eq!(
+        deletes(&upstream) - before,
+        3,
+        "a closed session was closed again"
+    );
 }
