@@ -13,7 +13,7 @@ use crate::core::error::{self, Dialect, TargetKind};
 use crate::core::http::Caller;
 use crate::core::http::body::{self, Body};
 use crate::core::http::forwarded::TrustedProxies;
-use crate::core::http::listener::{ConnectionLimits, PeerAddr, Service};
+use crate::core::http::listener::{ConnectionLimits, Peer, Service};
 use crate::core::http::tls;
 use crate::core::policy::Pipeline;
 use crate::core::telemetry::metrics;
@@ -104,23 +104,15 @@ impl Service for Bind {
         self.limits
     }
 
-    async fn call(
-        self: Arc<Self>,
-        request: Request<Incoming>,
-        peer_principal: Option<String>,
-    ) -> Response<Body> {
-        handle(&self, request, peer_principal).await
+    async fn call(self: Arc<Self>, request: Request<Incoming>, peer: Peer) -> Response<Body> {
+        handle(&self, request, peer).await
     }
 }
 
-async fn handle(
-    bind: &Bind,
-    mut request: Request<Incoming>,
-    peer_principal: Option<String>,
-) -> Response<Body> {
+async fn handle(bind: &Bind, mut request: Request<Incoming>, peer: Peer) -> Response<Body> {
     use crate::core::telemetry::tracing as trace;
-    let peer = request.extensions().get::<PeerAddr>().map(|p| p.0.ip());
-    bind.trusted_proxies.admit(peer, request.headers_mut());
+    bind.trusted_proxies
+        .admit(peer.address.ip(), request.headers_mut());
     let path = request.uri().path().to_string();
     match path.as_str() {
         "/healthz" => return body::json(StatusCode::OK, &json!({"status": "ok"})),
@@ -154,7 +146,7 @@ async fn handle(
         .scope(async {
             let caller = match target
                 .pipeline()
-                .admit(request.headers(), peer_principal)
+                .admit(request.headers(), peer.principal)
                 .await
             {
                 Ok(caller) => caller,

@@ -24,14 +24,13 @@ impl TrustedProxies {
         TrustedProxies(nets)
     }
 
-    /// Removes the forwarding headers of a request from `peer` unless it is a trusted proxy (an unknown
-    /// peer is not).
-    pub fn admit(&self, peer: Option<IpAddr>, headers: &mut HeaderMap) {
-        let peer = peer.map(|peer| match peer {
+    /// Removes the forwarding headers of a request from `peer` unless it is a trusted proxy.
+    pub fn admit(&self, peer: IpAddr, headers: &mut HeaderMap) {
+        let peer = match peer {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
             v4 => v4,
-        });
-        if !peer.is_some_and(|peer| self.0.iter().any(|net| net.contains(&peer))) {
+        };
+        if !self.0.iter().any(|net| net.contains(&peer)) {
             for name in FORWARDING {
                 headers.remove(name);
             }
@@ -74,20 +73,20 @@ mod tests {
     fn only_a_trusted_proxy_names_the_public_origin() {
         let proxies = TrustedProxies::new(vec!["10.1.0.0/16".parse().unwrap()]);
         let mut from_proxy = forwarded();
-        proxies.admit(Some("10.1.2.3".parse().unwrap()), &mut from_proxy);
+        proxies.admit("10.1.2.3".parse().unwrap(), &mut from_proxy);
         assert_eq!(public_origin(&from_proxy), "https://gw.example");
         // An IPv4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d.
         let mut mapped = forwarded();
-        proxies.admit(Some("::ffff:10.1.2.3".parse().unwrap()), &mut mapped);
+        proxies.admit("::ffff:10.1.2.3".parse().unwrap(), &mut mapped);
         assert_eq!(public_origin(&mapped), "https://gw.example");
 
         let mut from_client = forwarded();
-        proxies.admit(Some("192.0.2.7".parse().unwrap()), &mut from_client);
+        proxies.admit("192.0.2.7".parse().unwrap(), &mut from_client);
         assert_eq!(public_origin(&from_client), "http://10.0.0.5:8080");
         assert!(from_client.get("forwarded").is_none());
 
         let mut nobody_trusted = forwarded();
-        TrustedProxies::default().admit(Some("10.1.2.3".parse().unwrap()), &mut nobody_trusted);
+        TrustedProxies::default().admit("10.1.2.3".parse().unwrap(), &mut nobody_trusted);
         assert_eq!(public_origin(&nobody_trusted), "http://10.0.0.5:8080");
     }
 }

@@ -29,12 +29,20 @@ pub trait Service: Send + Sync + 'static {
     fn tls(&self) -> Option<Arc<TlsListener>>;
     /// Read at each accept, so a reload applies to the connections that follow.
     fn connection_limits(&self) -> ConnectionLimits;
-    /// Answers one request; `peer_principal` is the verified client certificate's identity.
+    /// Answers one request that came over a connection from `peer`.
     fn call(
         self: Arc<Self>,
         request: Request<Incoming>,
-        peer_principal: Option<String>,
+        peer: Peer,
     ) -> impl Future<Output = Response<Body>> + Send;
+}
+
+/// What the connection says about who sent a request, known once per connection.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub address: SocketAddr,
+    /// The verified client certificate's identity (`security.mtls`).
+    pub principal: Option<String>,
 }
 
 /// Bounds on the connections of one bind (`limits`).
@@ -43,10 +51,6 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
 }
-
-/// The address a request's connection came from, in the request's extensions.
-#[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
 
 /// A listener's current service: read once per request, so a request never sees half a config and
 /// in-flight requests finish on the service they started with.
@@ -185,14 +189,17 @@ async fn serve_connection<S, I>(
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service_drain = drain.clone();
-    let service = service_fn(move |mut request: Request<Incoming>| {
-        request.extensions_mut().insert(PeerAddr(peer));
+    let from = Peer {
+        address: peer,
+        principal: peer_principal,
+    };
+    let service = service_fn(move |request: Request<Incoming>| {
         let counted = service_drain.request();
         let service = slot.load_full();
-        let peer_principal = peer_principal.clone();
+        let from = from.clone();
         let drain = service_drain.clone();
         async move {
-            let response = service.call(request, peer_principal).await;
+            let response = service.call(request, from).await;
             Ok::<_, std::convert::Infallible>(drain.respond(response, counted))
         }
     });
