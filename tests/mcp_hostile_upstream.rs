@@ -282,13 +282,15 @@ async fn an_upstreams_error_body_never_reaches_the_caller() {
 // ---------------------------------------------------------------------------------------------------------
 
 /// A stub upstream lists 30 tools, each with a 1 KB description: past either cap its discovery fails,
-/// its tools are withheld and `/health/upstreams` names the limit.
+/// its tools are withheld and `/health/upstreams` names the limit. Compiled schemas count too, by their
+/// estimated size (`catalogue::schema::cost`).
 #[tokio::test]
 async fn an_upstream_listing_past_the_caps_is_withheld_and_reported() {
     let upstream = upstream(|r| match r.rpc_method() {
         "tools/list" => {
             let tools: Vec<Value> = (0..30)
-                .map(|i| json!({"name": format!("t{i}"), "description": "d".repeat(1024), "inputSchema": {"type": "object"}}))
+                .map(|i| json!({"name": format!("t{i}"), "description": "d".repeat(1024),
+                    "inputSchema": {"type": "object", "properties": {"q": {"type": "string", "pattern": format!("^q{i}$")}}}}))
                 .collect();
             r.result(json!({ "tools": tools }))
         }
@@ -300,6 +302,11 @@ async fn an_upstream_listing_past_the_caps_is_withheld_and_reported() {
         (
             "maxUpstreamCatalogueBytes: 16384",
             "limits.maxUpstreamCatalogueBytes",
+        ),
+        // 30 distinct schemas with a pattern each: ~9 MB once compiled, as estimated.
+        (
+            "maxUpstreamSchemaBytes: 4194304",
+            "limits.maxUpstreamSchemaBytes",
         ),
     ] {
         let yaml = format!(

@@ -240,6 +240,7 @@ pub fn limits(cx: &mut Cx, node: &Node, path: &str) -> Option<Limits> {
             "maxConnections",
             "maxUpstreamTools",
             "maxUpstreamCatalogueBytes",
+            "maxUpstreamSchemaBytes",
         ],
     )?;
     let default = Limits::default();
@@ -269,6 +270,11 @@ pub fn limits(cx: &mut Cx, node: &Node, path: &str) -> Option<Limits> {
                 cx.int(n, p, 1024, i64::MAX)
             })
             .map_or(default.max_upstream_catalogue_bytes, |v| v as usize),
+        max_upstream_schema_bytes: cx
+            .field(&o, "maxUpstreamSchemaBytes", |cx, n, p| {
+                cx.int(n, p, 1024 * 1024, i64::MAX)
+            })
+            .map_or(default.max_upstream_schema_bytes, |v| v as usize),
     })
 }
 

@@ -362,6 +362,9 @@ pub struct Limits {
     pub max_upstream_tools: usize,
     /// Most bytes of definitions (tools, prompts, resources, templates) one upstream may list. Default 16 MiB.
     pub max_upstream_catalogue_bytes: usize,
+    /// Most memory the compiled schemas of one upstream's distinct tool schemas may take, as estimated
+    /// conservatively. Default 64 MiB.
+    pub max_upstream_schema_bytes: usize,
 }
 
 impl Default for Limits {
@@ -374,6 +377,7 @@ impl Default for Limits {
             max_connections: 10_000,
             max_upstream_tools: 10_000,
             max_upstream_catalogue_bytes: 16 * 1024 * 1024,
+            max_upstream_schema_bytes: 64 * 1024 * 1024,
         }
     }
 }

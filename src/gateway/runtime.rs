@@ -300,6 +300,7 @@ fn mcp_route(
         listing_caps: crate::mcp::route::ListingCaps {
             tools: config.limits.max_upstream_tools,
             bytes: config.limits.max_upstream_catalogue_bytes,
+            schema_bytes: config.limits.max_upstream_schema_bytes,
         },
         page_size: DEFAULT_PAGE_SIZE,
         state,

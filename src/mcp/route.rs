@@ -38,6 +38,8 @@ pub struct Health {
 pub struct ListingCaps {
     pub tools: usize,
     pub bytes: usize,
+    /// The estimated memory of the compiled schemas ([`crate::mcp::catalogue::schema::cost`]).
+    pub schema_bytes: usize,
 }
 
 pub struct McpRoute {
@@ -51,7 +53,8 @@ pub struct McpRoute {
     pub session_ttl: Duration,
     pub delimiter: String,
     pub refresh_interval: Duration,
-    /// What one upstream may list (`limits.maxUpstreamTools`, `limits.maxUpstreamCatalogueBytes`).
+    /// What one upstream may list (`limits.maxUpstreamTools`, `limits.maxUpstreamCatalogueBytes`,
+    /// `limits.maxUpstreamSchemaBytes`).
     pub listing_caps: ListingCaps,
     pub page_size: usize,
     /// Kept by route name across reloads.

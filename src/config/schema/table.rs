@@ -486,9 +486,10 @@ pub(super) const DEFS: &[Def] = &[
             f("bodyReadTimeout", Ty::Duration, "30s", "How long a request's body may take to arrive once its head has; a slower one gets 408.").default(Dflt::Str("60s")),
             f("maxConnections", Ty::Int(1, 1_000_000), "5000", "Connections served at once on each bind; further ones wait in the kernel's accept queue until one closes.").default(Dflt::Int(10_000)),
             f("maxUpstreamTools", Ty::Int(1, 10_000_000), "2000", "The most tools one MCP upstream may list. An upstream that lists more fails discovery: its tools are withheld and `/health/upstreams` says why.").default(Dflt::Int(10_000)),
-            f("maxUpstreamCatalogueBytes", Ty::Int(1024, i64::MAX), "4194304", "The most bytes of definitions (tools, prompts, resources and templates, as JSON) one MCP upstream may list; past it, as for `maxUpstreamTools`. Compiled schemas take several times their JSON size in memory.").default(Dflt::Int(16 * 1024 * 1024)),
+            f("maxUpstreamCatalogueBytes", Ty::Int(1024, i64::MAX), "4194304", "The most bytes of definitions (tools, prompts, resources and templates, as JSON) one MCP upstream may list; past it, as for `maxUpstreamTools`.").default(Dflt::Int(16 * 1024 * 1024)),
+            f("maxUpstreamSchemaBytes", Ty::Int(1024 * 1024, i64::MAX), "33554432", "The most memory the compiled input and output schemas of one MCP upstream may take, in bytes, as estimated before compiling: 64 bytes per byte of distinct schema JSON plus 288 KiB per regular expression (`pattern`, `patternProperties`), above what compiling was measured to keep. Past it, as for `maxUpstreamTools`. Each `pattern` is compiled under a 128 KiB size cap; a larger one makes its tool's schema fail to compile (the tool is withheld and reported).").default(Dflt::Int(64 * 1024 * 1024)),
         ],
-        example: "maxBodyBytes: 4194304\nmaxJsonDepth: 64\nheaderReadTimeout: 30s\nbodyReadTimeout: 60s\nmaxConnections: 10000\nmaxUpstreamTools: 10000\nmaxUpstreamCatalogueBytes: 16777216\n",
+        example: "maxBodyBytes: 4194304\nmaxJsonDepth: 64\nheaderReadTimeout: 30s\nbodyReadTimeout: 60s\nmaxConnections: 10000\nmaxUpstreamTools: 10000\nmaxUpstreamCatalogueBytes: 16777216\nmaxUpstreamSchemaBytes: 67108864\n",
         ..DEF
     },
     Def {

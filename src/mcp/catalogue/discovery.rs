@@ -3,13 +3,14 @@
 //! failing upstream keeps none of its tools in the catalogue and its health says why; a call of one of
 //! them is answered "upstream unavailable", not "unknown tool", until it answers again.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::mcp::catalogue::{Catalogue, Known, Listing, Source};
+use crate::mcp::catalogue::{Catalogue, Known, Listing, Source, schema};
 use crate::mcp::route::{ListingCaps, McpRoute};
 use crate::mcp::upstream::{CallCtx, Upstream, UpstreamError, http::GATEWAY_KEY};
 
@@ -225,6 +226,8 @@ async fn list_all(
         let mut room = Room {
             items: caps.tools,
             bytes: caps.bytes,
+            schema_bytes: caps.schema_bytes,
+            schemas_seen: HashSet::new(),
             caps,
         };
         let tools = list(upstream, &ctx, "tools/list", "tools", true, &mut room).await?;
@@ -263,6 +266,9 @@ async fn list_all(
 struct Room {
     items: usize,
     bytes: usize,
+    schema_bytes: usize,
+    /// Schemas already charged: identical ones compile once.
+    schemas_seen: HashSet<String>,
     caps: ListingCaps,
 }
 
@@ -284,6 +290,31 @@ impl Room {
             )));
         }
         self.bytes -= bytes;
+        if key == "tools" {
+            self.take_schemas(page)?;
+        }
+        Ok(())
+    }
+
+    /// Charges the compiled size of each distinct input and output schema of `tools`.
+    fn take_schemas(&mut self, tools: &[Value]) -> Result<(), UpstreamError> {
+        let schemas = tools
+            .iter()
+            .flat_map(|t| ["inputSchema", "outputSchema"].map(|k| t.get(k)));
+        for schema in schemas.flatten() {
+            let json = schema.to_string();
+            let cost = schema::cost(schema, &json);
+            if !self.schemas_seen.insert(json) {
+                continue;
+            }
+            if cost > self.schema_bytes {
+                return Err(UpstreamError::Protocol(format!(
+                    "lists tool schemas that would take more than {} bytes compiled (limits.maxUpstreamSchemaBytes)",
+                    self.caps.schema_bytes
+                )));
+            }
+            self.schema_bytes -= cost;
+        }
         Ok(())
     }
 }
