@@ -37,6 +37,14 @@ impl Parser {
     }
 
     pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<Event>, TooLarge> {
+        // Grow by doubling, but not past what one event may take plus this chunk: an event at the limit
+        // must not leave a buffer twice the limit's size.
+        let needed = self.buf.len() + chunk.len();
+        if needed > self.buf.capacity() {
+            let most = self.start + self.max_event + chunk.len();
+            let target = (self.buf.capacity() * 2).min(most).max(needed);
+            self.buf.reserve_exact(target - self.buf.len());
+        }
         self.buf.extend_from_slice(chunk);
         let mut events = Vec::new();
         loop {
@@ -170,6 +178,22 @@ pub fn fuzz_one(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_near_the_limit_leaves_no_buffer_twice_its_size() {
+        let limit = 1 << 20;
+        let mut parser = Parser::new(limit);
+        parser.push(b"data: ").unwrap();
+        for _ in 0..(limit / 4096 - 1) {
+            parser.push(&[b'x'; 4096]).unwrap();
+        }
+        assert!(
+            parser.buf.capacity() <= limit + 4096 + 6,
+            "{}",
+            parser.buf.capacity()
+        );
+        assert!(parser.push(&[b'x'; 8192]).is_err());
+    }
 
     #[test]
     fn parses_events_split_across_chunks() {

@@ -31,8 +31,14 @@ impl From<&Limits> for BodyLimits {
 }
 
 impl BodyLimits {
-    /// Reads a request body within the size and time limits.
+    /// Reads a request body within the size and time limits. A declared length past the limit is refused
+    /// before a byte of the body is awaited.
     pub async fn read(&self, incoming: Incoming) -> Result<Bytes, Error> {
+        if hyper::body::Body::size_hint(&incoming).lower() > self.max_bytes as u64 {
+            return Err(Error::BodyTooLarge {
+                limit: self.max_bytes,
+            });
+        }
         let collect = Limited::new(incoming, self.max_bytes).collect();
         let Ok(collected) = tokio::time::timeout(self.read_timeout, collect).await else {
             return Err(Error::BodyTimeout {

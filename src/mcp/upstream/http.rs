@@ -19,6 +19,9 @@ use crate::core::{http::sse, jsonrpc};
 use crate::mcp::protocol::version;
 
 mod stream;
+mod unasked;
+
+use unasked::Unasked;
 
 /// Largest single SSE event or JSON reply accepted from an upstream.
 const MAX_REPLY: usize = 16 * 1024 * 1024;
@@ -342,7 +345,7 @@ impl HttpUpstream {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let reply = self
-            .read_reply(response, ctx, &message["id"])
+            .read_reply(response, ctx, &message)
             .await?
             .ok_or_else(|| UpstreamError::Protocol("no initialize reply".into()))?
             .value();
@@ -407,7 +410,7 @@ impl HttpUpstream {
         ctx: &CallCtx,
     ) -> Result<Option<Reply>, UpstreamError> {
         match self.send(session, message, ctx).await {
-            Ok(response) => self.read_reply(response, ctx, &message["id"]).await,
+            Ok(response) => self.read_reply(response, ctx, message).await,
             // Some servers answer a JSON-RPC error with an HTTP error status (rmcp: -32601 as 404); when the
             // body is the reply to this very request it is a reply, not a transport failure.
             Err(UpstreamError::Status(status, body)) => {
@@ -494,15 +497,16 @@ impl HttpUpstream {
         Ok(response)
     }
 
-    /// The reply to the request with id `request` (`Null` for a notification, which has none). A reply
-    /// with another id is never taken for it: on a stream it is dropped and logged, as a whole body it
-    /// is a protocol error.
+    /// The reply to `message` (none for a notification). A reply with another id is never taken for it:
+    /// on a stream it is dropped (see [`Unasked`] for what else is), as a whole body it is a protocol
+    /// error.
     async fn read_reply(
         &self,
         response: http::Response<Incoming>,
         ctx: &CallCtx,
-        request: &Value,
+        message: &Value,
     ) -> Result<Option<Reply>, UpstreamError> {
+        let request = &message["id"];
         let is_sse = response
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -534,6 +538,7 @@ impl HttpUpstream {
             return Ok(Some(reply));
         }
         let mut parser = sse::Parser::new(MAX_REPLY);
+        let mut unasked = Unasked::new(&self.name, message);
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| UpstreamError::Reset(error_chain(&e)))?;
             let Some(data) = frame.data_ref() else {
@@ -552,11 +557,21 @@ impl HttpUpstream {
                     if message.answers(request) {
                         return Ok(Some(message));
                     }
-                    tracing::warn!(upstream = %self.name, request = %request, "a reply on the request's stream has another id: dropped");
-                    continue;
+                    unasked.stray_reply();
+                } else {
+                    // Only a notification or request the caller may see is parsed whole.
+                    let message = message.value();
+                    let taken = match message.get("id") {
+                        Some(_) => unasked.takes_request(),
+                        None => unasked.takes_notification(&message),
+                    };
+                    if taken {
+                        self.relay_event(message, ctx, session_id.clone());
+                    }
                 }
-                // Only a notification or request the caller must see is parsed whole.
-                self.relay_event(message.value(), ctx, session_id.clone());
+                // An upstream streaming messages as fast as it can must not keep this worker from other
+                // routes: each one it sends costs it a turn in the queue.
+                tokio::task::yield_now().await;
             }
         }
         Err(UpstreamError::Protocol(
@@ -624,14 +639,18 @@ impl HttpUpstream {
 }
 
 async fn read_limited(mut body: Incoming, limit: usize) -> Result<Vec<u8>, UpstreamError> {
-    let mut out = Vec::new();
+    let too_large = || UpstreamError::Protocol(format!("reply larger than {limit} bytes"));
+    // A declared length past the limit is refused before a byte of it is read.
+    let declared = hyper::body::Body::size_hint(&body);
+    if declared.lower() > limit as u64 {
+        return Err(too_large());
+    }
+    let mut out = Vec::with_capacity(declared.exact().unwrap_or(0) as usize);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| UpstreamError::Reset(error_chain(&e)))?;
         if let Some(data) = frame.data_ref() {
             if out.len() + data.len() > limit {
-                return Err(UpstreamError::Protocol(format!(
-                    "reply larger than {limit} bytes"
-                )));
+                return Err(too_large());
             }
             out.extend_from_slice(data);
         }
