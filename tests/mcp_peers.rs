@@ -161,18 +161,37 @@ async fn python_stdio_upstream_is_restarted_after_it_dies() {
     );
     let gw = gateway(&route_yaml(&backend)).await;
     let url = gw.url("/mcp");
-    let call = tools_call(1, "echo", json!({"text": "before"}));
-    let v = post_json(&url, &[], &call).await.json();
-    assert_eq!(v["result"]["content"][0]["text"], "before", "{v}");
-
-    // One process for the gateway's own discovery and one for this (sessionless, anonymous) caller:
-    // upstream sessions are never shared between callers.
-    let pids = pgrep(&unique).await;
-    assert_eq!(
-        pids.len(),
-        2,
-        "discovery's and this caller's stdio upstreams run with --name {unique}: {pids:?}"
-    );
+    // Anonymous callers without a session cannot be told apart: each request gets a process of its own,
+    // stopped when it ends. Two at once: discovery's process and one each.
+    let slow = tools_call(1, "slow", json!({"seconds": 2, "steps": 2}));
+    let calls =
+        futures_util::future::join(post_json(&url, &[], &slow), post_json(&url, &[], &slow));
+    let count = async {
+        let mut most = 0;
+        for _ in 0..100 {
+            most = most.max(pgrep(&unique).await.len());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        most
+    };
+    let ((a, b), most) = tokio::join!(calls, count);
+    for reply in [a, b] {
+        assert_eq!(
+            reply.messages().pop().unwrap()["result"]["isError"],
+            false,
+            "{}",
+            reply.text
+        );
+    }
+    assert_eq!(most, 3, "discovery's process and one per anonymous request");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pgrep(&unique).await.len() > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the requests' processes outlived them"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // A second caller (a session of its own) gets a process of its own.
     let init = json!({"jsonrpc": "2.0", "id": 9, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let reply = post_json(&url, &[], &init).await;
@@ -190,9 +209,10 @@ async fn python_stdio_upstream_is_restarted_after_it_dies() {
     assert_eq!(v["result"]["content"][0]["text"], "mine", "{v}");
     assert_eq!(
         pgrep(&unique).await.len(),
-        3,
+        2,
         "the session has its own process"
     );
+    let pids = pgrep(&unique).await;
     for pid in &pids {
         let status = Command::new("kill")
             .args(["-9", &pid.to_string()])
@@ -203,9 +223,10 @@ async fn python_stdio_upstream_is_restarted_after_it_dies() {
     }
 
     let deadline = Instant::now() + Duration::from_secs(30);
+    // The session's process is restarted (an anonymous request would get a fresh one anyway).
     let call = tools_call(2, "echo", json!({"text": "after"}));
     loop {
-        let reply = post_json(&url, &[], &call).await;
+        let reply = post_json(&url, &[("mcp-session-id", &session)], &call).await;
         let last = if reply.status == 200 {
             let v = reply.json();
             if v["result"]["content"][0]["text"] == "after" {

@@ -173,14 +173,14 @@ pub async fn relay(
     let backend = &ex.route.backends[backend_index];
     let (events_tx, mut events) = mpsc::channel::<UpstreamEvent>(64);
     let mut ctx = ex.call_ctx(backend.upstream.name(), ex.accepts_sse.then_some(events_tx));
-    // An anonymous caller without a session has nothing that tells it from another: on a session-era
-    // HTTP upstream it gets a session of its own for this one request, closed when the request ends.
-    // (A stdio backend keeps one child for all such callers: a child per request would be a fork bomb.)
+    // An anonymous caller without a session has nothing that tells it from another: it gets upstream
+    // state of its own (a session, a child process, a stream) for this one request, ended with it.
     let anonymous = ex.caller.principal.is_none()
         && !matches!(ex.mode, Mode::Session(_))
-        && backend.upstream.has_sessions();
+        && backend.upstream.keeps_caller_state();
     if anonymous {
         ctx.caller_key = format!("r:{}", random_id());
+        ctx.one_request = true;
     }
     let cancel = tokio_util::sync::CancellationToken::new();
     let flight = InFlight::register(ex, id, cancel.clone());

@@ -99,6 +99,7 @@ impl Exchange<'_> {
         };
         CallCtx {
             caller_key: self.caller_key(),
+            one_request: false,
             principal: self.caller.principal.clone(),
             sealed_session,
             authorization: self.caller.authorization.clone(),

@@ -2,6 +2,7 @@
 //! send a request and get the JSON-RPC reply, with server-initiated messages handed to an event sink.
 
 pub mod http;
+mod one_request;
 pub mod reply;
 mod session_cache;
 pub mod sse_client;
@@ -36,6 +37,9 @@ pub struct CallCtx {
     /// Which upstream session serves this caller: a downstream session's handle, or the principal for a
     /// sessionless caller. Sessions are never shared between different keys.
     pub caller_key: String,
+    /// The caller is anonymous and has no session: it gets upstream state of its own (a session, a child
+    /// process, a stream) for this one request, ended with it ([`Upstream::close_session`]).
+    pub one_request: bool,
     /// The authenticated principal, when the route authenticates callers.
     pub principal: Option<String>,
     /// An upstream session id carried in the caller's sealed session, usable on any replica.
@@ -108,8 +112,14 @@ pub enum Upstream {
 impl Upstream {
     /// Whether a caller's requests run in an upstream session of the gateway's making (an HTTP upstream
     /// of the session era, or not known yet), whose key decides who shares it.
-    pub fn has_sessions(&self) -> bool {
-        matches!(self, Upstream::Http(u) if !u.known_stateless())
+    /// Whether the upstream keeps state per caller (a session, a child process, a stream), so a
+    /// one-request caller needs its own.
+    pub fn keeps_caller_state(&self) -> bool {
+        match self {
+            Upstream::Http(u) => !u.known_stateless(),
+            Upstream::Sse(_) | Upstream::Stdio(_) => true,
+            Upstream::Local { .. } => false,
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -179,10 +189,14 @@ impl Upstream {
         }
     }
 
-    /// Ends the upstream sessions of a downstream session that the client closed.
+    /// Ends the upstream sessions of a downstream session that the client closed, or what a one-request
+    /// caller held.
     pub async fn close_session(&self, ctx: &CallCtx) {
-        if let Upstream::Http(u) = self {
-            u.close_session(ctx).await;
+        match self {
+            Upstream::Http(u) => u.close_session(ctx).await,
+            Upstream::Sse(u) if ctx.one_request => u.end_one_request(ctx),
+            Upstream::Stdio(u) if ctx.one_request => u.end_one_request(ctx),
+            _ => {}
         }
     }
 }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, oneshot};
 
 use super::http::HttpSettings;
+use super::one_request::OneRequest;
 use super::{CallCtx, EventSink, SessionCache, UpstreamError, UpstreamEvent};
 use crate::core::error::error_chain;
 use crate::core::http::client::HttpClient;
@@ -31,6 +32,8 @@ pub struct SseUpstream {
     headers: HeaderMap,
     forward_authorization: bool,
     connections: SessionCache<Arc<Connection>>,
+    /// One-request callers' streams, each closed when its request ends.
+    one_request: OneRequest<Arc<Connection>>,
     pub changed: Arc<Notify>,
 }
 
@@ -64,6 +67,7 @@ impl SseUpstream {
             headers,
             forward_authorization: settings.forward_authorization,
             connections: SessionCache::new(STREAMS_PER_UPSTREAM),
+            one_request: OneRequest::default(),
             changed: Arc::default(),
         })
     }
@@ -116,6 +120,12 @@ impl SseUpstream {
     }
 
     async fn connection(&self, ctx: &CallCtx) -> Result<Arc<Connection>, UpstreamError> {
+        if ctx.one_request {
+            return self
+                .one_request
+                .get_or_make(&ctx.caller_key, || self.open(ctx))
+                .await;
+        }
         if let Some(c) = self
             .connections
             .get(&ctx.caller_key)
@@ -126,6 +136,10 @@ impl SseUpstream {
         let connection = self.open(ctx).await?;
         self.connections.insert(&ctx.caller_key, connection.clone());
         Ok(connection)
+    }
+
+    pub fn end_one_request(&self, ctx: &CallCtx) {
+        self.one_request.end(&ctx.caller_key);
     }
 
     /// Opens the stream, waits for the endpoint event, then runs the initialize handshake over it.

@@ -13,6 +13,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::one_request::OneRequest;
 use super::{CallCtx, SessionCache, UpstreamError, UpstreamEvent};
 use crate::core::jsonrpc;
 use crate::mcp::protocol::version;
@@ -41,10 +42,12 @@ struct Process {
 
 /// A stdio backend: one child process per caller (the gateway's discovery is a caller too), so no upstream
 /// session is shared between callers. Processes beyond the cap are stopped, least recently used first.
+/// A one-request caller's child is its own, stopped when the request ends.
 pub struct StdioUpstream {
     pub name: String,
     settings: StdioSettings,
     processes: SessionCache<Arc<Process>>,
+    one_request: OneRequest<Arc<Process>>,
     pub changed: Arc<Notify>,
 }
 
@@ -57,17 +60,30 @@ impl StdioUpstream {
             name: settings.name.clone(),
             settings,
             processes: SessionCache::new(PROCESSES_PER_BACKEND),
+            one_request: OneRequest::default(),
             changed: Arc::default(),
         }
     }
 
-    fn process(&self, ctx: &CallCtx) -> Arc<Process> {
+    async fn process(&self, ctx: &CallCtx) -> Arc<Process> {
+        let spawn = || Arc::new(Process::spawn(&self.settings, self.changed.clone()));
+        if ctx.one_request {
+            let made = self.one_request.get_or_make(&ctx.caller_key, || async {
+                Ok::<_, std::convert::Infallible>(spawn())
+            });
+            let Ok(process) = made.await;
+            return process;
+        }
         if let Some(process) = self.processes.get(&ctx.caller_key) {
             return process;
         }
-        let process = Arc::new(Process::spawn(&self.settings, self.changed.clone()));
+        let process = spawn();
         self.processes.insert(&ctx.caller_key, process.clone());
         process
+    }
+
+    pub fn end_one_request(&self, ctx: &CallCtx) {
+        self.one_request.end(&ctx.caller_key);
     }
 
     pub async fn request(
@@ -76,7 +92,7 @@ impl StdioUpstream {
         method: &str,
         params: Value,
     ) -> Result<Value, UpstreamError> {
-        self.process(ctx).request(ctx, method, params).await
+        self.process(ctx).await.request(ctx, method, params).await
     }
 
     pub async fn notify(
@@ -85,7 +101,7 @@ impl StdioUpstream {
         method: &str,
         params: Value,
     ) -> Result<(), UpstreamError> {
-        self.process(ctx).notify(method, params).await
+        self.process(ctx).await.notify(method, params).await
     }
 }
 
