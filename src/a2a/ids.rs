@@ -281,4 +281,104 @@ mod tests {
         fresh.outbound(&mut event);
         assert_eq!(event["statusUpdate"]["taskId"], token.as_str());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        const ID_KEYS: [&str; 6] = [
+            "taskId",
+            "task_id",
+            "contextId",
+            "context_id",
+            "referenceTaskIds",
+            "reference_task_ids",
+        ];
+
+        /// A2A-shaped JSON: objects whose members may be id fields in either spelling, nested under
+        /// other members, arrays, and `metadata`/`data` members that hold anything (ids included).
+        fn a2a_json() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                "[a-z0-9]{0,8}".prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                Just(Value::Null),
+            ];
+            leaf.prop_recursive(4, 48, 6, |inner| {
+                let id = "[a-z0-9-]{1,8}";
+                let member = prop_oneof![
+                    (0..ID_KEYS.len(), id, vec(id, 0..3)).prop_map(|(k, raw, refs)| {
+                        let key = ID_KEYS[k];
+                        let value = if key.starts_with("reference") {
+                            json!(refs)
+                        } else {
+                            json!(raw)
+                        };
+                        (key.to_string(), value)
+                    }),
+                    (
+                        prop_oneof![
+                            Just("message"),
+                            Just("parts"),
+                            Just("history"),
+                            Just("text")
+                        ],
+                        inner.clone()
+                    )
+                        .prop_map(|(k, v)| (k.to_string(), v)),
+                    (prop_oneof![Just("metadata"), Just("data")], inner.clone())
+                        .prop_map(|(k, v)| (k.to_string(), v)),
+                ];
+                prop_oneof![
+                    vec(inner, 0..4).prop_map(Value::Array),
+                    vec(member, 0..5)
+                        .prop_map(|members| Value::Object(members.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Every id value outside `metadata`/`data`, in document order: by the key list above, not by
+        /// the code under test.
+        fn ids(value: &Value, out: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    for (key, v) in map {
+                        match (key.as_str(), v) {
+                            ("metadata" | "data", _) => {}
+                            (k, Value::String(s)) if ID_KEYS.contains(&k) => out.push(s.clone()),
+                            (k, Value::Array(items)) if ID_KEYS.contains(&k) => out
+                                .extend(items.iter().filter_map(Value::as_str).map(str::to_string)),
+                            _ => ids(v, out),
+                        }
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|v| ids(v, out)),
+                _ => {}
+            }
+        }
+
+        proptest! {
+            /// Sealed for a caller and opened by that caller (another exchange, the same principal), any
+            /// document comes back as it was; no raw id is left in the sealed one, whatever its spelling
+            /// or depth; `metadata` and `data` are never touched.
+            #[test]
+            fn ids_round_trip_for_their_owner_only(doc in a2a_json()) {
+                let mut sealed = doc.clone();
+                map("alice").outbound(&mut sealed);
+                let (mut raw, mut tokens) = (Vec::new(), Vec::new());
+                ids(&doc, &mut raw);
+                ids(&sealed, &mut tokens);
+                prop_assert_eq!(raw.len(), tokens.len());
+                for (r, t) in raw.iter().zip(&tokens) {
+                    prop_assert_ne!(r, t);
+                }
+                let mut opened = sealed.clone();
+                prop_assert!(map("alice").inbound(&mut opened).is_ok());
+                prop_assert_eq!(&opened, &doc);
+                if !raw.is_empty() {
+                    prop_assert_eq!(map("bob").inbound(&mut sealed.clone()), Err(NotFound));
+                }
+            }
+        }
+    }
 }
