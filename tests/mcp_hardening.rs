@@ -162,7 +162,9 @@ async fn loopback_bind_refuses_rebound_hosts_and_foreign_origins() {
     assert_forbidden(&get, "GET with Host evil.example");
     assert_eq!(
         get.json()["error"]["message"],
-        format!("Forbidden: Host {evil_host} is not a loopback name on a loopback listener")
+        format!(
+            "Forbidden: Host {evil_host} is not a loopback name on a loopback listener (add it to security.allowedHosts)"
+        )
     );
 
     // Allowed: loopback names, a local development origin, no Origin at all.
@@ -221,6 +223,26 @@ async fn an_all_addresses_bind_refuses_a_rebinding_browser() {
     // Agents send no Origin: any Host is served on such a bind.
     let reply = common::post_json(&url, &[("host", "gw.example.com")], &tools_list()).await;
     assert_allowed(&reply, "no Origin, public Host");
+}
+
+/// `security.allowedHosts` on an all-addresses bind: a Host not listed is refused even without an Origin
+/// (a rebinding page's fetch need not send one), a listed one and its subdomain pattern are served.
+#[tokio::test]
+async fn allowed_hosts_refuse_other_hosts_on_an_all_addresses_bind() {
+    let yaml = format!(
+        "{}security:\n  allowedHosts: [gw.example.com, '*.svc.cluster.local']\n",
+        common::route_yaml(SAMPLE).replace("address: 127.0.0.1", "address: 0.0.0.0")
+    );
+    let gw = common::gateway(&yaml).await;
+    let url = format!("http://127.0.0.1:{}/mcp", gw.addr.port());
+    for host in ["evil.example.com", "127.0.0.1", "svc.cluster.local"] {
+        let reply = common::post_json(&url, &[("host", host)], &tools_list()).await;
+        assert_forbidden(&reply, host);
+    }
+    for host in ["gw.example.com", "agw.agents.svc.cluster.local:8080"] {
+        let reply = common::post_json(&url, &[("host", host)], &tools_list()).await;
+        assert_allowed(&reply, host);
+    }
 }
 
 #[tokio::test]

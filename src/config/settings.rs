@@ -117,6 +117,7 @@ pub fn security(cx: &mut Cx, node: &Node, path: &str) -> Option<Security> {
             "sessionKeyFile",
             "sessionTtl",
             "allowedOrigins",
+            "allowedHosts",
             "trustedProxies",
             "mtls",
         ],
@@ -152,12 +153,14 @@ pub fn security(cx: &mut Cx, node: &Node, path: &str) -> Option<Security> {
     let allowed_origins = checked_texts(cx, &o, "allowedOrigins", |origin| {
         values::check_origin(origin).map(|()| origin.to_string())
     });
+    let allowed_hosts = checked_texts(cx, &o, "allowedHosts", values::host_name);
     let trusted_proxies = checked_texts(cx, &o, "trustedProxies", values::ip_range);
     Some(Security {
         session_key,
         session_key_file,
         session_ttl: cx.field(&o, "sessionTtl", Cx::positive_duration),
         allowed_origins,
+        allowed_hosts,
         trusted_proxies,
         mtls: cx.field(&o, "mtls", mtls),
     })
@@ -346,6 +349,25 @@ mod tests {
             diagnostics_of(&with("security: {trustedProxies: [10.0.0.0/8, ingress]}\n")),
             [
                 "t.yaml:10:41: security.trustedProxies[1]: \"ingress\" is not an IP address or a CIDR range such as 10.0.0.0/8"
+            ]
+        );
+    }
+
+    #[test]
+    fn allowed_hosts_are_names_without_port_each_checked_where_it_stands() {
+        let text = with("security: {allowedHosts: [GW.example.com, '*.svc.cluster.local']}\n");
+        let loaded = load_str(&text, "t.yaml").unwrap();
+        assert_eq!(
+            loaded.config.security.allowed_hosts,
+            ["gw.example.com", "*.svc.cluster.local"]
+        );
+        let diagnostics = diagnostics_of(&with(
+            "security: {allowedHosts: [gw.example.com, 'https://gw.example.com']}\n",
+        ));
+        assert_eq!(
+            diagnostics,
+            [
+                "t.yaml:10:43: security.allowedHosts[1]: \"https://gw.example.com\" is not a host name: write a name or address without scheme or port (e.g. gw.example.com), or *.example.com for its subdomains"
             ]
         );
     }

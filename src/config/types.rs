@@ -330,6 +330,9 @@ pub struct Security {
     pub session_ttl: Option<Duration>,
     /// Origins allowed on browser requests, besides same-host ones. Default: loopback origins for loopback binds.
     pub allowed_origins: Vec<String>,
+    /// Host names (`*.example.com` for any subdomain) requests may carry; lower-cased. Default: any Host on
+    /// other binds, loopback names on loopback binds (which accept those in any case).
+    pub allowed_hosts: Vec<String>,
     /// Peers whose `X-Forwarded-*` headers are believed. Default: none.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub mtls: Option<Mtls>,

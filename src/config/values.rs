@@ -60,6 +60,20 @@ pub fn ip_range(text: &str) -> Result<ipnet::IpNet, String> {
 }
 
 /// A browser origin: scheme, host and optional port, nothing after.
+/// A Host name to accept: a name or address without port or scheme, or `*.` and a name (any subdomain
+/// of it); lower-cased, as Host names compare case-insensitively.
+pub fn host_name(host: &str) -> Result<String, String> {
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    let bracketed = name.starts_with('[') && name.ends_with(']');
+    if name.is_empty() || !(name.chars().all(plain) || bracketed) {
+        return Err(format!(
+            "\"{host}\" is not a host name: write a name or address without scheme or port (e.g. gw.example.com), or *.example.com for its subdomains"
+        ));
+    }
+    Ok(host.to_ascii_lowercase())
+}
+
 pub fn check_origin(origin: &str) -> Result<(), String> {
     let rest = authority_and_rest(origin)?;
     if rest.is_empty() {

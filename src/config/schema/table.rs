@@ -14,6 +14,10 @@ const ORIGIN: Ty = Ty::Pattern(
     r"^https?://([A-Za-z0-9._%-]+|\[[0-9A-Za-z:.%]+\])(:[0-9]{1,5})?$",
     "origin (`scheme://host[:port]`)",
 );
+const HOST: Ty = Ty::Pattern(
+    r"^(\*\.)?([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])$",
+    "host name without port (`*.` for subdomains)",
+);
 const HTTP_PATH: Ty = Ty::Pattern("^/", "path (starts with `/`)");
 const IP: Ty = Ty::Pattern(
     r"^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$",
@@ -453,11 +457,12 @@ pub(super) const DEFS: &[Def] = &[
             f("sessionKeyFile", Ty::Text, "/var/run/secrets/agent-gateway/session-key", "Read the key from this file instead (a mounted Secret). Not together with `sessionKey`."),
             f("sessionTtl", Ty::PositiveDuration, "1h", "The lifetime of a session id.").default(Dflt::Str("24h")),
             f("allowedOrigins", Ty::List(&ORIGIN, 0), "['https://app.example.com']", "Origins allowed on browser requests (those with an `Origin` header). A same-host Origin is not enough, since a DNS-rebinding browser sends one; a loopback origin reaching a loopback Host needs no entry.").default(Dflt::Doc("none; loopback origins reach loopback Hosts")),
+            f("allowedHosts", Ty::List(&HOST, 0), "['gw.example.com', '*.svc.cluster.local']", "Host names requests may carry (without port; `*.name` for any subdomain of it); any other gets 403. Against DNS rebinding on binds that are not loopback: a rebinding browser sends the attacker's name as Host. Loopback binds accept loopback names (`localhost`, 127.0.0.0/8, `[::1]`) in any case.").default(Dflt::Doc("any Host on other binds; loopback names on loopback binds")),
             f("trustedProxies", Ty::List(&CIDR, 0), "['10.0.0.0/8']", "Peers (addresses or CIDR ranges) whose `X-Forwarded-Host`, `X-Forwarded-Proto`, `X-Forwarded-For` and `Forwarded` headers are believed, e.g. the ingress controller's pods; from any other peer those headers are removed on arrival. They name the gateway's public URL in agent cards, protected-resource metadata and `WWW-Authenticate`.").default(Dflt::Doc("none")),
             f("mtls", Ty::Ref("Mtls"), "", "Mutual TLS on the listeners (guide step 10.1)."),
         ],
         exclusive: &[("sessionKey", "sessionKeyFile")],
-        example: "sessionKeyFile: /var/run/secrets/agent-gateway/session-key\nsessionTtl: 24h\nallowedOrigins: ['http://localhost:3000']\n",
+        example: "sessionKeyFile: /var/run/secrets/agent-gateway/session-key\nsessionTtl: 24h\nallowedOrigins: ['http://localhost:3000']\nallowedHosts: [gw.example.com]\n",
         ..DEF
     },
     Def {

@@ -1,14 +1,17 @@
 //! DNS-rebinding and cross-origin protection. A page on evil.example that makes the browser resolve its
 //! name to the gateway sends `Host: evil.example` and `Origin: http://evil.example`: same-host, so a
-//! same-host Origin proves nothing. A loopback bind accepts only loopback Host names; on any bind a
-//! request with an `Origin` (only browsers send one) is refused (403) unless the Origin is configured
-//! (`security.allowedOrigins`) or is a loopback origin reaching a loopback Host.
+//! same-host Origin proves nothing. A loopback bind accepts only loopback Host names, and any bind only
+//! those in `security.allowedHosts` when that is set; on any bind a request with an `Origin` (only
+//! browsers send one) is refused (403) unless the Origin is configured (`security.allowedOrigins`) or is
+//! a loopback origin reaching a loopback Host.
 
 use http::HeaderMap;
 
 pub struct OriginPolicy {
     pub loopback_bind: bool,
     pub allowed: Vec<String>,
+    /// `security.allowedHosts`, lower-cased; empty: no list.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// `localhost`, or a literal address in 127.0.0.0/8 or `[::1]`. A name is matched whole: a prefix test
@@ -50,10 +53,30 @@ impl OriginPolicy {
             .get(http::header::HOST)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if self.loopback_bind && !host.is_empty() && !is_loopback_host(host) {
-            return Err(format!(
-                "Host {host} is not a loopback name on a loopback listener"
-            ));
+        let listed = || {
+            let name = strip_port(host).to_ascii_lowercase();
+            self.allowed_hosts
+                .iter()
+                .any(|allowed| match allowed.strip_prefix("*.") {
+                    Some(parent) => name
+                        .strip_suffix(parent)
+                        .is_some_and(|sub| sub.ends_with('.') && sub.len() > 1),
+                    None => *allowed == name,
+                })
+        };
+        let loopback = self.loopback_bind && is_loopback_host(host);
+        if !host.is_empty()
+            && !loopback
+            && (self.loopback_bind || !self.allowed_hosts.is_empty())
+            && !listed()
+        {
+            return Err(if self.allowed_hosts.is_empty() {
+                format!(
+                    "Host {host} is not a loopback name on a loopback listener (add it to security.allowedHosts)"
+                )
+            } else {
+                format!("Host {host} is not in security.allowedHosts")
+            });
         }
         let Some(origin) = headers.get(http::header::ORIGIN) else {
             return Ok(());
@@ -98,6 +121,7 @@ mod tests {
         let p = OriginPolicy {
             loopback_bind: true,
             allowed: vec![],
+            allowed_hosts: vec![],
         };
         assert!(p.check(&headers(&[("host", "127.0.0.1:8080")])).is_ok());
         assert!(
@@ -126,6 +150,7 @@ mod tests {
         let p = OriginPolicy {
             loopback_bind: true,
             allowed: vec![],
+            allowed_hosts: vec![],
         };
         for host in [
             "127.0.0.1:8080",
@@ -160,6 +185,7 @@ mod tests {
         let p = OriginPolicy {
             loopback_bind: false,
             allowed: vec!["https://inspector.example".into()],
+            allowed_hosts: vec![],
         };
         // What a rebinding browser sends: its own name as Host and Origin.
         assert!(
@@ -198,5 +224,35 @@ mod tests {
             .is_err()
         );
         assert!(p.check(&headers(&[("host", "gw.example")])).is_ok());
+    }
+
+    #[test]
+    fn allowed_hosts_hold_on_every_bind() {
+        let p = |loopback_bind| OriginPolicy {
+            loopback_bind,
+            allowed: vec![],
+            allowed_hosts: vec!["gw.example.com".into(), "*.svc.cluster.local".into()],
+        };
+        for bind in [false, true] {
+            let ok = |host: &str| p(bind).check(&headers(&[("host", host)])).is_ok();
+            assert!(
+                ok("gw.example.com:8080") && ok("GW.Example.Com"),
+                "bind {bind}"
+            );
+            assert!(ok("agw.agents.svc.cluster.local"), "bind {bind}");
+            assert!(
+                !ok("svc.cluster.local") && !ok("evilsvc.cluster.local"),
+                "bind {bind}"
+            );
+            assert!(
+                !ok("evil.example.com") && !ok("gw.example.com.evil.example"),
+                "bind {bind}"
+            );
+            assert_eq!(
+                ok("127.0.0.1:8080"),
+                bind,
+                "loopback names only on loopback binds"
+            );
+        }
     }
 }

@@ -144,6 +144,7 @@ impl Pipeline {
             origin: OriginPolicy {
                 loopback_bind: env.loopback_bind,
                 allowed: env.security.allowed_origins.clone(),
+                allowed_hosts: env.security.allowed_hosts.clone(),
             },
             authn,
             body: BodyLimits::from(env.limits),
