@@ -595,7 +595,7 @@ async fn cancel_subscribe_and_list_only_reach_the_callers_own_tasks() {
     );
     let mut stream = stream;
     let first = String::from_utf8(stream.chunk().await.unwrap().unwrap().to_vec()).unwrap();
-    assert!(first.contains(&task), "{first}");
+    assert!(first.contains(&task) && first.contains(&context), "{first}");
     drop(stream);
     let (_, v) = rpc(
         addr,
@@ -614,9 +614,12 @@ async fn cancel_subscribe_and_list_only_reach_the_callers_own_tasks() {
     let mine = list("alice", context.clone()).await;
     let tasks = mine["result"]["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 1, "{mine}");
-    // Tokens are per exchange (random nonce): the listed token differs from the first one but names the
-    // same task, consistently within the answer.
+    // One task is one token in every answer: the list, the stream and GetTask show the ids SendMessage did.
     let listed = tasks[0]["id"].as_str().unwrap();
+    assert_eq!(
+        (listed, &tasks[0]["contextId"]),
+        (task.as_str(), &json!(context))
+    );
     assert_eq!(tasks[0]["history"][0]["taskId"], listed);
     let (_, v) = rpc(
         addr,
@@ -629,6 +632,10 @@ async fn cancel_subscribe_and_list_only_reach_the_callers_own_tasks() {
     assert_eq!(
         v["result"]["history"][0]["parts"][0]["text"], "wait Tampa",
         "{v}"
+    );
+    assert_eq!(
+        (&v["result"]["id"], &v["result"]["contextId"]),
+        (&json!(task), &json!(context))
     );
     assert_eq!(list("bob", context.clone()).await["error"]["code"], -32001);
 

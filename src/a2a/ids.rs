@@ -17,10 +17,12 @@
 //! A `contextId` the client chose itself (one that is not a sealed token) starts a new conversation; it is
 //! forwarded prefixed with a hash of the principal so two principals choosing the same string never share
 //! an agent-side context. This is also what makes `ListTasks` by `contextId` safe: contexts are never
-//! shared between principals. Sealing uses a random nonce, so within one exchange each raw id maps to one
-//! token (the one the client sent, when it sent one), and clients comparing ids across events still match.
+//! shared between principals.
+//!
+//! Sealing is deterministic (`Sealer::seal_deterministic`): one raw id, for one principal at one agent,
+//! is always the same token, in every response, stream and replica, so clients that compare or group ids
+//! (by `contextId`, say) see one task as one task. Another principal or agent gets an unrelated token.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -65,7 +67,6 @@ pub struct IdMap {
     sealer: Arc<Sealer>,
     principal: String,
     agent: String,
-    known: HashMap<(&'static str, String), String>,
 }
 
 impl IdMap {
@@ -74,17 +75,16 @@ impl IdMap {
             sealer,
             principal: principal.unwrap_or_default().to_string(),
             agent: agent.to_string(),
-            known: HashMap::new(),
         }
     }
 
-    pub fn open_task(&mut self, token: &str) -> Result<String, NotFound> {
+    pub fn open_task(&self, token: &str) -> Result<String, NotFound> {
         self.open(TASK, token).ok_or(NotFound)
     }
 
     /// A context id: ours and owned by the caller → the agent's id; ours but someone else's → NotFound;
     /// not ours at all → a client-chosen id, namespaced by principal.
-    pub fn open_context(&mut self, token: &str) -> Result<String, NotFound> {
+    pub fn open_context(&self, token: &str) -> Result<String, NotFound> {
         if let Some(raw) = self.open(CONTEXT, token) {
             return Ok(raw);
         }
@@ -96,34 +96,24 @@ impl IdMap {
         Ok(format!("{prefix}~{token}"))
     }
 
-    fn open(&mut self, purpose: &'static str, token: &str) -> Option<String> {
+    fn open(&self, purpose: &'static str, token: &str) -> Option<String> {
         let claim: Claim = self.sealer.open(purpose, token).ok()?;
-        if claim.p != self.principal || claim.a != self.agent {
-            return None;
-        }
-        self.known
-            .insert((purpose, claim.id.clone()), token.to_string());
-        Some(claim.id)
+        (claim.p == self.principal && claim.a == self.agent).then_some(claim.id)
     }
 
-    pub fn seal(&mut self, purpose: &'static str, raw: &str) -> String {
-        if let Some(token) = self.known.get(&(purpose, raw.to_string())) {
-            return token.clone();
-        }
-        let token = self.sealer.seal(
+    pub fn seal(&self, purpose: &'static str, raw: &str) -> String {
+        self.sealer.seal_deterministic(
             purpose,
             &Claim {
                 p: self.principal.clone(),
                 a: self.agent.clone(),
                 id: raw.to_string(),
             },
-        );
-        self.known.insert((purpose, raw.to_string()), token.clone());
-        token
+        )
     }
 
     /// Opens every id in a request's `params` (or an HTTP+JSON body).
-    pub fn inbound(&mut self, value: &mut Value) -> Result<(), NotFound> {
+    pub fn inbound(&self, value: &mut Value) -> Result<(), NotFound> {
         match value {
             Value::Object(map) => {
                 for (key, v) in map.iter_mut() {
@@ -149,7 +139,7 @@ impl IdMap {
     }
 
     /// Seals every id in a response's `result`, a stream event or an HTTP+JSON body.
-    pub fn outbound(&mut self, value: &mut Value) {
+    pub fn outbound(&self, value: &mut Value) {
         match value {
             Value::Object(map) => {
                 let is_task = map.get("id").is_some_and(Value::is_string)
@@ -217,7 +207,7 @@ mod tests {
     fn seals_tasks_and_contexts_and_only_the_owner_opens_them() {
         let mut task = json!({"id": "t1", "contextId": "c1", "kind": "task", "status": {"state": "working"},
             "history": [{"messageId": "m", "taskId": "t1", "contextId": "c1", "metadata": {"taskId": "keep"}}]});
-        let mut alice = map("alice");
+        let alice = map("alice");
         alice.outbound(&mut task);
         let sealed_id = task["id"].as_str().unwrap().to_string();
         assert_ne!(sealed_id, "t1");
@@ -270,16 +260,29 @@ mod tests {
     }
 
     #[test]
-    fn a_token_from_the_request_is_reused_in_the_response() {
-        let mut alice = map("alice");
-        let token = alice.seal(TASK, "t9");
-        let mut fresh = map("alice");
-        let mut params = json!({"id": "x", "message": {"taskId": token}});
-        fresh.inbound(&mut params).unwrap();
-        assert_eq!(params["message"]["taskId"], "t9");
-        let mut event = json!({"statusUpdate": {"taskId": "t9", "status": {}}});
-        fresh.outbound(&mut event);
-        assert_eq!(event["statusUpdate"]["taskId"], token.as_str());
+    fn one_raw_id_seals_to_one_token_per_principal_and_agent_in_every_exchange() {
+        // Two exchanges (two GetTask calls, two streams on one task) show the client the same ids.
+        let (first, second) = (map("alice"), map("alice"));
+        let mut a = json!({"id": "t1", "contextId": "c1", "status": {}});
+        let mut b = json!({"statusUpdate": {"taskId": "t1", "contextId": "c1", "status": {}}});
+        first.outbound(&mut a);
+        second.outbound(&mut b);
+        assert_eq!(a["id"], b["statusUpdate"]["taskId"]);
+        assert_eq!(a["contextId"], b["statusUpdate"]["contextId"]);
+        // The token a client sends comes back unchanged.
+        let mut params = json!({"message": {"taskId": a["id"].clone()}});
+        let third = map("alice");
+        third.inbound(&mut params).unwrap();
+        let mut echo = json!({"taskId": "t1"});
+        third.outbound(&mut echo);
+        assert_eq!(echo["taskId"], a["id"]);
+        // Another principal, or the same principal at another agent, sees other tokens for the same raw id.
+        assert_ne!(map("bob").seal(TASK, "t1"), first.seal(TASK, "t1"));
+        let sealer = first.sealer.clone();
+        let other_agent = IdMap::new(sealer, Some("alice"), "planning").seal(TASK, "t1");
+        assert_ne!(other_agent, first.seal(TASK, "t1"));
+        // Task and context ids live apart: the same raw string is two tokens.
+        assert_ne!(first.seal(CONTEXT, "t1"), first.seal(TASK, "t1"));
     }
 
     mod properties {

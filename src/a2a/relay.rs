@@ -209,7 +209,7 @@ pub async fn relay(
     route: &A2aRoute,
     name: &str,
     response: Response<Incoming>,
-    mut ids: IdMap,
+    ids: IdMap,
     card_rewrite: Option<CardRewrite>,
 ) -> Result<Response<Body>, Error> {
     if is_event_stream(&response) {
@@ -256,7 +256,7 @@ fn copy_headers(from: &HeaderMap, to: &mut HeaderMap) {
     }
 }
 
-fn stream(mut body: Incoming, mut ids: IdMap, idle: Duration) -> Response<Body> {
+fn stream(mut body: Incoming, ids: IdMap, idle: Duration) -> Response<Body> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         let mut parser = sse::Parser::new(MAX_REPLY);

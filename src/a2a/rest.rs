@@ -20,7 +20,7 @@ pub async fn handle(
     name: &str,
     sub: &str,
     request: Request<Incoming>,
-    mut ids: IdMap,
+    ids: IdMap,
     caller: &Caller,
 ) -> Outcome {
     let refuse = |e: Error| Err(e).refuse(Dialect::A2aRest, &Value::Null);
@@ -40,11 +40,11 @@ pub async fn handle(
         return refuse(e);
     }
     let query = request.uri().query().map(str::to_string);
-    let Some(path) = open_path(sub, &mut ids) else {
+    let Some(path) = open_path(sub, &ids) else {
         return refuse(task_not_found());
     };
     let lists_tasks = method == http::Method::GET && path.trim_end_matches('/').ends_with("/tasks");
-    let Ok(query) = open_query(query.as_deref(), &mut ids) else {
+    let Ok(query) = open_query(query.as_deref(), &ids) else {
         return refuse(task_not_found());
     };
     if lists_tasks
@@ -94,7 +94,7 @@ pub async fn handle(
 }
 
 /// Opens the task id in `…/tasks/{id}[:verb][/…]`; `None` when it is not one of the caller's.
-fn open_path(sub: &str, ids: &mut IdMap) -> Option<String> {
+fn open_path(sub: &str, ids: &IdMap) -> Option<String> {
     let mut segments: Vec<String> = sub.split('/').map(str::to_string).collect();
     if let Some(i) = segments.iter().position(|s| s == "tasks")
         && let Some(segment) = segments.get_mut(i + 1)
@@ -107,7 +107,7 @@ fn open_path(sub: &str, ids: &mut IdMap) -> Option<String> {
     Some(segments.join("/"))
 }
 
-fn open_query(query: Option<&str>, ids: &mut IdMap) -> Result<Option<String>, ()> {
+fn open_query(query: Option<&str>, ids: &IdMap) -> Result<Option<String>, ()> {
     let Some(query) = query else { return Ok(None) };
     let mut out = Vec::new();
     for pair in query.split('&') {

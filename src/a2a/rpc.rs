@@ -21,7 +21,7 @@ pub async fn handle(
     agent: &Agent,
     name: &str,
     request: Request<Incoming>,
-    mut ids: IdMap,
+    ids: IdMap,
     caller: &Caller,
     dialect: Dialect,
 ) -> Outcome {
@@ -70,7 +70,7 @@ pub async fn handle(
         .family(info.as_deref(), &parts.headers)
         .refuse(dialect, &id)?;
     match message.get_mut("params") {
-        Some(params) => open_params(&method, params, &mut ids).refuse(dialect, &id)?,
+        Some(params) => open_params(&method, params, &ids).refuse(dialect, &id)?,
         None if method == "ListTasks" => {
             return Err(Error::Unsupported(LIST_NEEDS_CONTEXT.into())).refuse(dialect, &id);
         }
@@ -101,7 +101,7 @@ pub async fn handle(
 pub(super) const LIST_NEEDS_CONTEXT: &str = "ListTasks through the gateway needs a contextId: tasks are listed per conversation, so no other caller's tasks are shown";
 
 /// Opens the ids in a request's params; an id that is not one of the caller's is TaskNotFound.
-fn open_params(method: &str, params: &mut Value, ids: &mut IdMap) -> Result<(), Error> {
+fn open_params(method: &str, params: &mut Value, ids: &IdMap) -> Result<(), Error> {
     let not_found = |id: &str| Error::Unknown {
         kind: TargetKind::Task,
         name: id.to_string(),
@@ -124,7 +124,7 @@ async fn shorthand(
     agent: &Agent,
     name: &str,
     text: String,
-    mut ids: IdMap,
+    ids: IdMap,
     caller: &Caller,
 ) -> Outcome {
     let info = route.card_info(agent).await;
