@@ -12,7 +12,7 @@ use crate::core::jsonrpc;
 use crate::core::seal::random_id;
 use crate::core::telemetry::metrics::{self, Outcome};
 use crate::mcp::protocol::server::{self, LIST_TTL_MS};
-use crate::mcp::protocol::version;
+use crate::mcp::protocol::{methods, version};
 use crate::mcp::relay::relay;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
 use crate::mcp::server::listen;
@@ -22,6 +22,9 @@ use crate::mcp::upstream::Reply;
 use crate::mcp::upstream::reply::Members;
 
 pub async fn dispatch(ex: &Exchange<'_>, id: &Value, method: &str, params: Value) -> Answer {
+    if ex.is_stateless() && methods::removed_from_stateless(method) {
+        return ex.answer(id, Err(Error::MethodNotFound(method.to_string())));
+    }
     let outcome = match method {
         "initialize" => Ok(initialize(ex, id, &params).await),
         "server/discover" => Ok(ex.result(id, server::discover_result())),

@@ -190,7 +190,8 @@ fn mode_of(
     let unsupported_header =
         |v: &str| Error::InvalidRequest(format!("unsupported MCP-Protocol-Version {v}"));
 
-    if method == Some("initialize") {
+    // A session-era initialize; on the 2026-07-28 wire (with `_meta`) it is a removed method, answered below.
+    if method == Some("initialize") && meta_version.is_none() {
         return Ok(Mode::Sessionless);
     }
     if let Some(token) = headers.get(SESSION_HEADER) {
@@ -269,7 +270,9 @@ fn check_stateless_headers(
         }
         None => return Err(mismatch("Mcp-Method header is required".into())),
     }
-    if let Some(key) = methods::target_param(method) {
+    // A method this wire removed names no target: it is answered as unknown, whatever the headers say.
+    let target = methods::target_param(method).filter(|_| !methods::removed_from_stateless(method));
+    if let Some(key) = target {
         let expected = params
             .and_then(|p| p.get(key))
             .and_then(Value::as_str)

@@ -1,0 +1,87 @@
+//! The 2026-07-28 error rules of a stateless server (SEP-2575), as the conformance suite's
+//! `server-stateless` scenario checks them: which JSON-RPC code and which HTTP status answer a removed
+//! method, a header that disagrees with the body, an unknown version, and a client capability the request
+//! did not declare.
+
+mod common;
+
+use common::{Reply, gateway, post_json, route_yaml};
+use serde_json::{Value, json};
+
+const STATELESS: &str = "2026-07-28";
+
+fn meta(version: &str) -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": version,
+        "io.modelcontextprotocol/clientCapabilities": {},
+    })
+}
+
+/// POSTs `method` on the 2026-07-28 wire: `_meta` at `body_version`, the version header at
+/// `header_version`, `Mcp-Method` and, when `name` is given, `Mcp-Name`.
+async fn post_2026(
+    url: &str,
+    method: &str,
+    mut params: Value,
+    body_version: &str,
+    header_version: &str,
+    name: Option<&str>,
+) -> Reply {
+    params["_meta"] = meta(body_version);
+    let body = json!({"jsonrpc": "2.0", "id": 500, "method": method, "params": params});
+    let mut headers = vec![
+        ("mcp-protocol-version", header_version),
+        ("mcp-method", method),
+        ("accept", "application/json, text/event-stream"),
+    ];
+    if let Some(name) = name {
+        headers.push(("mcp-name", name));
+    }
+    post_json(url, &headers, &body).await
+}
+
+fn sample_route() -> String {
+    route_yaml("- name: sample\n  type: sample\n")
+}
+
+#[tokio::test]
+async fn methods_removed_from_the_2026_wire_are_404_method_not_found() {
+    let gw = gateway(&sample_route()).await;
+    let url = gw.url("/mcp");
+    for method in [
+        "initialize",
+        "ping",
+        "logging/setLevel",
+        "resources/subscribe",
+        "resources/unsubscribe",
+    ] {
+        let reply = post_2026(&url, method, json!({}), STATELESS, STATELESS, None).await;
+        let (status, code, _) = reply.error();
+        assert_eq!((status, code), (404, -32601), "{method}: {}", reply.text);
+        assert_eq!(
+            reply.json()["id"],
+            500,
+            "{method}: the error answers its id"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_session_era_keeps_the_methods_the_2026_wire_removed() {
+    let gw = gateway(&sample_route()).await;
+    let url = gw.url("/mcp");
+    let session = common::initialize(&url).await;
+    let headers = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
+    for (method, params) in [
+        ("ping", json!({})),
+        ("logging/setLevel", json!({"level": "info"})),
+    ] {
+        let body = json!({"jsonrpc": "2.0", "id": 2, "method": method, "params": params});
+        let reply = post_json(&url, &headers, &body).await;
+        assert_eq!(reply.status, 200, "{method}: {}", reply.text);
+        assert_eq!(reply.json()["result"], json!({}), "{method}");
+    }
+}
