@@ -85,3 +85,51 @@ async fn the_session_era_keeps_the_methods_the_2026_wire_removed() {
         assert_eq!(reply.json()["result"], json!({}), "{method}");
     }
 }
+
+#[tokio::test]
+async fn a_header_that_disagrees_with_the_body_is_a_mismatch_even_for_an_unknown_version() {
+    let gw = gateway(&sample_route()).await;
+    let reply = post_2026(
+        &gw.url("/mcp"),
+        "server/discover",
+        json!({}),
+        "v999.0.0",
+        STATELESS,
+        None,
+    )
+    .await;
+    let (status, code, _) = reply.error();
+    assert_eq!((status, code), (400, -32020), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn an_unsupported_version_names_the_requested_and_the_supported_versions() {
+    let gw = gateway(&sample_route()).await;
+    let url = gw.url("/mcp");
+    let assert_names_both = |reply: &Reply, requested: &str| {
+        let (status, code, _) = reply.error();
+        assert_eq!((status, code), (400, -32022), "{}", reply.text);
+        let data = &reply.json()["error"]["data"];
+        assert_eq!(data["requested"], requested, "{}", reply.text);
+        let supported = data["supported"].as_array().expect("data.supported");
+        assert!(supported.contains(&json!(STATELESS)), "{}", reply.text);
+        assert!(supported.contains(&json!("2025-11-25")), "{}", reply.text);
+    };
+
+    // In `_meta` and the header alike (the 2026-07-28 wire).
+    let reply = post_2026(
+        &url,
+        "server/discover",
+        json!({}),
+        "v999.0.0",
+        "v999.0.0",
+        None,
+    )
+    .await;
+    assert_names_both(&reply, "v999.0.0");
+
+    // In the header only (a client that never learned the 2026 wire).
+    let body = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"});
+    let reply = post_json(&url, &[("mcp-protocol-version", "1999-01-01")], &body).await;
+    assert_names_both(&reply, "1999-01-01");
+}

@@ -5,6 +5,7 @@ pub mod exchange;
 pub mod legacy_sse;
 pub mod listen;
 pub mod session;
+pub mod stateless;
 pub mod streamable;
 pub mod subscriptions;
 

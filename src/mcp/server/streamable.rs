@@ -20,6 +20,7 @@ use crate::mcp::route::McpRoute;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
 use crate::mcp::server::listen;
 use crate::mcp::server::session::{SessionClaims, SessionRejection};
+use crate::mcp::server::stateless;
 use crate::mcp::state::MAX_STREAMS_PER_SESSION;
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -187,8 +188,10 @@ fn mode_of(
         .and_then(|p| p.get("_meta"))
         .and_then(|m| m.get(version::META_PROTOCOL_VERSION))
         .and_then(Value::as_str);
-    let unsupported_header =
-        |v: &str| Error::InvalidRequest(format!("unsupported MCP-Protocol-Version {v}"));
+    let unsupported = |v: &str| Error::UnsupportedVersion {
+        requested: v.to_string(),
+        supported: version::all(),
+    };
 
     // A session-era initialize; on the 2026-07-28 wire (with `_meta`) it is a removed method, answered below.
     if method == Some("initialize") && meta_version.is_none() {
@@ -199,25 +202,12 @@ fn mode_of(
         if let Some(v) = header_version
             && !version::is_supported(v)
         {
-            return Err(unsupported_header(v));
+            return Err(unsupported(v));
         }
         return Ok(Mode::Session(claims));
     }
     if meta_version.is_some() || method == Some("server/discover") {
-        let Some(meta_version) = meta_version else {
-            return Err(Error::BadParams(format!(
-                "request _meta must carry {} and {}",
-                version::META_PROTOCOL_VERSION,
-                version::META_CLIENT_CAPABILITIES
-            )));
-        };
-        if !version::is_supported(meta_version) {
-            return Err(Error::UnsupportedVersion {
-                requested: meta_version.to_string(),
-                supported: version::all(),
-            });
-        }
-        check_stateless_headers(headers, method.unwrap_or(""), params, meta_version)?;
+        stateless::check(headers, method.unwrap_or(""), params)?;
         return Ok(Mode::Stateless);
     }
     match header_version {
@@ -225,84 +215,9 @@ fn mode_of(
             "request _meta must carry {}",
             version::META_PROTOCOL_VERSION
         ))),
-        Some(v) if !version::is_supported(v) => Err(unsupported_header(v)),
+        Some(v) if !version::is_supported(v) => Err(unsupported(v)),
         _ => Ok(Mode::Sessionless),
     }
-}
-
-/// 2026-07-28: the version header, `Mcp-Method` and `Mcp-Name` must agree with the body (-32020), so that
-/// intermediaries routing on headers see the request that actually runs.
-fn check_stateless_headers(
-    headers: &HeaderMap,
-    method: &str,
-    params: Option<&Value>,
-    meta_version: &str,
-) -> Result<(), Error> {
-    let mismatch = Error::HeaderMismatch;
-    let single = |name: &str| -> Result<Option<&str>, Error> {
-        let mut values = headers.get_all(name).iter();
-        let first = values.next();
-        if values.next().is_some() {
-            return Err(mismatch(format!("duplicate {name} header")));
-        }
-        first
-            .map(|v| {
-                v.to_str()
-                    .map_err(|_| mismatch(format!("{name} header is not valid text")))
-            })
-            .transpose()
-    };
-    match single("mcp-protocol-version")? {
-        Some(v) if v == meta_version => {}
-        Some(v) => {
-            return Err(mismatch(format!(
-                "MCP-Protocol-Version header ({v}) does not match _meta protocolVersion ({meta_version})"
-            )));
-        }
-        None => return Err(mismatch("MCP-Protocol-Version header is required".into())),
-    }
-    match single("mcp-method")? {
-        Some(m) if m == method => {}
-        Some(m) => {
-            return Err(mismatch(format!(
-                "Mcp-Method header ({m}) does not match the body method ({method})"
-            )));
-        }
-        None => return Err(mismatch("Mcp-Method header is required".into())),
-    }
-    // A method this wire removed names no target: it is answered as unknown, whatever the headers say.
-    let target = methods::target_param(method).filter(|_| !methods::removed_from_stateless(method));
-    if let Some(key) = target {
-        let expected = params
-            .and_then(|p| p.get(key))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        match single("mcp-name")?.map(version::decode_header_value) {
-            Some(Some(n)) if n == expected => {}
-            Some(Some(n)) => {
-                return Err(mismatch(format!(
-                    "Mcp-Name header ({n}) does not match params.{key} ({expected})"
-                )));
-            }
-            Some(None) => return Err(mismatch("Mcp-Name header is not valid base64".into())),
-            None => {
-                return Err(mismatch(format!(
-                    "Mcp-Name header is required for {method}"
-                )));
-            }
-        }
-    }
-    let has_caps = params
-        .and_then(|p| p.get("_meta"))
-        .and_then(|m| m.get(version::META_CLIENT_CAPABILITIES))
-        .is_some_and(Value::is_object);
-    if !has_caps {
-        return Err(Error::BadParams(format!(
-            "request _meta is missing {}",
-            version::META_CLIENT_CAPABILITIES
-        )));
-    }
-    Ok(())
 }
 
 /// A session id that is not ours, expired, closed, or bound to someone else is answered alike: 404, so
