@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::stub::{Era, Stub};
 use common::{Reply, gateway, post_json, route_yaml};
 use serde_json::{Value, json};
 
@@ -132,4 +133,57 @@ async fn an_unsupported_version_names_the_requested_and_the_supported_versions()
     let body = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"});
     let reply = post_json(&url, &[("mcp-protocol-version", "1999-01-01")], &body).await;
     assert_names_both(&reply, "1999-01-01");
+}
+
+/// A stub: the test needs an upstream that refuses a call with -32021 on cue, which no SDK's tool does
+/// unless written to.
+async fn upstream_missing_capability() -> Stub {
+    Stub::mcp(Era::Stateless)
+        .start(|r| match r.rpc_method() {
+            "tools/list" => r.result(json!({"tools": [
+                {"name": "test_missing_capability", "inputSchema": {"type": "object"}}
+            ]})),
+            "tools/call" => common::stub::Answer::json(&json!({
+                "jsonrpc": "2.0",
+                "id": r.json["id"],
+                "error": {
+                    "code": -32021,
+                    "message": "Missing required client capability: sampling",
+                    "data": {"requiredCapabilities": {"sampling": {}}},
+                },
+            })),
+            _ => r.not_found(),
+        })
+        .await
+}
+
+#[tokio::test]
+async fn an_upstreams_missing_capability_error_is_400_on_the_2026_wire_and_200_in_a_session() {
+    let upstream = upstream_missing_capability().await;
+    let gw = gateway(&route_yaml(&upstream.backend("fixture", None))).await;
+    let url = gw.url("/mcp");
+    let params = json!({"name": "test_missing_capability", "arguments": {}});
+
+    let reply = post_2026(
+        &url,
+        "tools/call",
+        params.clone(),
+        STATELESS,
+        STATELESS,
+        Some("test_missing_capability"),
+    )
+    .await;
+    let (status, code, _) = reply.error();
+    assert_eq!((status, code), (400, -32021), "{}", reply.text);
+    assert_eq!(
+        reply.json()["error"]["data"]["requiredCapabilities"],
+        json!({"sampling": {}}),
+        "relayed as the upstream said it"
+    );
+
+    let session = common::initialize(&url).await;
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params});
+    let reply = post_json(&url, &[("mcp-session-id", session.as_str())], &body).await;
+    let (status, code, _) = reply.error();
+    assert_eq!((status, code), (200, -32021), "{}", reply.text);
 }

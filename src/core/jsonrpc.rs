@@ -10,6 +10,8 @@ pub const INVALID_PARAMS: i64 = -32602;
 pub const INTERNAL_ERROR: i64 = -32603;
 /// 2026-07-28: an `Mcp-Method`/`Mcp-Name`/`MCP-Protocol-Version` header disagrees with the body.
 pub const HEADER_MISMATCH: i64 = -32020;
+/// 2026-07-28: serving the request needs a client capability its `_meta` did not declare.
+pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i64 = -32021;
 /// 2026-07-28: the requested protocol version is not supported.
 pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 /// Gateway-specific (implementation-defined range): the upstream owning the target failed or timed out.

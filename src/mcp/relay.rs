@@ -11,10 +11,9 @@ use tokio::sync::mpsc;
 
 use crate::core::error::{self, Error, UpstreamError};
 use crate::core::http::sse;
-use crate::core::jsonrpc;
 use crate::core::seal::random_id;
 use crate::core::telemetry::tracing::{Attempt, add_meta};
-use crate::mcp::protocol::methods;
+use crate::mcp::protocol::{methods, status};
 use crate::mcp::route::McpRoute;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
 use crate::mcp::state::{MAX_IN_FLIGHT, MAX_PENDING_PER_CALL, PendingReply};
@@ -449,12 +448,9 @@ impl Relayed {
         Ok(Relayed { body, error_code })
     }
 
-    /// The answer in the caller's era: the stateless revision answers an unknown method with 404.
+    /// The answer, with the status its error code has in the caller's era.
     fn answer(self, stateless: bool) -> Answer {
-        let status = match (stateless, self.error_code) {
-            (true, Some(jsonrpc::METHOD_NOT_FOUND)) => http::StatusCode::NOT_FOUND,
-            _ => http::StatusCode::OK,
-        };
+        let status = status::of_relayed_error(stateless, self.error_code);
         Answer::Raw {
             status,
             body: self.body.into(),

@@ -2,4 +2,5 @@
 
 pub mod methods;
 pub mod server;
+pub mod status;
 pub mod version;

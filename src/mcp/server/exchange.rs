@@ -10,6 +10,7 @@ use crate::core::error::{Dialect, Error};
 use crate::core::http::Caller;
 use crate::core::jsonrpc;
 use crate::core::policy::{Call, Protocol};
+use crate::mcp::protocol::status;
 use crate::mcp::route::McpRoute;
 use crate::mcp::server::session::SessionClaims;
 use crate::mcp::upstream::{CallCtx, EventSink};
@@ -112,14 +113,10 @@ impl Exchange<'_> {
         }
     }
 
-    /// A JSON-RPC reply relayed from an upstream. The stateless revision answers an unknown method with
-    /// 404, the session era every JSON-RPC error with 200.
+    /// A JSON-RPC reply relayed from an upstream, with the status its error code has in the caller's era.
     pub fn reply(&self, body: Value) -> Answer {
         let upstream_error = jsonrpc::error_code(&body);
-        let status = match (self.is_stateless(), upstream_error) {
-            (true, Some(jsonrpc::METHOD_NOT_FOUND)) => StatusCode::NOT_FOUND,
-            _ => StatusCode::OK,
-        };
+        let status = status::of_relayed_error(self.is_stateless(), upstream_error);
         Answer::Json {
             status,
             body,
