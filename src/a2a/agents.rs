@@ -39,6 +39,47 @@ impl Family {
     }
 }
 
+/// The JSON-RPC methods of each version: an agent answers a method in its version's error shape,
+/// whatever `A2A-Version` says, and so does the gateway.
+const METHODS_03: [&str; 10] = [
+    "message/send",
+    "message/stream",
+    "tasks/get",
+    "tasks/cancel",
+    "tasks/resubscribe",
+    "tasks/pushNotificationConfig/set",
+    "tasks/pushNotificationConfig/get",
+    "tasks/pushNotificationConfig/list",
+    "tasks/pushNotificationConfig/delete",
+    "agent/getAuthenticatedExtendedCard",
+];
+const METHODS_10: [&str; 11] = [
+    "SendMessage",
+    "SendStreamingMessage",
+    "GetTask",
+    "ListTasks",
+    "CancelTask",
+    "SubscribeToTask",
+    "CreateTaskPushNotificationConfig",
+    "GetTaskPushNotificationConfig",
+    "ListTaskPushNotificationConfigs",
+    "DeleteTaskPushNotificationConfig",
+    "GetExtendedAgentCard",
+];
+
+impl Family {
+    /// The version a JSON-RPC method belongs to; `None` for a method neither version has.
+    pub fn of_method(method: &str) -> Option<Family> {
+        if METHODS_10.contains(&method) {
+            Some(Family::V10)
+        } else if METHODS_03.contains(&method) {
+            Some(Family::V03)
+        } else {
+            None
+        }
+    }
+}
+
 pub struct CardInfo {
     pub raw: Value,
     pub slug: String,
@@ -249,5 +290,8 @@ mod tests {
         assert_eq!(Family::parse(""), Some(Family::V03));
         assert_eq!(Family::parse("1.0"), Some(Family::V10));
         assert_eq!(Family::parse("2.0"), None);
+        assert_eq!(Family::of_method("GetTask"), Some(Family::V10));
+        assert_eq!(Family::of_method("tasks/get"), Some(Family::V03));
+        assert_eq!(Family::of_method("tasks/list"), None);
     }
 }

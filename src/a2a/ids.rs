@@ -1,7 +1,13 @@
 //! Task ownership without replica-local state: every task id and context id the client sees is sealed with
 //! the caller's principal and the agent's name (`Sealer`, purposes `a2a-task` and `a2a-context`), and opened
-//! on the way in. An id sealed for another principal or agent, or a forged one, is refused as TaskNotFound,
-//! so any replica holding the key enforces ownership.
+//! on the way in, by any replica holding the key.
+//!
+//! An id the gateway cannot open for this caller (sealed for another principal or agent, forged, or an
+//! agent's raw id learnt elsewhere) never reaches the agent as it came: it is forwarded namespaced to the
+//! caller (`<hash of principal>~<id>`), a string no other caller can produce. The agent then answers as it
+//! answers any id it does not know (TaskNotFound, or whatever it checks first: push notifications not
+//! supported, bad parameters), so the caller gets the agent's own answer and learns nothing about whose
+//! the id was.
 //!
 //! What is rewritten, in both protocol versions and in requests, responses and stream events alike:
 //! - `taskId`, `contextId` and `referenceTaskIds[]` wherever they appear (messages, status and artifact
@@ -14,10 +20,9 @@
 //!
 //! `metadata` and data parts (`data`) are never touched: they belong to the agent and the client.
 //!
-//! A `contextId` the client chose itself (one that is not a sealed token) starts a new conversation; it is
-//! forwarded prefixed with a hash of the principal so two principals choosing the same string never share
-//! an agent-side context. This is also what makes `ListTasks` by `contextId` safe: contexts are never
-//! shared between principals.
+//! A `contextId` the client chose itself is namespaced the same way, so it starts a new conversation and
+//! two principals choosing the same string never share an agent-side context. This is also what makes
+//! `ListTasks` by `contextId` safe: contexts are never shared between principals.
 //!
 //! Sealing is deterministic (`Sealer::seal_deterministic`): one raw id, for one principal at one agent,
 //! is always the same token, in every response, stream and replica, so clients that compare or group ids
@@ -60,9 +65,6 @@ struct Claim {
     id: String,
 }
 
-#[derive(Debug, PartialEq)]
-pub struct NotFound;
-
 pub struct IdMap {
     sealer: Arc<Sealer>,
     principal: String,
@@ -78,22 +80,38 @@ impl IdMap {
         }
     }
 
-    pub fn open_task(&self, token: &str) -> Result<String, NotFound> {
-        self.open(TASK, token).ok_or(NotFound)
+    /// A task id from the client: the agent's id when it is one of the caller's tokens, else namespaced.
+    pub fn open_task(&self, token: &str) -> String {
+        self.open(TASK, token)
+            .unwrap_or_else(|| self.namespaced(token))
     }
 
-    /// A context id: ours and owned by the caller → the agent's id; ours but someone else's → NotFound;
-    /// not ours at all → a client-chosen id, namespaced by principal.
-    pub fn open_context(&self, token: &str) -> Result<String, NotFound> {
-        if let Some(raw) = self.open(CONTEXT, token) {
-            return Ok(raw);
+    /// A context id from the client: the agent's id when it is one of the caller's tokens, else (chosen
+    /// by the client, or not the caller's) namespaced.
+    pub fn open_context(&self, token: &str) -> String {
+        self.open(CONTEXT, token)
+            .unwrap_or_else(|| self.namespaced(token))
+    }
+
+    /// A query parameter's value opened when `key` is an id field (either spelling; a list is
+    /// comma-separated), with whether it is a context id; `None` for any other parameter.
+    pub fn open_field(&self, key: &str, value: &str) -> Option<(String, bool)> {
+        match id_field(key) {
+            Field::Task => Some((self.open_task(value), false)),
+            Field::Context => Some((self.open_context(value), true)),
+            Field::References => {
+                let opened: Vec<String> = value.split(',').map(|id| self.open_task(id)).collect();
+                Some((opened.join(","), false))
+            }
+            _ => None,
         }
-        if self.sealer.open::<Claim>(CONTEXT, token).is_ok() {
-            return Err(NotFound);
-        }
+    }
+
+    /// `id` prefixed with a hash of the principal: never an id the agent gave anyone else.
+    fn namespaced(&self, id: &str) -> String {
         let hash = Sha256::digest(self.principal.as_bytes());
         let prefix: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
-        Ok(format!("{prefix}~{token}"))
+        format!("{prefix}~{id}")
     }
 
     fn open(&self, purpose: &'static str, token: &str) -> Option<String> {
@@ -113,28 +131,27 @@ impl IdMap {
     }
 
     /// Opens every id in a request's `params` (or an HTTP+JSON body).
-    pub fn inbound(&self, value: &mut Value) -> Result<(), NotFound> {
+    pub fn inbound(&self, value: &mut Value) {
         match value {
             Value::Object(map) => {
                 for (key, v) in map.iter_mut() {
                     match (id_field(key), &mut *v) {
                         (Field::Opaque, _) => {}
-                        (Field::Task, Value::String(s)) => *s = self.open_task(s)?,
-                        (Field::Context, Value::String(s)) => *s = self.open_context(s)?,
+                        (Field::Task, Value::String(s)) => *s = self.open_task(s),
+                        (Field::Context, Value::String(s)) => *s = self.open_context(s),
                         (Field::References, Value::Array(ids)) => {
                             for id in ids.iter_mut() {
                                 if let Value::String(s) = id {
-                                    *s = self.open_task(s)?;
+                                    *s = self.open_task(s);
                                 }
                             }
                         }
-                        _ => self.inbound(v)?,
+                        _ => self.inbound(v),
                     }
                 }
-                Ok(())
             }
-            Value::Array(items) => items.iter_mut().try_for_each(|v| self.inbound(v)),
-            _ => Ok(()),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.inbound(v)),
+            _ => {}
         }
     }
 
@@ -217,32 +234,30 @@ mod tests {
             "one token per raw id in an exchange"
         );
         assert_eq!(task["history"][0]["metadata"]["taskId"], "keep");
-        assert_eq!(map("alice").open_task(&sealed_id), Ok("t1".into()));
-        assert_eq!(map("bob").open_task(&sealed_id), Err(NotFound));
-        assert_eq!(map("bob").open_task("t1"), Err(NotFound));
+        assert_eq!(map("alice").open_task(&sealed_id), "t1");
+        // Bob, with Alice's token or her raw id, reaches only ids namespaced to himself.
+        let bob = map("bob");
+        assert_eq!(bob.open_task(&sealed_id), bob.namespaced(&sealed_id));
+        assert_eq!(bob.open_task("t1"), bob.namespaced("t1"));
         let ctx = task["contextId"].as_str().unwrap();
-        assert_eq!(map("alice").open_context(ctx), Ok("c1".into()));
-        assert_eq!(map("bob").open_context(ctx), Err(NotFound));
+        assert_eq!(map("alice").open_context(ctx), "c1");
+        assert_eq!(bob.open_context(ctx), bob.namespaced(ctx));
+        assert_ne!(bob.namespaced("t1"), map("alice").namespaced("t1"));
     }
 
     #[test]
     fn snake_case_id_fields_are_opened_and_sealed_like_camel_case_ones() {
-        // Bob knows Alice's raw context id: in either spelling it reaches the agent namespaced to Bob.
-        let mut params = json!({"message": {"context_id": "c1", "task_id": "t1"}});
-        assert_eq!(map("bob").inbound(&mut params), Err(NotFound));
-        let mut params = json!({"message": {"context_id": "c1", "reference_task_ids": []}});
-        map("bob").inbound(&mut params).unwrap();
-        assert!(
-            params["message"]["context_id"]
-                .as_str()
-                .unwrap()
-                .ends_with("~c1")
-        );
-        assert_ne!(params["message"]["context_id"], "c1");
-        // A token sealed for Alice is refused in snake_case too.
+        // Bob knows Alice's raw ids and tokens: in either spelling they reach the agent namespaced to Bob.
+        let bob = map("bob");
         let token = map("alice").seal(CONTEXT, "c1");
-        let mut params = json!({"message": {"context_id": token}});
-        assert_eq!(map("bob").inbound(&mut params), Err(NotFound));
+        let mut params = json!({"message": {"context_id": "c1", "task_id": "t1",
+            "reference_task_ids": ["t1"], "contextId": token}});
+        bob.inbound(&mut params);
+        assert_eq!(
+            params,
+            json!({"message": {"context_id": bob.namespaced("c1"), "task_id": bob.namespaced("t1"),
+                "reference_task_ids": [bob.namespaced("t1")], "contextId": bob.namespaced(&token)}})
+        );
         // Outbound, an agent's snake_case ids are sealed as well.
         let mut task =
             json!({"id": "t1", "context_id": "c1", "status": {}, "history": [{"task_id": "t1"}]});
@@ -254,8 +269,8 @@ mod tests {
 
     #[test]
     fn client_chosen_contexts_are_namespaced_per_principal() {
-        let a = map("alice").open_context("my-ctx").unwrap();
-        let b = map("bob").open_context("my-ctx").unwrap();
+        let a = map("alice").open_context("my-ctx");
+        let b = map("bob").open_context("my-ctx");
         assert!(a.ends_with("~my-ctx") && b.ends_with("~my-ctx") && a != b);
     }
 
@@ -272,7 +287,7 @@ mod tests {
         // The token a client sends comes back unchanged.
         let mut params = json!({"message": {"taskId": a["id"].clone()}});
         let third = map("alice");
-        third.inbound(&mut params).unwrap();
+        third.inbound(&mut params);
         let mut echo = json!({"taskId": "t1"});
         third.outbound(&mut echo);
         assert_eq!(echo["taskId"], a["id"]);
@@ -363,7 +378,7 @@ mod tests {
         proptest! {
             /// Sealed for a caller and opened by that caller (another exchange, the same principal), any
             /// document comes back as it was; no raw id is left in the sealed one, whatever its spelling
-            /// or depth; `metadata` and `data` are never touched.
+            /// or depth; `metadata` and `data` are never touched. Nobody else reaches a raw id with it.
             #[test]
             fn ids_round_trip_for_their_owner_only(doc in a2a_json()) {
                 let mut sealed = doc.clone();
@@ -376,10 +391,20 @@ mod tests {
                     prop_assert_ne!(r, t);
                 }
                 let mut opened = sealed.clone();
-                prop_assert!(map("alice").inbound(&mut opened).is_ok());
+                map("alice").inbound(&mut opened);
                 prop_assert_eq!(&opened, &doc);
-                if !raw.is_empty() {
-                    prop_assert_eq!(map("bob").inbound(&mut sealed.clone()), Err(NotFound));
+                // Another principal sending Alice's tokens, or her raw ids, reaches none of her ids: every
+                // id arrives namespaced to him.
+                let bob = map("bob");
+                let prefix = bob.namespaced("");
+                for sent in [sealed, doc] {
+                    let mut opened = sent.clone();
+                    bob.inbound(&mut opened);
+                    let mut reached = Vec::new();
+                    ids(&opened, &mut reached);
+                    for id in &reached {
+                        prop_assert!(id.starts_with(&prefix) && !raw.contains(id), "{id}");
+                    }
                 }
             }
         }

@@ -13,6 +13,7 @@ mod ids;
 mod relay;
 mod rest;
 mod rpc;
+mod uri;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -186,21 +187,22 @@ impl A2aRoute {
             },
             false => Dialect::A2aRest,
         };
+        // Before the agent is known, a POST to its root is taken for JSON-RPC, and answered so.
+        let looks_rpc = *request.method() == Method::POST && sub.trim_end_matches('/').is_empty();
         // a2a-authz first: a name the caller may not use costs no card fetch, whether it exists or not.
         if !self.allowed(principal, name) {
-            let is_rpc = *request.method() == Method::POST && sub.trim_end_matches('/').is_empty();
             return Err(Error::Denied {
                 kind: TargetKind::Agent,
                 name: name.to_string(),
             })
-            .refuse(dialect(is_rpc), &Value::Null);
+            .refuse(dialect(looks_rpc), &Value::Null);
         }
         let Some(agent) = self.find(name).await else {
             return Err(Error::Unknown {
                 kind: TargetKind::Agent,
                 name: name.to_string(),
             })
-            .refuse(Dialect::A2aRest, &Value::Null);
+            .refuse(dialect(looks_rpc), &Value::Null);
         };
         let name = name.to_string();
         let is_rpc = *request.method() == Method::POST && self.is_rpc_path(agent, sub);

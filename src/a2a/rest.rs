@@ -1,6 +1,7 @@
 //! The HTTP+JSON binding (`POST …/message:send`, `GET …/tasks/{id}`, `POST …/tasks/{id}:cancel`, …, and the
-//! 0.3 `/v1/…` paths): forwarded under the agent's base URL with the task id in the path, the `contextId`
-//! query parameter and the body's ids opened, and the answer's ids sealed.
+//! 0.3 `/v1/…` paths): forwarded under the agent's base URL with the task id in the path, the id query
+//! parameters (`contextId`, either spelling) and the body's ids opened, and the answer's ids sealed. Path
+//! and query are read decoded, as the agent reads them (`uri`).
 
 use bytes::Bytes;
 use http::Request;
@@ -10,7 +11,7 @@ use serde_json::Value;
 use super::agents::Agent;
 use super::ids::IdMap;
 use super::relay::{self, CardRewrite};
-use super::{A2aRoute, Outcome, Refuse, card};
+use super::{A2aRoute, Outcome, Refuse, card, uri};
 use crate::core::error::{Dialect, Error, TargetKind};
 use crate::core::http::Caller;
 
@@ -24,10 +25,6 @@ pub async fn handle(
     caller: &Caller,
 ) -> Outcome {
     let refuse = |e: Error| Err(e).refuse(Dialect::A2aRest, &Value::Null);
-    let task_not_found = || Error::Unknown {
-        kind: TargetKind::Task,
-        name: String::new(),
-    };
     let public = card::public_base(request.headers(), &route.prefix, name);
     let method = request.method().clone();
     let operation = relay::a2a_method(&method, sub, &[]);
@@ -39,21 +36,10 @@ pub async fn handle(
     if let Err(e) = route.family(info.as_deref(), request.headers()) {
         return refuse(e);
     }
-    let query = request.uri().query().map(str::to_string);
-    let Some(path) = open_path(sub, &ids) else {
-        return refuse(task_not_found());
-    };
+    let path = open_path(sub, &ids);
+    let (query, names_context) = open_query(request.uri().query(), &ids);
     let lists_tasks = method == http::Method::GET && path.trim_end_matches('/').ends_with("/tasks");
-    let Ok(query) = open_query(query.as_deref(), &ids) else {
-        return refuse(task_not_found());
-    };
-    if lists_tasks
-        && !query
-            .as_deref()
-            .unwrap_or_default()
-            .split('&')
-            .any(|p| p.starts_with("contextId="))
-    {
+    if lists_tasks && !names_context {
         return refuse(Error::Unsupported(super::rpc::LIST_NEEDS_CONTEXT.into()));
     }
     let (parts, incoming) = request.into_parts();
@@ -66,9 +52,7 @@ pub async fn handle(
     } else {
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(mut value) => {
-                if ids.inbound(&mut value).is_err() {
-                    return refuse(task_not_found());
-                }
+                ids.inbound(&mut value);
                 Bytes::from(serde_json::to_vec(&value).expect("JSON serializes"))
             }
             Err(e) => return refuse(Error::Parse(format!("the body is not JSON: {e}"))),
@@ -93,44 +77,56 @@ pub async fn handle(
         .refuse(Dialect::A2aRest, &Value::Null)
 }
 
-/// Opens the task id in `…/tasks/{id}[:verb][/…]`; `None` when it is not one of the caller's.
-fn open_path(sub: &str, ids: &IdMap) -> Option<String> {
-    let mut segments: Vec<String> = sub.split('/').map(str::to_string).collect();
-    if let Some(i) = segments.iter().position(|s| s == "tasks")
-        && let Some(segment) = segments.get_mut(i + 1)
-        && !segment.is_empty()
-    {
-        let (token, verb) = segment.split_at(segment.find(':').unwrap_or(segment.len()));
-        let raw = ids.open_task(token).ok()?;
-        *segment = format!("{}{verb}", encode_segment(&raw));
-    }
-    Some(segments.join("/"))
-}
-
-fn open_query(query: Option<&str>, ids: &IdMap) -> Result<Option<String>, ()> {
-    let Some(query) = query else { return Ok(None) };
-    let mut out = Vec::new();
-    for pair in query.split('&') {
-        match pair.split_once('=') {
-            Some(("contextId", value)) => {
-                let raw = ids.open_context(value).map_err(|_| ())?;
-                out.push(format!("contextId={}", encode_segment(&raw)));
+/// The path as forwarded: each segment decoded, the task id after `tasks` opened (`ids`: an id that is not
+/// the caller's arrives namespaced), each segment encoded again.
+fn open_path(sub: &str, ids: &IdMap) -> String {
+    let segments: Vec<String> = sub.split('/').map(|s| uri::decode(s, false)).collect();
+    let task = segments
+        .iter()
+        .position(|s| s == "tasks")
+        .map(|i| i + 1)
+        .filter(|&i| segments.get(i).is_some_and(|s| !s.is_empty()));
+    let encoded: Vec<String> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, segment)| match Some(i) == task {
+            true => {
+                let (token, verb) = segment.split_at(segment.find(':').unwrap_or(segment.len()));
+                let id = uri::encode(&ids.open_task(token), uri::UNRESERVED);
+                format!("{id}{}", uri::encode(verb, uri::PATH))
             }
-            _ => out.push(pair.to_string()),
-        }
-    }
-    Ok(Some(out.join("&")))
+            false => uri::encode(segment, uri::PATH),
+        })
+        .collect();
+    encoded.join("/")
 }
 
-/// Percent-encodes all but RFC 3986 unreserved characters.
-fn encode_segment(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for b in raw.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// The query as forwarded, every pair decoded and encoded again with its id parameters opened; and whether
+/// it names a context (`ListTasks` must).
+fn open_query(query: Option<&str>, ids: &IdMap) -> (Option<String>, bool) {
+    let Some(query) = query else {
+        return (None, false);
+    };
+    let mut names_context = false;
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = uri::decode(key, true);
+            let value = uri::decode(value, true);
+            let value = match ids.open_field(&key, &value) {
+                Some((opened, is_context)) => {
+                    names_context |= is_context;
+                    opened
+                }
+                None => value,
+            };
+            let key = uri::encode(&key, uri::UNRESERVED);
+            match pair.contains('=') {
+                true => format!("{key}={}", uri::encode(&value, uri::UNRESERVED)),
+                false => key,
+            }
+        })
+        .collect();
+    (Some(pairs.join("&")), names_context)
 }

@@ -60,6 +60,13 @@ pub async fn handle(
         };
         return Err(Error::InvalidRequest(what.into())).refuse(dialect, &id);
     };
+    // The error shape follows the method's version, as the agent's own errors do.
+    let dialect = match Family::of_method(&method) {
+        Some(family) => Dialect::A2aRpc {
+            v1: family == Family::V10,
+        },
+        None => dialect,
+    };
     crate::core::telemetry::tracing::note_method(&method, Some((TargetKind::Agent, name)));
     route
         .check(caller, &method, name)
@@ -100,21 +107,22 @@ pub async fn handle(
 
 pub(super) const LIST_NEEDS_CONTEXT: &str = "ListTasks through the gateway needs a contextId: tasks are listed per conversation, so no other caller's tasks are shown";
 
-/// Opens the ids in a request's params; an id that is not one of the caller's is TaskNotFound.
+/// Opens the ids in a request's params (`ids`: an id that is not the caller's arrives namespaced, and the
+/// agent answers for it as for any id it does not know).
 fn open_params(method: &str, params: &mut Value, ids: &IdMap) -> Result<(), Error> {
-    let not_found = |id: &str| Error::Unknown {
-        kind: TargetKind::Task,
-        name: id.to_string(),
-    };
     if method_has_task_id(method)
         && let Some(Value::String(id)) = params.get_mut("id")
     {
-        *id = ids.open_task(id).map_err(|_| not_found(id))?;
+        *id = ids.open_task(id);
     }
-    if method == "ListTasks" && params.get("contextId").is_none_or(|c| !c.is_string()) {
+    let names_context = ["contextId", "context_id"]
+        .iter()
+        .any(|k| params.get(k).is_some_and(Value::is_string));
+    if method == "ListTasks" && !names_context {
         return Err(Error::Unsupported(LIST_NEEDS_CONTEXT.into()));
     }
-    ids.inbound(params).map_err(|_| not_found(""))
+    ids.inbound(params);
+    Ok(())
 }
 
 /// `{"task": "..."}` → a blocking message send in the newest version the agent speaks; the answer is the

@@ -1,0 +1,534 @@
+//! What a client sees of an agent through the gateway is what it sees of the agent directly, wherever the
+//! gateway has no reason to differ: the same request is sent both ways to real a2a-sdk agents (1.3 with and
+//! without the 0.3 switch, and 0.3) and the answers compared. Also: no raw task or context id reaches an
+//! agent from a caller, in any spelling of any id field, in either binding (a recording front between
+//! gateway and agent sees every request; it forwards them unchanged, no real agent records on demand).
+
+mod common;
+
+use common::stub::{Answer, Stub};
+use http::Method;
+use serde_json::{Value, json};
+
+const UNKNOWN: &str = "tck-nonexistent-task";
+
+struct Setup {
+    _agents: Vec<common::Child>,
+    /// Base URLs of the agents, by the gateway's name for them.
+    direct: Vec<(&'static str, String)>,
+    front: Stub,
+    gateway: common::Gateway,
+}
+
+impl Setup {
+    async fn start() -> Setup {
+        let (compat, compat_url) = common::a2a_agent("venv-a2a", "weather", &["--compat"]).await;
+        let (plain, plain_url) = common::a2a_agent("venv-a2a", "plain", &[]).await;
+        let (v03, v03_url) = common::a2a_agent("venv-a2a03", "legacy", &[]).await;
+        let target = compat_url.clone();
+        let front = Stub::http()
+            .start(move |_| Answer::Forward(target.clone()))
+            .await;
+        let backends = [
+            ("weather", format!("http://{}", front.addr)),
+            ("plain", plain_url.clone()),
+            ("legacy", v03_url.clone()),
+        ]
+        .iter()
+        .map(|(name, url)| {
+            format!("      - {{name: {name}, address: '{url}', agentName: {name}}}\n")
+        })
+        .collect::<String>();
+        let yaml = format!(
+            "binds:\n- port: 0\n  address: 127.0.0.1\n  listeners:\n  - name: a2a\n    routes:\n    - name: agents\n      match: {{path: {{prefix: /agents}}}}\n      backends:\n{backends}"
+        );
+        let gateway = common::gateway(&yaml).await;
+        Setup {
+            _agents: vec![compat, plain, v03],
+            direct: vec![
+                ("weather", compat_url),
+                ("plain", plain_url),
+                ("legacy", v03_url),
+            ],
+            front,
+            gateway,
+        }
+    }
+
+    fn direct(&self, agent: &str) -> &str {
+        &self.direct.iter().find(|(n, _)| *n == agent).unwrap().1
+    }
+
+    fn through(&self, agent: &str) -> String {
+        self.gateway.url(&format!("/agents/{agent}"))
+    }
+}
+
+/// One request, sent the same way to the agent and through the gateway.
+#[derive(Clone, Debug)]
+struct Call {
+    method: Method,
+    /// Under the agent's base URL ("" for JSON-RPC).
+    path: String,
+    version: Option<&'static str>,
+    body: Option<Value>,
+}
+
+fn rpc(version: Option<&'static str>, method: &str, params: Value) -> Call {
+    Call {
+        method: Method::POST,
+        path: String::new(),
+        version,
+        body: Some(json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params})),
+    }
+}
+
+fn rest(method: Method, path: &str, body: Option<Value>) -> Call {
+    Call {
+        method,
+        path: path.to_string(),
+        version: Some("1.0"),
+        body,
+    }
+}
+
+/// What a client reads of an answer: status, and the JSON body or the stream's events.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    status: u16,
+    body: Value,
+}
+
+async fn send(base: &str, call: &Call) -> Seen {
+    let mut request =
+        reqwest::Client::new().request(call.method.clone(), format!("{base}{}", call.path));
+    if let Some(v) = call.version {
+        request = request.header("a2a-version", v);
+    }
+    if let Some(body) = &call.body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let is_stream = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap().starts_with("text/event-stream"));
+    let text = response.text().await.unwrap();
+    let body = if is_stream {
+        text.split("\n\n")
+            .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data:")))
+            .map(|d| serde_json::from_str::<Value>(d.trim()).unwrap())
+            .collect()
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Seen { status, body }
+}
+
+/// An answer without the parts that may quote the id sent (error messages), which the gateway forwards
+/// namespaced.
+fn comparable(mut seen: Seen) -> Seen {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::Object(error)) = map.get_mut("error") {
+                    error.remove("message");
+                }
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut seen.body);
+    seen
+}
+
+/// A user message saying `text` in the 1.0 or the 0.3 shape, with `extra` members (ids) added.
+fn message(v1: bool, text: &str, extra: Value) -> Value {
+    let id = agent_gateway::core::seal::random_id();
+    let mut m = match v1 {
+        true => json!({"messageId": id, "role": "ROLE_USER", "parts": [{"text": text}]}),
+        false => json!({"kind": "message", "messageId": id, "role": "user",
+            "parts": [{"kind": "text", "text": text}]}),
+    };
+    m.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    m
+}
+
+fn message_v1(extra: Value) -> Value {
+    message(true, "hello", extra)
+}
+
+fn message_v03(extra: Value) -> Value {
+    message(false, "hello", extra)
+}
+
+/// Ids the gateway did not issue are answered by the agent itself: TaskNotFound where it looks the task
+/// up first, its own refusal where it checks something else first (push notifications unsupported), in
+/// the agent's status, code and `error.data`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_ids_get_the_agents_own_answer_in_every_binding() {
+    let s = Setup::start().await;
+    let v1 = Some("1.0");
+    let calls: Vec<(&str, Call)> = vec![
+        ("weather", rpc(v1, "GetTask", json!({"id": UNKNOWN}))),
+        ("weather", rpc(v1, "CancelTask", json!({"id": UNKNOWN}))),
+        (
+            "weather",
+            rpc(v1, "SubscribeToTask", json!({"id": UNKNOWN})),
+        ),
+        (
+            "weather",
+            rpc(
+                v1,
+                "SendMessage",
+                json!({"message": message_v1(json!({"taskId": UNKNOWN}))}),
+            ),
+        ),
+        (
+            "weather",
+            rpc(
+                v1,
+                "GetTaskPushNotificationConfig",
+                json!({"taskId": UNKNOWN, "id": "cfg"}),
+            ),
+        ),
+        (
+            "weather",
+            rpc(
+                v1,
+                "ListTaskPushNotificationConfigs",
+                json!({"taskId": UNKNOWN}),
+            ),
+        ),
+        (
+            "weather",
+            rpc(
+                v1,
+                "CreateTaskPushNotificationConfig",
+                json!({"taskId": UNKNOWN, "url": "https://example.com/hook"}),
+            ),
+        ),
+        (
+            "weather",
+            rpc(v1, "ListTasks", json!({"contextId": "tck-unknown-context"})),
+        ),
+        ("weather", rpc(None, "tasks/get", json!({"id": UNKNOWN}))),
+        ("weather", rpc(None, "tasks/cancel", json!({"id": UNKNOWN}))),
+        (
+            "weather",
+            rpc(None, "tasks/resubscribe", json!({"id": UNKNOWN})),
+        ),
+        (
+            "weather",
+            rpc(
+                None,
+                "message/send",
+                json!({"message": message_v03(json!({"taskId": UNKNOWN}))}),
+            ),
+        ),
+        (
+            "weather",
+            rpc(
+                None,
+                "tasks/pushNotificationConfig/get",
+                json!({"id": UNKNOWN}),
+            ),
+        ),
+        (
+            "weather",
+            rest(Method::GET, &format!("/tasks/{UNKNOWN}"), None),
+        ),
+        (
+            "weather",
+            rest(Method::POST, &format!("/tasks/{UNKNOWN}:cancel"), None),
+        ),
+        (
+            "weather",
+            rest(Method::GET, &format!("/tasks/{UNKNOWN}:subscribe"), None),
+        ),
+        (
+            "weather",
+            rest(
+                Method::GET,
+                &format!("/tasks/{UNKNOWN}/pushNotificationConfigs"),
+                None,
+            ),
+        ),
+        (
+            "weather",
+            rest(
+                Method::GET,
+                &format!("/tasks/{UNKNOWN}/pushNotificationConfigs/cfg"),
+                None,
+            ),
+        ),
+        (
+            "weather",
+            rest(
+                Method::POST,
+                "/message:send",
+                Some(json!({"message": message_v1(json!({"taskId": UNKNOWN}))})),
+            ),
+        ),
+        (
+            "weather",
+            rest(Method::GET, "/tasks?contextId=tck-unknown-context", None),
+        ),
+        // A 1.0 method without `A2A-Version` at an agent that speaks only 1.0: the gateway answers it
+        // itself, in the 1.0 shape the agent would have used.
+        ("plain", rpc(None, "GetTask", json!({"id": UNKNOWN}))),
+        ("plain", rpc(v1, "GetTask", json!({"id": UNKNOWN}))),
+        ("legacy", rpc(None, "tasks/get", json!({"id": UNKNOWN}))),
+        ("legacy", rpc(None, "tasks/cancel", json!({"id": UNKNOWN}))),
+        (
+            "legacy",
+            rpc(
+                None,
+                "message/send",
+                json!({"message": message_v03(json!({"taskId": UNKNOWN}))}),
+            ),
+        ),
+    ];
+    let mut differ = Vec::new();
+    for (agent, call) in &calls {
+        let direct = comparable(send(s.direct(agent), call).await);
+        let through = comparable(send(&s.through(agent), call).await);
+        if direct != through {
+            differ.push(format!(
+                "{agent} {call:?}\n  direct:  {direct:?}\n  through: {through:?}"
+            ));
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
+
+/// `%XX` decoded, and `+` as a space in a query: how the agent's router reads a path or a query.
+fn decoded(text: &str, query: bool) -> String {
+    let mut out = Vec::new();
+    let mut rest = text.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        let escape = (first == b'%')
+            .then(|| tail.get(..2))
+            .flatten()
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match escape {
+            Some(byte) => {
+                out.push(byte);
+                rest = &tail[2..];
+            }
+            None => {
+                out.push(if query && first == b'+' { b' ' } else { first });
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Every string a request carries to the agent: path segments (and their part before a `:verb`), query
+/// values (and their comma-separated items), and every string in the JSON body.
+fn strings_sent(request: &common::stub::Request) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(map) => map.values().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let (path, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
+    for segment in path.split('/').map(|s| decoded(s, false)) {
+        out.push(segment.split(':').next().unwrap_or_default().to_string());
+        out.push(segment);
+    }
+    for pair in query.split('&') {
+        let value = decoded(pair.split_once('=').map_or("", |(_, v)| v), true);
+        out.extend(value.split(',').map(str::to_string));
+        out.push(value);
+    }
+    walk(&request.json, &mut out);
+    out
+}
+
+/// A caller who learnt an agent's raw task and context ids (here: from the agent itself) puts them in
+/// every id field the bindings have, in both spellings, in path, query and body, encoded or not: every
+/// request reaches the agent (the agent answers it), none with the raw ids, and the task is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_raw_id_reaches_the_agent_in_any_spelling_or_binding() {
+    let s = Setup::start().await;
+    let started = send(
+        s.direct("weather"),
+        &rpc(
+            Some("1.0"),
+            "SendMessage",
+            json!({"message": message(true, "wait Tampa", json!({})),
+                "configuration": {"returnImmediately": true}}),
+        ),
+    )
+    .await;
+    let task = started.body["result"]["task"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let context = started.body["result"]["task"]["contextId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (t, c) = (task.as_str(), context.as_str());
+    let v1 = Some("1.0");
+    let first_hex = format!("%{:02X}{}", t.as_bytes()[0], &t[1..]);
+    let mut calls = vec![
+        rpc(v1, "GetTask", json!({"id": t})),
+        rpc(v1, "CancelTask", json!({"id": t})),
+        rpc(v1, "SubscribeToTask", json!({"id": t})),
+        rpc(v1, "ListTasks", json!({"contextId": c})),
+        rpc(v1, "ListTasks", json!({"context_id": c})),
+        rpc(None, "tasks/get", json!({"id": t})),
+        rpc(None, "tasks/cancel", json!({"id": t})),
+        rpc(None, "tasks/resubscribe", json!({"id": t})),
+        rpc(None, "tasks/pushNotificationConfig/get", json!({"id": t})),
+        rpc(None, "tasks/pushNotificationConfig/list", json!({"id": t})),
+        rpc(
+            None,
+            "tasks/pushNotificationConfig/delete",
+            json!({"id": t, "pushNotificationConfigId": "cfg"}),
+        ),
+        rest(Method::GET, &format!("/tasks/{t}"), None),
+        rest(Method::GET, &format!("/tasks/{first_hex}"), None),
+        rest(Method::GET, &format!("/t%61sks/{t}"), None),
+        rest(Method::GET, &format!("/tenant/tasks/{t}"), None),
+        rest(Method::GET, &format!("/v1/tasks/{t}"), None),
+        rest(Method::POST, &format!("/tasks/{t}:cancel"), None),
+        rest(Method::POST, &format!("/tasks/{t}%3Acancel"), None),
+        rest(Method::GET, &format!("/tasks/{t}:subscribe"), None),
+        rest(
+            Method::GET,
+            &format!("/tasks/{t}/pushNotificationConfigs"),
+            None,
+        ),
+        rest(
+            Method::GET,
+            &format!("/tasks/{t}/pushNotificationConfigs/cfg"),
+            None,
+        ),
+        rest(
+            Method::POST,
+            &format!("/tasks/{t}/pushNotificationConfigs"),
+            Some(json!({"url": "https://example.com/hook"})),
+        ),
+        rest(Method::GET, &format!("/tasks?contextId={c}"), None),
+        rest(Method::GET, &format!("/tasks?context_id={c}"), None),
+        rest(Method::GET, &format!("/tasks?contextI%64={c}"), None),
+        rest(
+            Method::GET,
+            &format!("/tasks?contextId={c}&contextId={c}"),
+            None,
+        ),
+    ];
+    for (task_key, context_key, refs_key) in [
+        ("taskId", "contextId", "referenceTaskIds"),
+        ("task_id", "context_id", "reference_task_ids"),
+    ] {
+        for fields in [
+            json!({task_key: t}),
+            json!({context_key: c}),
+            json!({refs_key: [t]}),
+        ] {
+            calls.push(rpc(
+                v1,
+                "SendMessage",
+                json!({"message": message_v1(fields.clone())}),
+            ));
+            calls.push(rpc(
+                None,
+                "message/send",
+                json!({"message": message_v03(fields.clone())}),
+            ));
+            calls.push(rest(
+                Method::POST,
+                "/message:send",
+                Some(json!({"message": message_v1(fields.clone())})),
+            ));
+            calls.push(rest(
+                Method::POST,
+                "/message:stream",
+                Some(json!({"message": message_v1(fields)})),
+            ));
+        }
+        calls.push(rpc(
+            v1,
+            "GetTaskPushNotificationConfig",
+            json!({task_key: t, "id": "cfg"}),
+        ));
+        calls.push(rpc(
+            v1,
+            "ListTaskPushNotificationConfigs",
+            json!({task_key: t}),
+        ));
+        calls.push(rpc(
+            v1,
+            "CreateTaskPushNotificationConfig",
+            json!({task_key: t, "url": "https://example.com/hook"}),
+        ));
+        calls.push(rpc(
+            v1,
+            "DeleteTaskPushNotificationConfig",
+            json!({task_key: t, "id": "cfg"}),
+        ));
+        calls.push(rpc(
+            None,
+            "tasks/pushNotificationConfig/set",
+            json!({task_key: t, "pushNotificationConfig": {"url": "https://example.com/hook"}}),
+        ));
+    }
+    let mut leaks = Vec::new();
+    for call in &calls {
+        let before = s.front.requests().len();
+        let seen = send(&s.through("weather"), call).await;
+        let reached = s.front.requests()[before..].to_vec();
+        assert!(
+            !reached.is_empty(),
+            "{call:?} did not reach the agent: {seen:?} {:?}",
+            s.front
+                .requests()
+                .iter()
+                .map(|r| (r.path.clone(), r.json.clone()))
+                .collect::<Vec<_>>()
+        );
+        for request in reached {
+            if strings_sent(&request).iter().any(|x| x == t || x == c) {
+                leaks.push(format!(
+                    "{call:?}\n  reached the agent as {} {} {}",
+                    request.method, request.path, request.json
+                ));
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "raw ids reached the agent:\n{}",
+        leaks.join("\n")
+    );
+    // The task is as it was: nothing cancelled it, no message joined its conversation.
+    let own = send(s.direct("weather"), &rpc(v1, "GetTask", json!({"id": t}))).await;
+    assert_eq!(
+        own.body["result"]["status"]["state"], "TASK_STATE_WORKING",
+        "{own:?}"
+    );
+    let listed = send(
+        s.direct("weather"),
+        &rpc(v1, "ListTasks", json!({"contextId": c})),
+    )
+    .await;
+    assert_eq!(
+        listed.body["result"]["tasks"].as_array().map(Vec::len),
+        Some(1),
+        "{listed:?}"
+    );
+}
