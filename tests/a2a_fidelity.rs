@@ -532,3 +532,110 @@ async fn no_raw_id_reaches_the_agent_in_any_spelling_or_binding() {
         "{listed:?}"
     );
 }
+
+/// Cards are served with the validators and freshness a client cache needs: `Cache-Control`, `ETag` and
+/// `Last-Modified`, each honoured on revalidation (304 with the same validators).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cards_are_cacheable_through_the_gateway() {
+    let s = Setup::start().await;
+    let url = s.gateway.url("/agents/weather/.well-known/agent-card.json");
+    let client = reqwest::Client::new();
+    let get = |headers: Vec<(&'static str, String)>| {
+        let mut request = client.get(&url);
+        for (k, v) in headers {
+            request = request.header(k, v);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let first = get(vec![]).await;
+    assert_eq!(first.status(), 200);
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing: {:?}", r.headers()))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let (etag, modified) = (header(&first, "etag"), header(&first, "last-modified"));
+    assert!(header(&first, "cache-control").contains("max-age="));
+    assert!(modified.ends_with(" GMT"), "an HTTP date: {modified}");
+    for revalidation in [
+        vec![("if-none-match", etag.clone())],
+        vec![("if-modified-since", modified.clone())],
+    ] {
+        let again = get(revalidation.clone()).await;
+        assert_eq!(again.status(), 304, "{revalidation:?}");
+        assert_eq!(
+            (header(&again, "etag"), header(&again, "last-modified")),
+            (etag.clone(), modified.clone())
+        );
+        assert!(header(&again, "cache-control").contains("max-age="));
+    }
+    // Older copies, or another entity, are sent whole; If-None-Match wins over If-Modified-Since.
+    let old = "Sun, 06 Nov 1994 08:49:37 GMT".to_string();
+    assert_eq!(get(vec![("if-modified-since", old)]).await.status(), 200);
+    let other = vec![
+        ("if-none-match", "\"other\"".to_string()),
+        ("if-modified-since", modified.clone()),
+    ];
+    assert_eq!(get(other).await.status(), 200);
+}
+
+/// Errors the gateway writes itself have the shape the caller's version gives the agent's own: a 1.0
+/// method gets the `google.rpc.ErrorInfo` in `error.data`, with or without `A2A-Version`; a 0.3 method the
+/// 0.3 shape; a JSON-RPC POST to an agent that does not exist a JSON-RPC error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_errors_have_the_shape_of_the_callers_version() {
+    let s = Setup::start().await;
+    let info = |seen: &Seen| seen.body["error"]["data"][0].clone();
+    for version in [None, Some("1.0")] {
+        let list = send(&s.through("weather"), &rpc(version, "ListTasks", json!({}))).await;
+        assert_eq!(list.body["error"]["code"], -32004, "{list:?}");
+        assert_eq!(
+            (
+                info(&list)["@type"].as_str(),
+                info(&list)["reason"].as_str()
+            ),
+            (
+                Some("type.googleapis.com/google.rpc.ErrorInfo"),
+                Some("UNSUPPORTED_OPERATION")
+            ),
+            "{list:?}"
+        );
+    }
+    let nobody = s.gateway.url("/agents/nobody");
+    let v1 = send(
+        &nobody,
+        &rpc(Some("1.0"), "GetTask", json!({"id": UNKNOWN})),
+    )
+    .await;
+    // The body is not read for an agent that does not exist, so the reply's id is null.
+    assert_eq!(
+        (v1.status, &v1.body["jsonrpc"]),
+        (404, &json!("2.0")),
+        "{v1:?}"
+    );
+    assert_eq!(
+        info(&v1)["@type"],
+        "type.googleapis.com/google.rpc.ErrorInfo"
+    );
+    let v03 = send(&nobody, &rpc(None, "tasks/get", json!({"id": UNKNOWN}))).await;
+    assert_eq!(
+        (v03.status, &v03.body["jsonrpc"]),
+        (404, &json!("2.0")),
+        "{v03:?}"
+    );
+    assert!(v03.body["error"]["code"].is_i64(), "{v03:?}");
+    assert!(
+        info(&v03).is_null(),
+        "no 1.0 ErrorInfo for a 0.3 caller: {v03:?}"
+    );
+    let version = send(
+        &s.through("plain"),
+        &rpc(None, "tasks/get", json!({"id": UNKNOWN})),
+    )
+    .await;
+    assert_eq!(version.body["error"]["code"], -32009, "{version:?}");
+    assert!(info(&version).is_null(), "{version:?}");
+}

@@ -757,6 +757,23 @@ async fn unknown_names_do_not_fetch_cards_per_request() {
     );
 }
 
+/// A card's `Last-Modified` is when the gateway first saw it as it is: refreshing an unchanged card keeps
+/// it, so clients revalidating with `If-Modified-Since` keep their copy.
+#[tokio::test]
+async fn an_unchanged_card_keeps_its_last_modified_across_refreshes() {
+    let (_agent, base) = agent("venv-a2a", "weather", &[]).await;
+    let (addr, route, _stop) = serve(route(vec![(None, base)], None)).await;
+    let url = format!("http://{addr}/agents/weather/.well-known/agent-card.json");
+    let modified = || async {
+        let r = reqwest::get(&url).await.unwrap();
+        r.headers()["last-modified"].to_str().unwrap().to_string()
+    };
+    let first = modified().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(route.refresh_cards().await.iter().all(Result::is_ok));
+    assert_eq!(modified().await, first);
+}
+
 /// A 0.3 `message/send` of `text`.
 fn send(text: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": {"message": {

@@ -2,7 +2,7 @@
 //! a request needs a card that is not there yet). An agent without a configured name is known by the name
 //! in its card, made URL-safe.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
@@ -82,6 +82,8 @@ impl Family {
 
 pub struct CardInfo {
     pub raw: Value,
+    /// When the gateway first saw the card as it is now (its `Last-Modified`).
+    pub changed: SystemTime,
     pub slug: String,
     pub families: Vec<Family>,
     /// Path of the JSON-RPC endpoint relative to the agent's base URL ("" for the base itself).
@@ -141,7 +143,12 @@ impl Agent {
         for path in CARD_PATHS {
             match fetch_json(&self.client, &format!("{}{path}", self.base)).await {
                 Ok(raw) => {
-                    let info = card_info(raw, self.base_path());
+                    let previous = self.card.load();
+                    let changed = match previous.as_deref() {
+                        Some(p) if p.raw == raw => p.changed,
+                        _ => SystemTime::now(),
+                    };
+                    let info = card_info(raw, self.base_path(), changed);
                     if info.raw.get("signatures").is_some() {
                         tracing::warn!(agent = %info.slug, "the agent's card is signed; the gateway serves it with rewritten URLs and without the signatures");
                     }
@@ -155,7 +162,7 @@ impl Agent {
     }
 }
 
-fn card_info(raw: Value, base_path: &str) -> CardInfo {
+fn card_info(raw: Value, base_path: &str, changed: SystemTime) -> CardInfo {
     let slug = slugify(raw.get("name").and_then(Value::as_str).unwrap_or("agent"));
     let mut families = Vec::new();
     let mut rpc_url = None;
@@ -198,6 +205,7 @@ fn card_info(raw: Value, base_path: &str) -> CardInfo {
     });
     CardInfo {
         raw,
+        changed,
         slug,
         families,
         rpc_path,
@@ -268,6 +276,7 @@ mod tests {
         let v03 = card_info(
             json!({"name": "Weather Agent", "url": "http://h/a2a/", "protocolVersion": "0.3.0"}),
             "",
+            SystemTime::UNIX_EPOCH,
         );
         assert_eq!(
             (
@@ -282,6 +291,7 @@ mod tests {
             {"url": "http://h/x", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
             {"url": "http://h/", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}]}),
             "",
+            SystemTime::UNIX_EPOCH,
         );
         assert_eq!(
             (v10.families.as_slice(), v10.rpc_path.as_str()),

@@ -10,7 +10,6 @@
 use crate::core::http::forwarded::public_origin;
 use http::HeaderMap;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// What the rewrite changed beyond the URLs, for the notice header and the log.
 #[derive(Debug, Default, PartialEq)]
@@ -92,27 +91,6 @@ pub fn rewrite(card: &Value, base_path: &str, public: &str) -> (Value, Notes) {
             .push("signatures dropped: the gateway rewrote the card's URLs, which they cover");
     }
     (card, notes)
-}
-
-/// A strong validator: the rewritten card is deterministic for a given public address.
-pub fn etag(body: &[u8]) -> String {
-    let hash = Sha256::digest(body);
-    let hex: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
-}
-
-/// Whether an `If-None-Match` header matches `etag` (weak comparison, as RFC 9110 asks for GET).
-pub fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
-    let Some(header) = headers
-        .get(http::header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    header
-        .split(',')
-        .map(|c| c.trim().trim_start_matches("W/"))
-        .any(|c| c == "*" || c == etag)
 }
 
 #[cfg(test)]

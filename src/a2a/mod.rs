@@ -8,6 +8,7 @@
 //! Task and context ids are sealed per principal (see `ids`); no state is kept per task on any replica.
 
 mod agents;
+mod cache;
 pub mod card;
 mod ids;
 mod relay;
@@ -327,8 +328,8 @@ impl A2aRoute {
         let public = card::public_base(request.headers(), &self.prefix, name);
         let (card, notes) = card::rewrite(&info.raw, agent.base_path(), &public);
         let bytes = serde_json::to_vec(&card).expect("JSON serializes");
-        let etag = card::etag(&bytes);
-        let mut response = if card::not_modified(request.headers(), &etag) {
+        let etag = cache::etag(&bytes);
+        let mut response = if cache::not_modified(request.headers(), &etag, info.changed) {
             body::empty(StatusCode::NOT_MODIFIED)
         } else {
             let mut r = Response::new(body::full(Bytes::from(bytes)));
@@ -351,6 +352,11 @@ impl A2aRoute {
         headers.insert(
             header::ETAG,
             HeaderValue::from_str(&etag).expect("hex etag"),
+        );
+        let modified = cache::http_date(info.changed);
+        headers.insert(
+            header::LAST_MODIFIED,
+            HeaderValue::from_str(&modified).expect("an HTTP date"),
         );
         if !notes.0.is_empty() {
             tracing::info!(agent = %name, notes = ?notes.0, "a2a: agent card served with changes");
