@@ -1,7 +1,7 @@
-//! The 2026-07-28 error rules of a stateless server (SEP-2575), as the conformance suite's
-//! `server-stateless` scenario checks them: which JSON-RPC code and which HTTP status answer a removed
-//! method, a header that disagrees with the body, an unknown version, and a client capability the request
-//! did not declare.
+//! The 2026-07-28 rules of a stateless server as the conformance suite checks them. Errors (SEP-2575,
+//! `server-stateless`): which JSON-RPC code and which HTTP status answer a removed method, a header that
+//! disagrees with the body, an unknown version, and a client capability the request did not declare.
+//! Caching hints (SEP-2549, `caching`): a relayed `resources/read` result carries them.
 
 mod common;
 
@@ -186,4 +186,63 @@ async fn an_upstreams_missing_capability_error_is_400_on_the_2026_wire_and_200_i
     let reply = post_json(&url, &[("mcp-session-id", session.as_str())], &body).await;
     let (status, code, _) = reply.error();
     assert_eq!((status, code), (200, -32021), "{}", reply.text);
+}
+
+/// A stub: the test needs a session-era upstream's `resources/read` result (which has no caching hints)
+/// and to see it reached the gateway; the TypeScript fixture does the same end to end in
+/// conformance/run.sh.
+async fn session_era_upstream_with_a_resource() -> Stub {
+    Stub::mcp(Era::Session)
+        .capabilities(json!({"resources": {}}))
+        .start(|r| match r.rpc_method() {
+            "resources/list" => r.result(json!({"resources": [
+                {"uri": "test://static-text", "name": "static-text"}
+            ]})),
+            "resources/read" => r.result(json!({"contents": [
+                {"uri": "test://static-text", "mimeType": "text/plain", "text": "hello"}
+            ]})),
+            _ => r.not_found(),
+        })
+        .await
+}
+
+#[tokio::test]
+async fn a_read_relayed_to_the_2026_wire_carries_caching_hints_the_upstream_did_not_give() {
+    let upstream = session_era_upstream_with_a_resource().await;
+    let gw = gateway(&route_yaml(&upstream.backend("fixture", None))).await;
+    let url = gw.url("/mcp");
+    let params = json!({"uri": "test://static-text"});
+
+    let reply = post_2026(
+        &url,
+        "resources/read",
+        params.clone(),
+        STATELESS,
+        STATELESS,
+        Some("test://static-text"),
+    )
+    .await;
+    let result = &reply.messages()[0]["result"];
+    assert_eq!(result["contents"][0]["text"], "hello", "{}", reply.text);
+    assert_eq!(
+        (
+            &result["ttlMs"],
+            &result["cacheScope"],
+            &result["resultType"]
+        ),
+        (&json!(0), &json!("private"), &json!("complete")),
+        "no caching for a result the upstream gave no hints for: {}",
+        reply.text
+    );
+
+    let session = common::initialize(&url).await;
+    let body = json!({"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": params});
+    let reply = post_json(&url, &[("mcp-session-id", session.as_str())], &body).await;
+    let result = &reply.messages()[0]["result"];
+    assert_eq!(result["contents"][0]["text"], "hello", "{}", reply.text);
+    assert!(
+        result.get("ttlMs").is_none() && result.get("cacheScope").is_none(),
+        "a session-era caller gets the upstream's result as it was: {}",
+        reply.text
+    );
 }

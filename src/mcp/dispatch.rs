@@ -310,7 +310,31 @@ async fn read_resource(ex: &Exchange<'_>, id: &Value, params: Value) -> Result<A
         ));
     };
     let backend = resource_backend(ex, "resources/read", uri).await?;
-    Ok(relay(ex, backend, id, "resources/read", params, |r| r).await)
+    let stateless = ex.is_stateless();
+    let finish = move |reply: Result<Reply, Error>| match reply {
+        Ok(reply) if stateless => Ok(with_cache_hints(reply)),
+        other => other,
+    };
+    Ok(relay(ex, backend, id, "resources/read", params, finish).await)
+}
+
+/// A read relayed to a 2026-07-28 caller must carry `ttlMs` and `cacheScope` (SEP-2549). An upstream that
+/// gave none (any session-era one) gets what is always safe said for it: not to be cached, and private.
+fn with_cache_hints(reply: Reply) -> Reply {
+    let Some(result) = reply.result() else {
+        return reply;
+    };
+    let members = Members::of(result);
+    let hinted = members.get("ttlMs").is_some() && members.get("cacheScope").is_some();
+    if hinted || members.is("resultType", "\"input_required\"") {
+        return reply;
+    }
+    let mut value = reply.value();
+    if let Some(result) = value.get_mut("result").and_then(Value::as_object_mut) {
+        result.entry("ttlMs").or_insert(json!(0));
+        result.entry("cacheScope").or_insert(json!("private"));
+    }
+    Reply::from_value(&value)
 }
 
 /// The backend serving a resource the caller may read; a URI it may not read is "not found".
