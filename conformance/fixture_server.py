@@ -15,9 +15,12 @@ prints exactly one line `LISTENING <port>` to stdout. Logs go to stderr.
 Server->client requests (sampling, elicitation) work in both protocol eras:
 on a session-era connection they are sent mid-call on the request's stream;
 on 2026-07-28 they are returned as an `InputRequiredResult` and answered when
-the client retries. The conformance suite (0.1.x) only drives the session
-era; the 2026 path matters when the gateway talks to this fixture as a
-modern upstream.
+the client retries. The 2026-07-28 diagnostic tools of the `server-stateless`
+scenario (test_missing_capability, test_streaming_elicitation,
+test_logging_tool, test_trigger_tool_change, test_trigger_prompt_change) are
+here too; the SEP-2322 `test_input_required_result_*` tools are not (the
+rmcp fixture has them). Definitions shared with the other fixtures come from
+conformance/fixtures/scenarios.json.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from typing import Any
 import anyio
 import mcp_types as types
 from mcp.server.mcpserver import Audio, Context, Image, MCPServer
+from mcp.server.mcpserver.prompts.base import Prompt
+from mcp.shared.exceptions import MCPError
 from mcp.server.mcpserver.prompts.base import UserMessage
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -47,19 +52,14 @@ TEST_AUDIO_BASE64 = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA
 TEST_IMAGE = base64.b64decode(TEST_IMAGE_BASE64)
 TEST_AUDIO = base64.b64decode(TEST_AUDIO_BASE64)
 
-# SEP-1613: must reach the client verbatim ($schema, $defs, additionalProperties).
-JSON_SCHEMA_2020_12_INPUT_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "$defs": {
-        "address": {
-            "type": "object",
-            "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
-        }
-    },
-    "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"}},
-    "additionalProperties": False,
-}
+# What the suite's scenarios ask of every fixture, as data (shared with typescript.cjs and rmcp/).
+SCENARIOS: dict[str, Any] = json.loads((Path(__file__).resolve().parent / "fixtures" / "scenarios.json").read_text())
+
+# SEP-1613 and SEP-2106: must reach the client verbatim ($schema, $defs with $anchor,
+# additionalProperties, allOf/anyOf, if/then/else).
+JSON_SCHEMA_2020_12_INPUT_SCHEMA: dict[str, Any] = next(
+    t["inputSchema"] for t in SCENARIOS["tools"] if t["name"] == "json_schema_2020_12_tool"
+)
 
 ELICITATION_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -190,6 +190,25 @@ async def ask_client(
     )
 
 
+def require(ctx: Context, capability: str) -> None:
+    """-32021 when the client (its 2026-07-28 `_meta`, or its session) did not declare `capability`."""
+    declared = ctx.client_capabilities
+    if declared is None or getattr(declared, capability, None) is None:
+        raise MCPError(
+            code=types.MISSING_REQUIRED_CLIENT_CAPABILITY,
+            message="Missing required client capability",
+            data={"requiredCapabilities": {capability: {}}},
+        )
+
+
+def question(name: str) -> types.ElicitRequest | types.CreateMessageRequest:
+    """One of scenarios.json's questions, as the SDK's request type."""
+    raw = SCENARIOS["questions"][name]
+    if raw["method"] == "elicitation/create":
+        return elicit_request(raw["params"]["message"], raw["params"]["requestedSchema"])
+    return types.CreateMessageRequest.model_validate(raw)
+
+
 def elicit_request(message: str, schema: dict[str, Any]) -> types.ElicitRequest:
     return types.ElicitRequest(params=types.ElicitRequestFormParams(message=message, requested_schema=schema))
 
@@ -200,7 +219,13 @@ def text(value: str) -> types.TextContent:
 
 def build_server() -> MCPServer:
     mcp = MCPServer("mcp-conformance-test-server", version="1.0.0")
-    state: dict[str, Any] = {"log_level": "debug", "subscriptions": set()}
+    state: dict[str, Any] = {
+        "log_level": "debug",
+        "level_set": False,
+        "subscriptions": set(),
+        "addedTool": 0,
+        "addedPrompt": 0,
+    }
 
     # ----- tools -----
 
@@ -324,6 +349,46 @@ def build_server() -> MCPServer:
         args = {k: v for k, v in {"name": name, "address": address}.items() if v is not None}
         return f"JSON Schema 2020-12 tool called with: {json.dumps(args)}"
 
+    # ----- 2026-07-28 diagnostics (server-stateless) -----
+
+    @mcp.tool(description="Needs the client's sampling capability: -32021 without it", structured_output=False)
+    async def test_missing_capability(ctx: Context) -> str | types.InputRequiredResult:
+        require(ctx, "sampling")
+        result = await ask_client(ctx, "sampling", question("test_missing_capability"))
+        return result if isinstance(result, types.InputRequiredResult) else "Sampled"
+
+    @mcp.tool(description="Asks the client a question mid-call (elicitation)", structured_output=False)
+    async def test_streaming_elicitation(ctx: Context) -> str | types.InputRequiredResult:
+        require(ctx, "elicitation")
+        result = await ask_client(ctx, "elicitation", question("test_streaming_elicitation"))
+        return result if isinstance(result, types.InputRequiredResult) else f"Elicited: action={result.action}"
+
+    @mcp.tool(description="Logs one message at info, only to a client that asked for it", structured_output=False)
+    async def test_logging_tool(ctx: Context) -> str:
+        # 2026-07-28: the SDK sends it only when the request's _meta set a logLevel.
+        if _is_modern(ctx) or state["level_set"]:
+            await ctx.log("info", "test_logging_tool ran", logger_name="conformance-test-server")
+        return "Logged at info, if the client asked for it"
+
+    def next_added(kind: str) -> dict[str, str]:
+        """Name and description of the next entry a trigger adds (kind "addedTool" or "addedPrompt"):
+        each call adds one more, so every call really changes the list."""
+        state[kind] += 1
+        return {"name": SCENARIOS[kind]["name"].replace("{n}", str(state[kind])),
+                "description": SCENARIOS[kind]["description"]}
+
+    @mcp.tool(description="Adds a tool (another on each call) and announces tools/list_changed", structured_output=False)
+    async def test_trigger_tool_change(ctx: Context) -> str:
+        mcp.add_tool(lambda: "A tool added at run time", structured_output=False, **next_added("addedTool"))
+        await ctx.notify_tools_changed()
+        return "Tool list changed"
+
+    @mcp.tool(description="Adds a prompt (another on each call) and announces prompts/list_changed", structured_output=False)
+    async def test_trigger_prompt_change(ctx: Context) -> str:
+        mcp.add_prompt(Prompt.from_function(lambda: "A prompt added at run time", **next_added("addedPrompt")))
+        await ctx.notify_prompts_changed()
+        return "Prompt list changed"
+
     # ----- resources -----
 
     @mcp.resource(
@@ -404,6 +469,7 @@ def build_server() -> MCPServer:
 
     async def set_level(ctx: Any, params: types.SetLevelRequestParams) -> types.EmptyResult:
         state["log_level"] = params.level
+        state["level_set"] = True
         return types.EmptyResult()
 
     async def subscribe(ctx: Any, params: types.SubscribeRequestParams) -> types.EmptyResult:
