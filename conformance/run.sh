@@ -1,59 +1,71 @@
 #!/usr/bin/env bash
-# Runs the MCP conformance suite (@modelcontextprotocol/conformance, server
-# scenarios) against agent-gateway, which relays to conformance/fixture_server.py.
+# Runs the MCP conformance suite (@modelcontextprotocol/conformance, server scenarios, by requirement set)
+# against three fixture upstreams, each built on an official SDK, directly and through agent-gateway, and
+# compares the two: through the gateway, every required scenario that passes directly must pass, and
+# where a fixture falls short directly the gateway must not make it worse (no check that is not a
+# FAILURE directly may become one).
 #
-#   conformance/run.sh            suite -> gateway -> fixture; summary in conformance/out/RESULTS.md
-#   conformance/run.sh --direct   suite -> fixture (no gateway); conformance/out/RESULTS-direct.md
+#   conformance/run.sh            the whole matrix, what scripts/test.sh runs (about 1 minute): fixtures
+#                                 python, typescript, rmcp × revisions 2025-11-25, 2026-07-28 × directly,
+#                                 through the gateway bound on 127.0.0.1, and bound on 0.0.0.0 (the
+#                                 guide's deployment)
+#   conformance/run.sh --fixture rmcp --revision 2026-07-28 --bind 127.0.0.1   a part of it (repeatable)
 #   conformance/run.sh --record   also writes the summary over the committed conformance/RESULTS.md
-#                                 (with --direct: RESULTS-direct.md), to record a run on purpose
 #
-# Installs nothing: run scripts/install-test-tools.sh first. Builds nothing:
-# the gateway binary is $AGENT_GATEWAY_BIN (default target/debug/agent-gateway).
-# Everything else (logs, per-scenario checks.json, the generated gateway
-# config, the summary) goes to conformance/out/ (git-ignored), so a test run
-# leaves the tree clean. Exits non-zero when a scenario fails that
-# conformance/expected-failures.txt does not list.
+# Installs nothing (scripts/install-test-tools.sh does) and builds only the rmcp fixture (cargo build
+# --example conformance-rmcp; a no-op when it is current). The gateway binary is $AGENT_GATEWAY_BIN
+# (default target/debug/agent-gateway). Everything a run writes goes to conformance/out/ (git-ignored):
+# results/<fixture>/<target>/<revision>/ (the suite's checks.json files), logs, gateway configs and
+# the summary RESULTS.md. Exits non-zero when the gateway makes a required scenario worse than the
+# fixture alone, unless conformance/expected-failures.txt lists it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CONF="$ROOT/conformance"
 OUT="$CONF/out"
-TOOLS="$ROOT/.tools"
+TOOLS="${AGW_TOOLS:-$ROOT/.tools}"             # the test peers (scripts/install-test-tools.sh)
 AGENT_GATEWAY_BIN="${AGENT_GATEWAY_BIN:-$ROOT/target/debug/agent-gateway}"
-SUITE_TIMEOUT="${CONFORMANCE_TIMEOUT:-600}"   # seconds; the whole suite takes ~5 s when healthy
-STARTUP_TIMEOUT=30                            # seconds for the fixture / gateway to come up
+SUITE_TIMEOUT="${CONFORMANCE_TIMEOUT:-600}"   # seconds per suite run; one takes 4-15 s when healthy
+STARTUP_TIMEOUT=30                            # seconds for a fixture / the gateway to come up
 
-MODE=gateway
+ARGS="$*"
+FIXTURES=()
+REVISIONS=()
+BINDS=()
 RECORD=0
-for arg in "$@"; do
-  case "$arg" in
-    --direct) MODE=direct ;;
+while (($#)); do
+  case "$1" in
+    --fixture) FIXTURES+=("$2"); shift ;;
+    --revision) REVISIONS+=("$2"); shift ;;
+    --bind) BINDS+=("$2"); shift ;;
     --record) RECORD=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [--direct] [--record]" >&2; exit 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [--fixture python|typescript|rmcp]... [--revision 2025-11-25|2026-07-28]... [--bind 127.0.0.1|0.0.0.0]... [--record]" >&2; exit 2 ;;
   esac
+  shift
 done
+((${#FIXTURES[@]})) || FIXTURES=(python typescript rmcp)
+((${#REVISIONS[@]})) || REVISIONS=(2025-11-25 2026-07-28)
+((${#BINDS[@]})) || BINDS=(127.0.0.1 0.0.0.0)
 
 log() { printf '[conformance] %s\n' "$*"; }
 die() { printf '[conformance] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Only processes this script started are stopped, by pid.
 STARTED_PIDS=()
-GATEWAY_PID=""
+stop_pid() {
+  local pid="$1"
+  kill "$pid" 2>/dev/null || true
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
 cleanup() {
   local pid
-  for pid in "${STARTED_PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${STARTED_PIDS[@]}"; do
-    # Give each a moment to shut down cleanly, then insist.
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.2
-    done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  for pid in "${STARTED_PIDS[@]}"; do stop_pid "$pid"; done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -63,45 +75,59 @@ require_tools() {
   # shellcheck disable=SC1091
   source "$TOOLS/env.sh"
   command -v conformance >/dev/null || die "conformance CLI not installed: run scripts/install-test-tools.sh"
+  [[ "$(conformance --version)" == 0.2.* ]] || die "conformance $(conformance --version) is not the pinned 0.2.x: run scripts/install-test-tools.sh"
   [[ -x "$TOOLS/venv/bin/python" ]] || die "python venv missing: run scripts/install-test-tools.sh"
-  command -v curl >/dev/null || die "curl is needed to probe /healthz"
-  if [[ "$MODE" == gateway ]]; then
-    [[ -x "$AGENT_GATEWAY_BIN" ]] || die "gateway binary not found at $AGENT_GATEWAY_BIN (cargo build, or set AGENT_GATEWAY_BIN)"
+  [[ -d "$TOOLS/node/node_modules/@modelcontextprotocol/sdk" ]] || die "TypeScript SDK missing: run scripts/install-test-tools.sh"
+  command -v curl >/dev/null || die "curl is needed to probe /readyz"
+  [[ -x "$AGENT_GATEWAY_BIN" ]] || die "gateway binary not found at $AGENT_GATEWAY_BIN (cargo build, or set AGENT_GATEWAY_BIN)"
+}
+
+# Sets RMCP_BIN, the rmcp fixture's binary: $CONFORMANCE_RMCP_BIN, or built here (a no-op when current).
+build_rmcp_fixture() {
+  RMCP_BIN="${CONFORMANCE_RMCP_BIN:-}"
+  if [[ -z "$RMCP_BIN" ]]; then
+    log "building the rmcp fixture (cargo build --example conformance-rmcp)"
+    (cd "$ROOT" && cargo build --quiet --example conformance-rmcp) || die "the rmcp fixture does not build"
+    RMCP_BIN="$ROOT/target/debug/examples/conformance-rmcp"
   fi
 }
 
-# A port that was free a moment ago. The gateway needs its port in its config
-# file before it starts, so it cannot report one it chose itself.
+# A port that was free a moment ago: the gateway needs its port in its config before it starts.
 free_port() {
   "$TOOLS/venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Starts the fixture with --port 0 and waits for its `LISTENING <port>` line.
-# Sets FIXTURE_PORT.
+# Starts fixture $1 with --port 0 and waits for its `LISTENING <port>` line. Sets FIXTURE_PORT, FIXTURE_PID.
 start_fixture() {
-  local stdout="$OUT/fixture.stdout"
+  local name="$1" stdout="$OUT/$1.stdout" command=()
+  case "$name" in
+    python) command=("$TOOLS/venv/bin/python" "$CONF/fixture_server.py" --host 127.0.0.1) ;;
+    typescript) command=(env "NODE_PATH=$TOOLS/node/node_modules" node "$CONF/fixtures/typescript.cjs" --host 127.0.0.1) ;;
+    rmcp) command=("$RMCP_BIN" --host 127.0.0.1) ;;
+    *) die "unknown fixture $name (python, typescript or rmcp)" ;;
+  esac
   : >"$stdout"
-  "$TOOLS/venv/bin/python" "$CONF/fixture_server.py" --host 127.0.0.1 --port 0 >"$stdout" 2>"$OUT/fixture.log" &
-  local pid=$!
-  STARTED_PIDS+=("$pid")
+  "${command[@]}" --port 0 >"$stdout" 2>"$OUT/$name.log" &
+  FIXTURE_PID=$!
+  STARTED_PIDS+=("$FIXTURE_PID")
   local deadline=$((SECONDS + STARTUP_TIMEOUT))
   FIXTURE_PORT=""
   while [[ -z "$FIXTURE_PORT" ]]; do
-    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$OUT/fixture.log" >&2; die "fixture exited during startup"; }
-    (( SECONDS < deadline )) || die "fixture did not print LISTENING within ${STARTUP_TIMEOUT}s"
+    kill -0 "$FIXTURE_PID" 2>/dev/null || { tail -n 30 "$OUT/$name.log" >&2; die "fixture $name exited during startup"; }
+    ((SECONDS < deadline)) || die "fixture $name did not print LISTENING within ${STARTUP_TIMEOUT}s"
     sleep 0.1
     FIXTURE_PORT="$(sed -n 's/^LISTENING \([0-9][0-9]*\)$/\1/p' "$stdout" | head -n1)"
   done
-  log "fixture listening on 127.0.0.1:$FIXTURE_PORT (pid $pid)"
+  log "fixture $name listening on 127.0.0.1:$FIXTURE_PORT (pid $FIXTURE_PID)"
 }
 
+# $1 config file, $2 port, $3 bind address: one route at /mcp, the fixture its only MCP backend.
 write_gateway_config() {
-  local gateway_port="$1"
-  cat >"$OUT/gateway.yaml" <<EOF
+  cat >"$1" <<EOF
 # Generated by conformance/run.sh: one listener, one route, the fixture as the only MCP backend.
 binds:
-  - port: $gateway_port
-    address: 127.0.0.1
+  - port: $2
+    address: $3
     listeners:
       - name: conformance
         routes:
@@ -115,111 +141,98 @@ binds:
 EOF
 }
 
-# GET $1 on the gateway until it answers 200, the gateway dies, or the startup
-# deadline ($2, in $SECONDS) passes.
+# GET $1 on the gateway until it answers 200, the gateway dies, or the deadline ($2, in $SECONDS) passes.
 wait_for_200() {
-  local path="$1" deadline="$2" pid="$3" code=""
+  local path="$1" deadline="$2" code=""
   while [[ "$code" != 200 ]]; do
-    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$OUT/gateway.log" >&2; die "gateway exited during startup (waiting for $path)"; }
-    (( SECONDS < deadline )) || { tail -n 30 "$OUT/gateway.log" >&2; die "gateway $path not 200 within ${STARTUP_TIMEOUT}s (last: ${code:-no answer})"; }
+    kill -0 "$GATEWAY_PID" 2>/dev/null || { tail -n 30 "$GATEWAY_LOG" >&2; die "gateway exited during startup (waiting for $path)"; }
+    ((SECONDS < deadline)) || { tail -n 30 "$GATEWAY_LOG" >&2; die "gateway $path not 200 within ${STARTUP_TIMEOUT}s (last: ${code:-no answer})"; }
     sleep 0.2
     code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$GATEWAY_PORT$path" || true)"
   done
 }
 
-# Starts the gateway on a fresh port and waits for /healthz (process up) and
-# then /readyz (first discovery round finished, so the fixture's tools are
-# known) to answer 200. Retries with a new port if the chosen one was taken
-# between free_port and the gateway's bind. Sets GATEWAY_PORT.
+# Starts the gateway for fixture $1 bound on $2 and waits for /healthz, then /readyz (first discovery
+# done). Retries with a new port if the chosen one was taken meanwhile. Sets GATEWAY_PORT, GATEWAY_PID.
 start_gateway() {
-  local attempt pid deadline
+  local name="$1" bind="$2" config="$OUT/gateway-$1-$2.yaml" attempt
+  GATEWAY_LOG="$OUT/gateway-$name-$bind.log"
   for attempt in 1 2 3; do
     GATEWAY_PORT="$(free_port)"
-    write_gateway_config "$GATEWAY_PORT"
-    "$AGENT_GATEWAY_BIN" run --config "$OUT/gateway.yaml" >"$OUT/gateway.log" 2>&1 &
-    pid=$!
-    STARTED_PIDS+=("$pid")
-    GATEWAY_PID="$pid"
+    write_gateway_config "$config" "$GATEWAY_PORT" "$bind"
+    "$AGENT_GATEWAY_BIN" run --config "$config" >"$GATEWAY_LOG" 2>&1 &
+    GATEWAY_PID=$!
+    STARTED_PIDS+=("$GATEWAY_PID")
     sleep 0.3
-    if kill -0 "$pid" 2>/dev/null || ! grep -qi 'address already in use\|addrinuse' "$OUT/gateway.log"; then
+    if kill -0 "$GATEWAY_PID" 2>/dev/null || ! grep -qi 'address already in use\|addrinuse' "$GATEWAY_LOG"; then
       break
     fi
     log "port $GATEWAY_PORT was taken, retrying ($attempt)"
   done
-  deadline=$((SECONDS + STARTUP_TIMEOUT))
-  wait_for_200 /healthz "$deadline" "$pid"
-  wait_for_200 /readyz "$deadline" "$pid"
-  log "gateway listening on 127.0.0.1:$GATEWAY_PORT and ready (pid $pid)"
+  local deadline=$((SECONDS + STARTUP_TIMEOUT))
+  wait_for_200 /healthz "$deadline"
+  wait_for_200 /readyz "$deadline"
+  log "gateway bound on $bind:$GATEWAY_PORT in front of $name, ready (pid $GATEWAY_PID)"
 }
 
+# One suite run: $1 URL, $2 results folder, $3 revision.
 run_suite() {
-  local url="$1"
-  rm -rf "$OUT/results"
-  conformance list --server >"$OUT/scenarios.txt"
-  log "running all server scenarios against $url"
-  # The CLI exits non-zero when any check fails; the verdict is ours
-  # (summarize.py, which knows the expected failures), so don't stop here.
-  timeout "$SUITE_TIMEOUT" conformance server --url "$url" --suite all -o "$OUT/results" \
-    >"$OUT/conformance.log" 2>&1 || log "conformance CLI exited $? (see conformance/out/conformance.log)"
+  local url="$1" dir="$2" revision="$3" start=$SECONDS
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  # The CLI exits non-zero when a scenario fails; the verdict is summarize.py's.
+  timeout "$SUITE_TIMEOUT" conformance server --url "$url" --requirements "$revision" -o "$dir" \
+    >"$dir.log" 2>&1 || true
+  log "  $revision: $(sed -n 's/^Total: //p' "$dir.log" | head -n1) checks ($((SECONDS - start)) s)"
 }
 
 versions() {
-  echo "conformance: @modelcontextprotocol/conformance $(conformance --version)"
+  echo "conformance: @modelcontextprotocol/conformance $(conformance --version) (--requirements)"
   echo "node: $(node --version)"
-  echo "fixture: conformance/fixture_server.py on python mcp $("$TOOLS/venv/bin/python" -c 'import importlib.metadata as m; print(m.version("mcp"))')"
-  if [[ "$MODE" == gateway ]]; then
-    local v
-    v="$("$AGENT_GATEWAY_BIN" --version 2>/dev/null | head -n1 || true)"
-    echo "gateway: ${v:-agent-gateway (no --version)} at git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '(no commit)')"
-  fi
-}
-
-elapsed() {
-  local ms=$(($(date +%s%N) / 1000000 - RUN_START_MS))
-  printf '%d.%01ds' $((ms / 1000)) $((ms % 1000 / 100))
+  echo "python fixture: conformance/fixture_server.py on python mcp $("$TOOLS/venv/bin/python" -c 'import importlib.metadata as m; print(m.version("mcp"))')"
+  echo "typescript fixture: conformance/fixtures/typescript.cjs on @modelcontextprotocol/sdk $(node -p "require('$TOOLS/node/node_modules/@modelcontextprotocol/sdk/package.json').version")"
+  echo "rmcp fixture: conformance/fixtures/rmcp/ on rmcp $(sed -n '/^name = "rmcp"$/{n;s/^version = "\(.*\)"$/\1/p}' "$ROOT/Cargo.lock")"
+  echo "gateway: $("$AGENT_GATEWAY_BIN" --version 2>/dev/null | head -n1 || echo agent-gateway) at git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '(no commit)')"
 }
 
 main() {
-  RUN_START_MS=$(($(date +%s%N) / 1000000))
-  RUN_DATE="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  local start=$SECONDS run_date fixture revision bind target
+  run_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   require_tools
   mkdir -p "$OUT"
-  start_fixture
-  local url results_md
-  if [[ "$MODE" == gateway ]]; then
-    start_gateway
-    url="http://127.0.0.1:$GATEWAY_PORT/mcp"
-    results_md="$OUT/RESULTS.md"
-  else
-    url="http://127.0.0.1:$FIXTURE_PORT/mcp"
-    results_md="$OUT/RESULTS-direct.md"
-  fi
-  run_suite "$url"
-  if [[ "$MODE" == gateway ]] && ! kill -0 "$GATEWAY_PID" 2>/dev/null; then
-    # Every later scenario then fails with a connection error; say why.
-    log "WARNING: the gateway exited during the suite; last lines of conformance/out/gateway.log:"
-    tail -n 20 "$OUT/gateway.log" >&2
-  fi
+  rm -rf "$OUT/results"
+  if [[ " ${FIXTURES[*]} " == *" rmcp "* ]]; then build_rmcp_fixture; fi
+  for fixture in "${FIXTURES[@]}"; do
+    start_fixture "$fixture"
+    log "$fixture directly"
+    for revision in "${REVISIONS[@]}"; do
+      run_suite "http://127.0.0.1:$FIXTURE_PORT/mcp" "$OUT/results/$fixture/direct/$revision" "$revision"
+    done
+    for bind in "${BINDS[@]}"; do
+      target="gateway-$bind"
+      start_gateway "$fixture" "$bind"
+      log "$fixture through the gateway bound on $bind"
+      for revision in "${REVISIONS[@]}"; do
+        run_suite "http://127.0.0.1:$GATEWAY_PORT/mcp" "$OUT/results/$fixture/$target/$revision" "$revision"
+      done
+      kill -0 "$GATEWAY_PID" 2>/dev/null || { tail -n 20 "$GATEWAY_LOG" >&2; die "the gateway exited during the suite"; }
+      stop_pid "$GATEWAY_PID"
+    done
+    stop_pid "$FIXTURE_PID"
+  done
 
-  local version_args=() line rc=0
+  local version_args=() line rc=0 command="conformance/run.sh${ARGS:+ $ARGS}"
   while IFS= read -r line; do version_args+=(--version "$line"); done < <(versions)
-  # expected-failures.txt lists gateway gaps; the fixture alone must pass everything.
-  local target="fixture_server.py directly" expected=/dev/null
-  if [[ "$MODE" == gateway ]]; then
-    target="agent-gateway -> fixture_server.py"
-    expected="$CONF/expected-failures.txt"
-  fi
   "$TOOLS/venv/bin/python" "$CONF/summarize.py" \
-    --results "$OUT/results" --listed "$OUT/scenarios.txt" \
-    --expected "$expected" --markdown "$results_md" \
-    --mode "$MODE" --target "$target" --date "$RUN_DATE" \
-    --duration "$(elapsed) (startup and the whole suite)" \
+    --results "$OUT/results" --requirements "$TOOLS/node/node_modules/@modelcontextprotocol/conformance/requirements" \
+    --expected "$CONF/expected-failures.txt" --markdown "$OUT/RESULTS.md" \
+    --date "$run_date" --duration "$((SECONDS - start)) s" --command "$command" \
     "${version_args[@]}" || rc=$?
-  if (( RECORD )); then
-    cp "$results_md" "$CONF/$(basename "$results_md")"
-    log "recorded: conformance/$(basename "$results_md") (commit it to keep this run)"
+  if ((RECORD)); then
+    cp "$OUT/RESULTS.md" "$CONF/RESULTS.md"
+    log "recorded: conformance/RESULTS.md (commit it to keep this run)"
   fi
-  log "run time $(elapsed)"
+  log "run time $((SECONDS - start)) s"
   return "$rc"
 }
 

@@ -1,177 +1,253 @@
 #!/usr/bin/env python3
-"""Turn the conformance suite's raw results into a verdict and a Markdown summary.
+"""Compare each fixture's conformance run through the gateway with its run directly, write the
+Markdown summary (conformance/out/RESULTS.md), and decide run.sh's exit status.
 
-`conformance server -o DIR` writes one folder per scenario run,
-DIR/server-<scenario>-<timestamp>/checks.json, each a list of checks with a
-`status` of SUCCESS, FAILURE, WARNING or INFO. A scenario fails when any of its
-checks is a FAILURE, or when it was expected (listed by `conformance list
---server`) but left no result at all.
+A gateway run is worse than the direct one when, in a scenario the revision requires, a check that was
+not a FAILURE directly is a FAILURE through the gateway (a check absent directly counts only if the
+scenario passed directly), or a scenario that ran directly left no result. Each such regression fails
+the run unless conformance/expected-failures.txt lists it as `fixture revision scenario[:check]  # why`.
+The same comparison is shown for the scenarios a revision runs without scoring; those never fail it.
 
-Exit status: 1 when a scenario failed that is not listed in the
-expected-failures file (one scenario per line, `name  # reason`), else 0.
-The last line printed is `conformance: N passed, M failed` where M counts only
-the unexpected failures.
-
-Standard library only, so it runs on any python3.
+The last line printed is `conformance: N regressions (M listed as expected)`. Standard library only.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-RESULT_DIR = re.compile(r"^server-(?P<name>.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$")
-LISTED_SCENARIO = re.compile(r"^\s*-\s*(?P<name>[\w-]+)(\s+\[(?P<versions>[^\]]*)\])?")
+from results import Requirements, Scenario, read_all, read_requirements
+
+DIRECT = "direct"
+# How good a check's status is, to tell worse from better.
+RANK = {"FAILURE": 0, "WARNING": 1, "INFO": 2, "SKIPPED": 2, "absent": 2, "SUCCESS": 3}
 
 
 @dataclass
-class Scenario:
-    name: str
-    versions: str = ""
-    ran: bool = False
-    counts: dict[str, int] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    infos: list[str] = field(default_factory=list)
+class Change:
+    fixture: str
+    target: str
+    revision: str
+    scenario: str
+    check: str
+    direct: str
+    gateway: str
 
-    @property
-    def failed(self) -> bool:
-        return not self.ran or bool(self.failures)
-
-
-def read_listed(path: Path | None) -> dict[str, Scenario]:
-    """Scenarios named by `conformance list --server` (the ones we expect results for)."""
-    scenarios: dict[str, Scenario] = {}
-    if path is None or not path.exists():
-        return scenarios
-    for line in path.read_text().splitlines():
-        if m := LISTED_SCENARIO.match(line):
-            scenarios[m["name"]] = Scenario(m["name"], m["versions"] or "")
-    return scenarios
+    def key(self) -> tuple[str, str, str]:
+        return (self.fixture, self.revision, self.scenario)
 
 
-def read_results(results: Path, scenarios: dict[str, Scenario]) -> None:
-    for checks_file in sorted(results.glob("*/checks.json")):
-        m = RESULT_DIR.match(checks_file.parent.name)
-        if not m:
+def changes(direct: dict[str, Scenario], gateway: dict[str, Scenario], where: tuple[str, str, str]) -> list[Change]:
+    """Every check whose status differs between the two runs, scenario by scenario."""
+    found = []
+    for name in sorted(set(direct) | set(gateway)):
+        d, g = direct.get(name), gateway.get(name)
+        if d is not None and g is None:
+            found.append(Change(*where, name, "(no result)", "ran", "absent"))
             continue
-        sc = scenarios.setdefault(m["name"], Scenario(m["name"]))
-        sc.ran = True
-        try:
-            checks = json.loads(checks_file.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            sc.failures.append(f"unreadable checks.json: {exc}")
-            continue
-        for check in checks:
-            status = check.get("status", "?")
-            sc.counts[status] = sc.counts.get(status, 0) + 1
-            message = f"{check.get('id', '?')}: {check.get('errorMessage') or check.get('description', '')}"
-            if status == "FAILURE":
-                sc.failures.append(message)
-            elif status == "WARNING":
-                sc.warnings.append(message)
-            elif status == "INFO" and check.get("id") not in ("outgoing-request", "incoming-response", "incoming-sse-event"):
-                detail = (check.get("details") or {}).get("message") or check.get("description", "")
-                sc.infos.append(f"{check.get('id', '?')}: {detail}")
+        d_checks = d.checks if d else {}
+        for cid in sorted(set(d_checks) | set(g.checks)):
+            before, after = d_checks.get(cid, "absent"), g.checks.get(cid, "absent")
+            if before != after:
+                found.append(Change(*where, name, cid, before, after))
+    return found
+
+
+def is_regression(change: Change, direct: dict[str, Scenario]) -> bool:
+    if change.gateway == "absent" and change.check == "(no result)":
+        return True
+    if change.gateway != "FAILURE" or change.direct == "FAILURE":
+        return False
+    return change.direct != "absent" or (change.scenario in direct and direct[change.scenario].passed)
 
 
 def read_expected(path: Path) -> dict[str, str]:
-    expected: dict[str, str] = {}
-    if not path.exists():
-        return expected
-    for line in path.read_text().splitlines():
-        body, _, reason = line.partition("#")
-        name = body.strip()
-        if name:
-            expected[name] = reason.strip()
+    expected = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            body, _, reason = line.partition("#")
+            if body.split():
+                expected[" ".join(body.split())] = reason.strip()
     return expected
 
 
-def cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def listed(change: Change, expected: dict[str, str]) -> bool:
+    base = f"{change.fixture} {change.revision} {change.scenario}"
+    return base in expected or f"{base}:{change.check}" in expected
 
 
-def render(args: argparse.Namespace, scenarios: dict[str, Scenario], expected: dict[str, str]) -> str:
-    lines = [f"# MCP conformance results ({args.mode})", ""]
-    listed_failing = sorted(n for n in expected if n in scenarios and scenarios[n].failed)
-    if listed_failing:
+def cell(text: str, limit: int = 220) -> str:
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def score(run: dict[str, Scenario] | None, names: list[str]) -> str:
+    if run is None:
+        return "—"
+    passed = sum(1 for n in names if n in run and run[n].passed)
+    return f"{passed}/{len(names)}"
+
+
+class Report:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.runs = read_all(args.results)
+        self.revisions = sorted({rev for (_, _, rev) in self.runs})
+        self.fixtures = sorted({f for (f, _, _) in self.runs}, key=["python", "typescript", "rmcp"].index)
+        # Loopback first: the bind tests run on, then the others.
+        self.targets = sorted({t for (_, t, _) in self.runs if t != DIRECT}, key=lambda t: (t != "gateway-127.0.0.1", t))
+        self.sets = {rev: read_requirements(args.requirements, rev) for rev in self.revisions}
+        self.expected = read_expected(args.expected)
+        self.changes: list[Change] = []
+        self.regressions: list[Change] = []
+        for (fixture, target, revision), run in self.runs.items():
+            direct = self.runs.get((fixture, DIRECT, revision))
+            if target == DIRECT or direct is None:
+                continue
+            for change in changes(direct, run, (fixture, target, revision)):
+                self.changes.append(change)
+                scored = change.scenario in self.sets[revision].required
+                if scored and is_regression(change, direct):
+                    self.regressions.append(change)
+
+    def run(self, fixture: str, target: str, revision: str) -> dict[str, Scenario] | None:
+        return self.runs.get((fixture, target, revision))
+
+    def render(self) -> str:
+        a = self.args
+        unexpected = [c for c in self.regressions if not listed(c, self.expected)]
+        lines = ["# MCP conformance: each fixture directly and through agent-gateway", ""]
+        lines += [f"- Date: {a.date}", f"- Command: `{a.command}` ({a.duration})"]
+        lines += [f"- {v}" for v in a.version]
         lines += [
-            f"> **{len(listed_failing)} scenario(s) below fail and are listed in `conformance/expected-failures.txt`"
-            " (marked `FAIL (expected)`).** That list is the gap to close, not an accepted state: the run exits 0"
-            " only so that new regressions stand out. Remove a line as soon as its scenario passes.",
+            f"- Verdict: {len(self.regressions)} regression(s) through the gateway in required scenarios"
+            f" ({len(self.regressions) - len(unexpected)} listed in expected-failures.txt)",
+            "",
+            "## Required scenarios passed",
+            "",
+            "Of each revision's requirement set (`--requirements`): "
+            + ", ".join(f"{rev}: {len(s.required)} scenarios" for rev, s in self.sets.items())
+            + ". A scenario passes when none of its checks is a FAILURE.",
             "",
         ]
-    lines += [
-        f"- Date: {args.date}",
-        f"- Target: {args.target}",
-    ]
-    lines += [f"- {v}" for v in args.version]
-    if args.duration:
-        lines.append(f"- Run time: {args.duration}")
-    n_failed = sum(1 for sc in scenarios.values() if sc.failed)
-    lines.append(f"- Scenarios: {len(scenarios) - n_failed} passed, {n_failed} failed"
-                 f" ({len(listed_failing)} of them listed as expected failures)")
-    lines += [
-        "- Command: `conformance/run.sh" + (" --direct" if args.mode == "direct" else "") + "`",
-        "",
-        "| Scenario | Spec versions | Result | Checks (ok/fail/warn) | Reason |",
-        "|---|---|---|---|---|",
-    ]
-    for sc in sorted(scenarios.values(), key=lambda s: s.name):
-        ok, bad, warn = sc.counts.get("SUCCESS", 0), sc.counts.get("FAILURE", 0), sc.counts.get("WARNING", 0)
-        if not sc.ran:
-            result, reason = "FAIL", "no result written (scenario crashed or the suite stopped early)"
-        elif sc.failures:
-            result, reason = "FAIL", "; ".join(sc.failures)
-        elif not (ok or warn):
-            # Nothing was asserted (the scenario bailed out early): a pass, but a vacuous one.
-            result, reason = "pass (nothing checked)", "only INFO: " + ("; ".join(sc.infos) or "no checks")
-        else:
-            result, reason = "pass", ("warnings: " + "; ".join(sc.warnings)) if sc.warnings else ""
-        if sc.failed and sc.name in expected:
-            result = "FAIL (expected)"
-            reason = f"{expected[sc.name]} — {reason}" if expected[sc.name] else reason
-        lines.append(f"| {sc.name} | {sc.versions} | {result} | {ok}/{bad}/{warn} | {cell(reason)} |")
-    stale = sorted(n for n in expected if n in scenarios and not scenarios[n].failed)
-    if stale:
-        lines += ["", "Listed in expected-failures.txt but passing now (remove them): " + ", ".join(stale)]
-    lines.append("")
-    return "\n".join(lines)
+        header = ["Fixture", "Revision", "Direct"] + [f"Through the gateway ({t.removeprefix('gateway-')})" for t in self.targets]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for fixture in self.fixtures:
+            for rev in self.revisions:
+                required = self.sets[rev].required
+                row = [fixture, rev] + [score(self.run(fixture, t, rev), required) for t in [DIRECT] + self.targets]
+                lines.append("| " + " | ".join(row) + " |")
+        lines += self.shortfalls()
+        lines += self.differences()
+        lines += self.not_scored()
+        return "\n".join(lines) + "\n"
+
+    def shortfalls(self) -> list[str]:
+        """Each required scenario that fails somewhere, with its first failing check directly and through
+        each gateway target (targets that say the same are merged)."""
+        lines = ["", "## Required scenarios that fail", "",
+                 "With the first failing check. Failing directly is the fixture's (or its SDK's) shortfall;"
+                 " failing only through the gateway would be the gateway's.", "",
+                 "| Fixture | Revision | Scenario | Directly | Through the gateway |", "|---|---|---|---|---|"]
+        rows = 0
+        for fixture in self.fixtures:
+            for rev in self.revisions:
+                for name in self.sets[rev].required:
+                    verdicts = {t: self.verdict(fixture, t, rev, name) for t in [DIRECT] + self.targets}
+                    if all(v == "pass" for v in verdicts.values()):
+                        continue
+                    through: dict[str, list[str]] = {}
+                    for t in self.targets:
+                        through.setdefault(verdicts[t], []).append(t.removeprefix("gateway-"))
+                    gateway = "; ".join(v if len(through) == 1 else f"{', '.join(ts)}: {v}" for v, ts in through.items())
+                    lines.append(f"| {fixture} | {rev} | {name} | {cell(verdicts[DIRECT])} | {cell(gateway)} |")
+                    rows += 1
+        return lines if rows else lines[:3] + ["None."]
+
+    def verdict(self, fixture: str, target: str, revision: str, name: str) -> str:
+        run = self.run(fixture, target, revision)
+        if run is None:
+            return "not run"
+        sc = run.get(name)
+        if sc is None:
+            return "no result"
+        return "pass" if sc.passed else sc.failures()[0]
+
+    def differences(self) -> list[str]:
+        """The checks that came out worse through the gateway (any status lower than directly), each once
+        with the targets it happened on; the better ones only counted."""
+        worse: dict[tuple[str, str, str, str, str, str], list[str]] = {}
+        better: dict[tuple[str, str], int] = {}
+        for c in self.changes:
+            if RANK.get(c.gateway, 2) < RANK.get(c.direct, 2):
+                worse.setdefault((c.fixture, c.revision, c.scenario, c.check, c.direct, c.gateway), []).append(c.target)
+            elif RANK.get(c.gateway, 2) > RANK.get(c.direct, 2):
+                better[(c.fixture, c.revision)] = better.get((c.fixture, c.revision), 0) + 1
+        lines = ["", "## Checks worse through the gateway", "",
+                 "Every check whose status through the gateway is lower than the fixture's own (FAILURE < WARNING <"
+                 " INFO, SKIPPED or absent < SUCCESS), required and not scored. `regression` marks what fails"
+                 " the run: a required scenario made to fail.", "",
+                 "| Fixture | Revision | Scenario | Check | Direct → gateway | Targets | |", "|---|---|---|---|---|---|---|"]
+        for (fixture, rev, scenario, check, before, after), targets in sorted(worse.items()):
+            probe = Change(fixture, targets[0], rev, scenario, check, before, after)
+            mark = ""
+            if probe in self.regressions:
+                mark = "regression (expected)" if listed(probe, self.expected) else "**regression**"
+            elif scenario in self.sets[rev].not_scored:
+                mark = f"not scored ({self.sets[rev].not_scored[scenario]})"
+            lines.append(f"| {fixture} | {rev} | {scenario} | {check} | {before} → {after} |"
+                         f" {', '.join(t.removeprefix('gateway-') for t in sorted(targets))} | {mark} |")
+        if not worse:
+            lines = lines[:3] + ["None."]
+        if better:
+            lines += ["", "Checks better through the gateway than directly (the gateway serves what the fixture's SDK"
+                      " does not, e.g. the 2026-07-28 wire in front of a session-era server), counted over all"
+                      " targets: " + ", ".join(f"{f} {r}: {n}" for (f, r), n in sorted(better.items())) + "."]
+        return lines
+
+    def not_scored(self) -> list[str]:
+        lines = ["", "## Scenarios run without scoring", "",
+                 "Extensions, pending scenarios and those added after the revision shipped: run for visibility,"
+                 " never counted. Passed of run:", ""]
+        header = ["Fixture", "Revision", "Direct"] + [t for t in self.targets]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for fixture in self.fixtures:
+            for rev in self.revisions:
+                names = sorted(self.sets[rev].not_scored)
+                lines.append("| " + " | ".join([fixture, rev] + [score(self.run(fixture, t, rev), names) for t in [DIRECT] + self.targets]) + " |")
+        return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--results", type=Path, required=True, help="the -o folder of `conformance server`")
-    parser.add_argument("--listed", type=Path, help="output of `conformance list --server`")
+    parser.add_argument("--results", type=Path, required=True, help="results/<fixture>/<target>/<revision>/")
+    parser.add_argument("--requirements", type=Path, required=True, help="the suite's requirements/ folder")
     parser.add_argument("--expected", type=Path, required=True, help="expected-failures.txt")
     parser.add_argument("--markdown", type=Path, required=True, help="where to write the summary")
-    parser.add_argument("--mode", required=True)
-    parser.add_argument("--target", required=True)
     parser.add_argument("--date", required=True)
-    parser.add_argument("--duration", default="", help="wall-clock time of the run, for the summary")
+    parser.add_argument("--duration", default="")
+    parser.add_argument("--command", default="conformance/run.sh")
     parser.add_argument("--version", action="append", default=[], help="'name: version', repeatable")
     args = parser.parse_args()
 
-    scenarios = read_listed(args.listed)
-    read_results(args.results, scenarios)
-    expected = read_expected(args.expected)
-    args.markdown.write_text(render(args, scenarios, expected))
-
-    failed = [s.name for s in scenarios.values() if s.failed]
-    unexpected = [n for n in failed if n not in expected]
-    passed = len(scenarios) - len(failed)
-    for name in sorted(failed):
-        tag = "expected failure" if name in expected else "FAILED"
-        print(f"  {tag}: {name}: {'; '.join(scenarios[name].failures) or 'no result written'}")
-    print(f"expected failures: {len(failed) - len(unexpected)}; summary written to {args.markdown}")
-    print(f"conformance: {passed} passed, {len(unexpected)} failed")
-    if not scenarios:
-        print("no scenario results found", file=sys.stderr)
+    report = Report(args)
+    if not report.runs:
+        print("no results found", file=sys.stderr)
         return 1
+    args.markdown.write_text(report.render())
+    for fixture in report.fixtures:
+        for rev in report.revisions:
+            required = report.sets[rev].required
+            cells = [f"{t} {score(report.run(fixture, t, rev), required)}" for t in [DIRECT] + report.targets]
+            print(f"  {fixture:10} {rev}: " + ", ".join(cells))
+    unexpected = [c for c in report.regressions if not listed(c, report.expected)]
+    for c in report.regressions:
+        tag = "regression" if c in unexpected else "expected regression"
+        print(f"  {tag}: {c.fixture} {c.revision} {c.target} {c.scenario} {c.check}: {c.direct} -> {c.gateway}")
+    print(f"summary written to {args.markdown}")
+    print(f"conformance: {len(report.regressions)} regressions ({len(report.regressions) - len(unexpected)} listed as expected)")
     return 1 if unexpected else 0
 
 
