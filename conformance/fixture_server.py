@@ -18,8 +18,8 @@ on 2026-07-28 they are returned as an `InputRequiredResult` and answered when
 the client retries. The 2026-07-28 diagnostic tools of the `server-stateless`
 scenario (test_missing_capability, test_streaming_elicitation,
 test_logging_tool, test_trigger_tool_change, test_trigger_prompt_change) are
-here too; the SEP-2322 `test_input_required_result_*` tools are not (the
-rmcp fixture has them). Definitions shared with the other fixtures come from
+here too, and the SEP-2322 `test_input_required_result_*` tools and prompt
+(fixtures/mrtr.py). Definitions shared with the other fixtures come from
 conformance/fixtures/scenarios.json.
 """
 
@@ -42,8 +42,10 @@ from mcp.server.mcpserver.prompts.base import UserMessage
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-# The peers folder holds the shared "bind, serve, print LISTENING" helper.
+# The peers folder holds the shared "bind, serve, print LISTENING" helper; fixtures/ the SEP-2322 tools.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "peers"))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
+import mrtr  # noqa: E402
 from serve import serve_streamable_http  # noqa: E402
 
 # 1x1 red PNG and a minimal WAV, as in the reference conformance server.
@@ -388,6 +390,8 @@ def build_server() -> MCPServer:
         mcp.add_prompt(Prompt.from_function(lambda: "A prompt added at run time", **next_added("addedPrompt")))
         await ctx.notify_prompts_changed()
         return "Prompt list changed"
+
+    mrtr.register(mcp, SCENARIOS)
 
     # ----- resources -----
 
