@@ -22,6 +22,7 @@ pub fn decode(root: &Node, cx: &mut Cx) -> GatewayConfig {
             "limits",
             "rateLimitStore",
             "shutdown",
+            "registry",
         ],
     ) else {
         return config;
@@ -50,6 +51,7 @@ pub fn decode(root: &Node, cx: &mut Cx) -> GatewayConfig {
     config.shutdown = cx
         .field(&o, "shutdown", settings::shutdown)
         .unwrap_or_default();
+    config.registry = cx.field(&o, "registry", settings::registry);
 
     if let Some(prom) = config
         .observability

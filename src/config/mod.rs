@@ -103,10 +103,18 @@ pub fn load_str(text: &str, file: &str) -> Result<Loaded, Vec<Diagnostic>> {
 /// Reads and loads `path`. A file that cannot be read is one error with line 0 (no position).
 pub fn load_file(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => load_str(&text, &file),
-        Err(e) => Err(vec![unreadable(&file, &e)]),
+    let mut loaded = match std::fs::read_to_string(path) {
+        Ok(text) => load_str(&text, &file)?,
+        Err(e) => return Err(vec![unreadable(&file, &e)]),
+    };
+    // The registry folder is named relative to the config file, as it sits next to it in git.
+    if let Some(registry) = loaded.config.registry.as_mut()
+        && registry.path.is_relative()
+        && let Some(folder) = path.parent()
+    {
+        registry.path = folder.join(&registry.path);
     }
+    Ok(loaded)
 }
 
 fn unreadable(file: &str, e: &std::io::Error) -> Diagnostic {

@@ -281,6 +281,27 @@ pub fn limits(cx: &mut Cx, node: &Node, path: &str) -> Option<Limits> {
     })
 }
 
+pub fn registry(cx: &mut Cx, node: &Node, path: &str) -> Option<Registry> {
+    let o = cx.obj(node, path, &["path", "mode"])?;
+    let folder = cx.required(&o, "path", Cx::text)?;
+    // A security setting: no silent default.
+    let mode = match cx
+        .required(&o, "mode", |cx, n, p| {
+            cx.choice(n, p, &["enforce", "warn", "off"])
+        })?
+        .as_str()
+    {
+        "enforce" => RegistryMode::Enforce,
+        "warn" => RegistryMode::Warn,
+        _ => RegistryMode::Off,
+    };
+    Some(Registry {
+        path: folder.into(),
+        mode,
+        location: cx.location(node, path),
+    })
+}
+
 pub fn shutdown(cx: &mut Cx, node: &Node, path: &str) -> Option<Shutdown> {
     let o = cx.obj(node, path, &["gracePeriod"])?;
     let default = Shutdown::default();

@@ -26,6 +26,27 @@ pub struct GatewayConfig {
     /// Where rate limits are kept when they must hold across replicas (extension). `None`: in each process.
     pub rate_limit_store: Option<RateLimitStore>,
     pub shutdown: Shutdown,
+    /// `registry`: the operator's approved servers and pinned definitions (extension). `None`: not used.
+    pub registry: Option<Registry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Registry {
+    /// The folder holding the entries and `lock.json`; relative to the config file's folder.
+    pub path: std::path::PathBuf,
+    pub mode: RegistryMode,
+    pub location: Location,
+}
+
+/// What the gateway does with a definition the lock does not hold as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryMode {
+    /// Withheld from every caller and refused, until approved.
+    Enforce,
+    /// Served, and reported.
+    Warn,
+    /// The lock is not read at run time (the CLI still uses it).
+    Off,
 }
 
 #[derive(Debug, Clone)]

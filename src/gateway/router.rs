@@ -258,6 +258,12 @@ fn upstream_health(bind: &Bind) -> Response<Body> {
                 "route": r.name,
                 "tools": catalogue.tools.len(),
                 "problems": catalogue.problems,
+                "registry": r.pins.as_ref().map(|p| json!({
+                    "mode": p.mode(),
+                    "drift": catalogue.drift.iter().map(|d| json!({
+                        "upstream": d.server, "tool": d.name, "changes": d.classes(), "detail": d.to_string(),
+                    })).collect::<Vec<_>>(),
+                })),
                 "upstreams": r.backend_health().into_iter().map(|(name, h)| json!({"name": name, "health": h})).collect::<Vec<_>>(),
             })
         })

@@ -132,6 +132,11 @@ pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, St
         Some(mtls) => Some(Arc::new(crate::core::http::tls::TlsListener::new(mtls)?)),
         None => None,
     };
+    // Read on every build, so a reload picks up an approved lock.
+    let pins = match &config.registry {
+        Some(registry) => crate::registry::pins::Pins::load(registry)?,
+        None => None,
+    };
     let mut binds = Vec::new();
     let mut mcp_routes = Vec::new();
     let mut a2a_routes = Vec::new();
@@ -159,7 +164,7 @@ pub fn build_with(config: &GatewayConfig, shared: &Shared) -> Result<Gateway, St
                 RouteTarget::A2a(a2a)
             } else {
                 let pipeline = Pipeline::build(route, Protocol::Mcp, &env)?;
-                let mcp = Arc::new(mcp_route(config, route, pipeline, shared)?);
+                let mcp = Arc::new(mcp_route(config, route, pipeline, shared, &pins)?);
                 mcp_routes.push(mcp.clone());
                 RouteTarget::Mcp(mcp)
             };
@@ -248,6 +253,7 @@ fn mcp_route(
     route: &config::Route,
     pipeline: Pipeline,
     shared: &Shared,
+    pins: &Option<Arc<crate::registry::pins::Pins>>,
 ) -> Result<McpRoute, String> {
     let session_ttl = config.security.session_ttl.unwrap_or(DEFAULT_SESSION_TTL);
     let state = shared.states.mcp(&route.name, session_ttl);
@@ -305,6 +311,7 @@ fn mcp_route(
         page_size: DEFAULT_PAGE_SIZE,
         state,
         revocations: shared.revocations.clone(),
+        pins: pins.clone(),
         discovered: Default::default(),
     })
 }
@@ -497,13 +504,23 @@ impl Running {
         self.drain.drain(grace).await
     }
 
-    /// Watches the config file (a ConfigMap mount swaps it through a symlink, so the content is compared,
-    /// not the modification time) and reloads on change; an invalid file is refused, named in the log with
-    /// every problem, and the running config kept. SIGHUP checks at once.
+    /// Watches the config file and the registry lock it names (a ConfigMap mount swaps files through a
+    /// symlink, so the content is compared, not the modification time) and reloads on change; an invalid
+    /// file is refused, named in the log with every problem, and the running config kept. SIGHUP checks
+    /// at once.
     pub fn watch(self: &Arc<Self>, path: std::path::PathBuf) {
         let running = self.clone();
         tokio::spawn(async move {
-            let mut last = std::fs::read(&path).ok();
+            let lock_of = |path: &std::path::Path| {
+                let loaded = crate::config::load_file(path).ok()?;
+                Some(crate::registry::lock::path(&loaded.config.registry?.path))
+            };
+            let mut lock_path = lock_of(&path);
+            let read_both = |lock_path: &Option<std::path::PathBuf>| {
+                let lock = lock_path.as_ref().and_then(|p| std::fs::read(p).ok());
+                std::fs::read(&path).ok().map(|config| (config, lock))
+            };
+            let mut last = read_both(&lock_path);
             #[cfg(unix)]
             let mut hangup =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
@@ -524,14 +541,21 @@ impl Running {
                     _ = signal => {}
                     _ = running.shutdown.cancelled() => return,
                 }
-                let current = std::fs::read(&path).ok();
+                let current = read_both(&lock_path);
                 if current.is_none() || current == last {
                     continue;
                 }
                 last = current;
                 match crate::config::load_file(&path) {
                     Ok(loaded) => match running.reload(&loaded.config).await {
-                        Ok(()) => tracing::info!(config = %path.display(), "config reloaded"),
+                        Ok(()) => {
+                            tracing::info!(config = %path.display(), "config reloaded");
+                            let now = lock_of(&path);
+                            if now != lock_path {
+                                lock_path = now;
+                                last = read_both(&lock_path);
+                            }
+                        }
                         Err(e) => {
                             tracing::error!(config = %path.display(), "config reload refused: {e}; still serving the previous config")
                         }

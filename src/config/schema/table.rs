@@ -75,6 +75,7 @@ pub(super) const DEFS: &[Def] = &[
             f("limits", Ty::Ref("Limits"), "", "Request limits (extension)."),
             f("rateLimitStore", Ty::Ref("RateLimitStore"), "", "Where rate limits are kept when they must hold across replicas (extension). Without it, limits are counted in each process."),
             f("shutdown", Ty::Ref("Shutdown"), "", "How the gateway stops on SIGTERM or SIGINT (extension)."),
+            f("registry", Ty::Ref("Registry"), "", "The operator's approved servers and pinned tool definitions (extension; README: Pinning your tools)."),
         ],
         example: "binds:\n  - port: 8080\n    listeners:\n      - name: local\n        routes:\n          - name: sample-tools\n            match: {path: {prefix: /mcp}}\n            backends:\n              - {name: weather-tools, type: sample}\nlimits: {maxBodyBytes: 1048576}\n",
         ..DEF
@@ -506,6 +507,20 @@ pub(super) const DEFS: &[Def] = &[
             f("failMode", Ty::Enum(&["failOpen", "failClosed"]), "failClosed", "What happens to calls while Redis cannot answer: `failOpen` admits them (availability over limits); `failClosed` refuses calls that are under a limit.").default(Dflt::Str("failOpen")),
         ],
         example: "redis: redis://redis.agent-gateway.svc:6379\nfailMode: failOpen\n",
+        ..DEF
+    },
+    Def {
+        id: "Registry",
+        path: "registry",
+        desc: "The registry folder: an entry per approved MCP server and A2A agent, and `lock.json`, which pins every tool, \
+               prompt and resource template each server exposes by a SHA-256 digest over its canonical JSON (RFC 8785). \
+               `agent-gateway registry lock|diff|approve|verify --config FILE` maintain and check it. The lock is read \
+               again on every config reload.",
+        fields: &[
+            f("path", Ty::Text, "registry", "The folder, relative to the config file's folder.").req(),
+            f("mode", Ty::Enum(&["enforce", "warn", "off"]), "enforce", "What a tool that is not locked, or whose digest differs from the lock, leads to: `enforce` withholds it from every caller's `tools/list` and refuses it on `tools/call` like an unknown tool, until the lock holds it; `warn` serves it; both report it on `/health/upstreams`, in the log (once per change) and in `agent_gateway_registry_drift`. `off`: the lock is not read at run time.").req(),
+        ],
+        example: "path: registry\nmode: enforce\n",
         ..DEF
     },
     Def {

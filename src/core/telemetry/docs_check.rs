@@ -46,6 +46,7 @@ fn exercise(m: &Metrics) {
     m.a2a_call(Some("sa"), "agent", Outcome::Ok, d);
     m.upstream("r", "b").discovery(true);
     m.catalogue_tools("r", 6);
+    m.registry_drift("r", "b", 1);
     let _session = m.session_opened("r");
     let _stream = m.stream_opened("r");
     m.authz_denied("r", DenialKind::Agent);

@@ -31,6 +31,7 @@ pub struct Families {
     pub mcp_discovery: IntCounterVec,
     pub upstream_up: IntGaugeVec,
     pub catalogue_tools: IntGaugeVec,
+    pub registry_drift: IntGaugeVec,
     pub active_sessions: IntGaugeVec,
     pub active_streams: IntGaugeVec,
     pub authz_denials: IntCounterVec,
@@ -150,6 +151,11 @@ impl Families {
                 "agent_gateway_catalogue_tools",
                 "Tools in the route's catalogue (withheld tools not counted).",
                 &["route"],
+            ),
+            registry_drift: b.gauge(
+                "agent_gateway_registry_drift",
+                "Tools an upstream lists that differ from the registry lock (withheld with registry.mode enforce).",
+                &["route", "backend"],
             ),
             active_sessions: b.gauge(
                 "agent_gateway_active_sessions",

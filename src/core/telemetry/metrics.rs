@@ -11,7 +11,7 @@
 //! | a `tools/call` refused before dispatch | `tool_rejected` |
 //! | an A2A call relayed or refused | `a2a_call` (+ `authz_denied`/`rate_limited` when refused) |
 //! | a discovery round against one upstream | `discovery` (+ `upstream_up`) |
-//! | catalogue rebuilt | `catalogue_tools` |
+//! | catalogue rebuilt | `catalogue_tools`, `registry_drift` |
 //! | session / stream opened | `session_opened` / `stream_opened`: hold the guard while it lives |
 //! | retry, timeout of one upstream attempt | `retry`, `timeout` |
 //! | config reload | `config_reload` |
@@ -98,6 +98,10 @@ pub fn upstream_up(route: &str, backend: &str, up: bool) {
 
 pub fn catalogue_tools(route: &str, tools: usize) {
     global().catalogue_tools(route, tools)
+}
+
+pub fn registry_drift(route: &str, backend: &str, tools: usize) {
+    global().registry_drift(route, backend, tools)
 }
 
 pub fn session_opened(route: &str) -> ActiveGuard {
@@ -327,6 +331,14 @@ impl Metrics {
             retries: f.retries.with_label_values(&[backend]),
             timeouts: f.timeouts.with_label_values(&[backend]),
         }
+    }
+
+    pub fn registry_drift(&self, route: &str, backend: &str, tools: usize) {
+        let n = i64::try_from(tools).unwrap_or(i64::MAX);
+        self.families
+            .registry_drift
+            .with_label_values(&[route, backend])
+            .set(n);
     }
 
     pub fn catalogue_tools(&self, route: &str, tools: usize) {

@@ -181,7 +181,13 @@ pub async fn refresh(route: &McpRoute, listings: &mut [Known]) {
             withheld: l.withheld.as_ref(),
         })
         .collect();
-    let catalogue = Catalogue::build(&sources, &route.delimiter, &route.schemas);
+    let catalogue = Catalogue::build(
+        &sources,
+        &route.delimiter,
+        &route.schemas,
+        route.pins.as_deref(),
+    );
+    report_drift(route, &catalogue);
     // Each problem on its own line while they are few; past that one line, and /health/upstreams has them.
     match catalogue.problems.len() {
         0 => {}
@@ -210,6 +216,31 @@ pub async fn refresh(route: &McpRoute, listings: &mut [Known]) {
     route.catalogue.store(Arc::new(catalogue));
     for kind in ["tools", "prompts", "resources"] {
         let _ = route.state.changes.send(kind);
+    }
+}
+
+/// Once per catalogue (built only when discovery finds a change): each drifted tool with what changed,
+/// while they are few, then one line; the gauge says how many per backend.
+fn report_drift(route: &McpRoute, catalogue: &Catalogue) {
+    let Some(pins) = route.pins.as_deref() else {
+        return;
+    };
+    let verdict = if pins.enforce {
+        "withheld"
+    } else {
+        "served (registry.mode: warn)"
+    };
+    for (i, drift) in catalogue.drift.iter().enumerate() {
+        if i == 10 {
+            tracing::warn!(route = %route.name, drifted = catalogue.drift.len(), "more tools differ from the registry lock; /health/upstreams lists them");
+            break;
+        }
+        tracing::warn!(route = %route.name, upstream = %drift.server, tool = %drift.name, changes = %drift.classes().join(", "), "tool differs from the registry lock: {verdict}; review with `agent-gateway registry diff`");
+    }
+    for backend in &route.backends {
+        let name = backend.upstream.name();
+        let drifted = catalogue.drift.iter().filter(|d| d.server == name).count();
+        crate::core::telemetry::metrics::registry_drift(&route.name, name, drifted);
     }
 }
 

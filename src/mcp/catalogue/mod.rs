@@ -11,6 +11,8 @@ pub mod discovery;
 pub mod naming;
 pub mod schema;
 
+use crate::registry::drift::Drift;
+use crate::registry::pins::Pins;
 use naming::exposed_name;
 use schema::SchemaCache;
 
@@ -54,6 +56,9 @@ pub struct Catalogue {
     pub templates: Vec<(usize, Value)>,
     /// Collisions and unusable definitions, for the log and the health endpoint.
     pub problems: Vec<String>,
+    /// Tools that differ from the registry's lock: withheld with `registry.mode: enforce`, served with
+    /// `warn`; reported either way.
+    pub drift: Vec<Drift>,
     /// Tools of backends that stopped answering, by exposed name: withheld, but a call of one is told
     /// the upstream is unavailable rather than that the tool does not exist.
     unavailable: HashMap<String, usize>,
@@ -81,7 +86,12 @@ pub struct Source<'a> {
 }
 
 impl Catalogue {
-    pub fn build(sources: &[Source], delimiter: &str, schemas: &SchemaCache) -> Catalogue {
+    pub fn build(
+        sources: &[Source],
+        delimiter: &str,
+        schemas: &SchemaCache,
+        pins: Option<&Pins>,
+    ) -> Catalogue {
         static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let mut c = Catalogue {
             generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -94,9 +104,9 @@ impl Catalogue {
             let Some(listing) = source.listing else {
                 continue;
             };
-            for (list, out) in [
-                (&listing.tools, &mut tools),
-                (&listing.prompts, &mut prompts),
+            for (list, out, is_tool) in [
+                (&listing.tools, &mut tools, true),
+                (&listing.prompts, &mut prompts, false),
             ] {
                 for def in list {
                     let Some(name) = def
@@ -110,6 +120,15 @@ impl Catalogue {
                         ));
                         continue;
                     };
+                    if let Some(drift) = pins
+                        .filter(|_| is_tool)
+                        .and_then(|p| p.judge(source.backend_name, def))
+                    {
+                        c.drift.push(drift);
+                        if pins.is_some_and(|p| p.enforce) {
+                            continue;
+                        }
+                    }
                     out.push((
                         exposed_name(source.prefix, delimiter, name),
                         backend,
@@ -329,7 +348,7 @@ mod tests {
             withheld: None,
         });
         // Quadratic grouping took minutes here (100,000 entries × 50,000 collisions).
-        let c = Catalogue::build(&sources, "__", &SchemaCache::default());
+        let c = Catalogue::build(&sources, "__", &SchemaCache::default(), None);
         assert!(c.tools.is_empty());
         assert_eq!(c.problems.len(), MAX_REPORTED + 1);
         assert!(
@@ -355,6 +374,7 @@ mod tests {
             }],
             "__",
             &SchemaCache::default(),
+            None,
         );
         let t = c.tool("get_weather_data").unwrap();
         assert_eq!(t.definition["x-extra"]["kept"], true);
@@ -378,7 +398,7 @@ mod tests {
                 withheld: None,
             },
         ];
-        let c = Catalogue::build(&sources, "__", &SchemaCache::default());
+        let c = Catalogue::build(&sources, "__", &SchemaCache::default(), None);
         assert!(c.tool("a__echo").is_some() && c.tool("a__x__echo").is_some());
         // "a" + "__" + "x__y" and "a__x" + "__" + "y" both read a__x__y: neither is served.
         assert!(c.tool("a__x__y").is_none());
@@ -404,6 +424,7 @@ mod tests {
             }],
             "__",
             &SchemaCache::default(),
+            None,
         );
         assert!(c.tool("bad").is_none());
         assert_eq!(c.problems.len(), 1);
@@ -433,7 +454,7 @@ mod tests {
                 withheld: None,
             },
         ];
-        let c = Catalogue::build(&sources, "__", &SchemaCache::default());
+        let c = Catalogue::build(&sources, "__", &SchemaCache::default(), None);
         assert_eq!(c.resource_backend("memo://readme"), Some(0));
         assert_eq!(c.resource_backend("notes://7"), Some(1));
         assert_eq!(c.resource_backend("other://x"), None);
