@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use agent_gateway::cli::{inspect, quickstart, start};
+use agent_gateway::cli::{inspect, quickstart, registry, start};
 use agent_gateway::config;
 use agent_gateway::core::http::shutdown::{Drained, InFlight};
 use agent_gateway::gateway::runtime;
@@ -55,6 +55,39 @@ enum Command {
         /// The principal, e.g. system:serviceaccount:agent-core-infra:ekspoc-v6-kagent-agent-sa
         #[arg(long = "as")]
         principal: String,
+    },
+    /// Pin every tool, prompt and resource template of the config's upstreams (`registry.path`), and
+    /// check for drift against the pins.
+    Registry {
+        #[command(subcommand)]
+        action: RegistryAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistryAction {
+    /// Discover every upstream and write the lock (and an entry for each backend without one).
+    Lock {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Print what drifted since the lock, classified.
+    Diff {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Take the current definitions of the named servers (or SERVER/TOOL) into the lock.
+    Approve {
+        #[arg(long, short)]
+        config: PathBuf,
+        names: Vec<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Exit 0 when every upstream and entry matches the lock, 1 on any drift (for CI).
+    Verify {
+        #[arg(long, short)]
+        config: PathBuf,
     },
 }
 
@@ -122,27 +155,51 @@ fn main() -> ExitCode {
         }
         Command::Catalogue { config, principal } => {
             init_logging(cli.log_format.as_deref().unwrap_or("text"));
-            let loaded = match config::load_file(&config) {
-                Ok(loaded) => loaded,
-                Err(diagnostics) => {
-                    diagnostics.iter().for_each(|d| eprintln!("{d}"));
-                    return ExitCode::from(1);
+            offline(&config, |c| async move {
+                let report = inspect::catalogue(&c, &principal).await?;
+                Ok(registry::Outcome { report, exit: 0 })
+            })
+        }
+        Command::Registry { action } => {
+            init_logging(cli.log_format.as_deref().unwrap_or("text"));
+            let (config, action) = match action {
+                RegistryAction::Lock { config } => (config, registry::Action::Lock),
+                RegistryAction::Diff { config } => (config, registry::Action::Diff),
+                RegistryAction::Approve { config, names, all } => {
+                    (config, registry::Action::Approve { names, all })
                 }
+                RegistryAction::Verify { config } => (config, registry::Action::Verify),
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            match runtime.block_on(inspect::catalogue(&loaded.config, &principal)) {
-                Ok(report) => {
-                    print!("{report}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("{}: {e}", config.display());
-                    ExitCode::from(1)
-                }
-            }
+            offline(&config, |c| async move { registry::run(&c, action).await })
+        }
+    }
+}
+
+/// A subcommand that reads the config file and works against its upstreams without serving: prints
+/// the report and exits with the status it asks for, or names the file and the problem.
+fn offline<F: std::future::Future<Output = Result<registry::Outcome, String>>>(
+    path: &std::path::Path,
+    work: impl FnOnce(config::GatewayConfig) -> F,
+) -> ExitCode {
+    let loaded = match config::load_file(path) {
+        Ok(loaded) => loaded,
+        Err(diagnostics) => {
+            diagnostics.iter().for_each(|d| eprintln!("{d}"));
+            return ExitCode::from(1);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(work(loaded.config)) {
+        Ok(outcome) => {
+            print!("{}", outcome.report);
+            ExitCode::from(outcome.exit)
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            ExitCode::from(2)
         }
     }
 }

@@ -20,15 +20,7 @@ async fn gateway_with_idle(upstream_port: u16) -> common::Gateway {
 
 #[tokio::test]
 async fn a_quiet_stream_is_ended_with_an_error_and_a_quiet_notification_stream_closed() {
-    let mut up = tokio::process::Command::new(common::python());
-    up.current_dir(common::repo().join("tests/peers")).args([
-        "py_upstream.py",
-        "--port",
-        "0",
-        "--era",
-        "legacy",
-    ]);
-    let (_upstream, port) = common::spawn_listening(up).await;
+    let (_upstream, port) = common::py_upstream(&["--era", "legacy"]).await;
     let gw = gateway_with_idle(port).await;
     let url = gw.url("/mcp");
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});

@@ -74,17 +74,8 @@ async fn a_post_without_a_live_stream_is_refused() {
 /// by the Python client over Streamable HTTP in both eras.
 #[tokio::test]
 async fn a_legacy_sse_upstream_serves_modern_clients() {
-    let mut cmd = tokio::process::Command::new(common::python());
-    cmd.current_dir(common::repo().join("tests/peers")).args([
-        "py_upstream.py",
-        "--transport",
-        "sse",
-        "--port",
-        "0",
-        "--name",
-        "sse-upstream",
-    ]);
-    let (_up, port) = common::spawn_listening(cmd).await;
+    let (_upstream, port) =
+        common::py_upstream(&["--transport", "sse", "--name", "sse-upstream"]).await;
     let backend = format!(
         "- name: legacy\n  type: mcp-http\n  address: http://127.0.0.1:{port}\n  mcp:\n    protocol: sse\n    endpoint: /sse\n"
     );

@@ -147,15 +147,7 @@ async fn a_legacy_sse_client_keeps_its_stream_across_a_reload() {
 #[tokio::test]
 async fn a_pending_elicitation_is_answered_after_a_reload() {
     // A session-era upstream (Python `mcp` SDK) whose ask_user tool elicits through the gateway.
-    let mut cmd = tokio::process::Command::new(common::python());
-    cmd.current_dir(common::repo().join("tests/peers")).args([
-        "py_upstream.py",
-        "--port",
-        "0",
-        "--era",
-        "legacy",
-    ]);
-    let (_upstream, port) = common::spawn_listening(cmd).await;
+    let (_upstream, port) = common::py_upstream(&["--era", "legacy"]).await;
     let backends = format!("- name: py\n  type: mcp-http\n  address: http://127.0.0.1:{port}\n");
     let g = common::gateway(&yaml(&backends, "300s", false)).await;
     let url = g.url("/mcp");

@@ -206,6 +206,15 @@ pub async fn a2a_agent(venv: &str, name: &str, extra: &[&str]) -> (Child, String
     (child, format!("http://127.0.0.1:{port}"))
 }
 
+/// `tests/peers/py_upstream.py --port 0` with `args`; the child and the port it reported.
+pub async fn py_upstream(args: &[&str]) -> (Child, u16) {
+    let mut cmd = tokio::process::Command::new(python());
+    cmd.current_dir(repo().join("tests/peers"))
+        .args(["py_upstream.py", "--port", "0"])
+        .args(args);
+    spawn_listening(cmd).await
+}
+
 /// A child process that is killed when dropped.
 pub struct Child(pub tokio::process::Child);
 

@@ -30,6 +30,9 @@ capabilities above stay as they were):
                   `subscriptions/listen` streams), in the session era on the standalone
                   GET stream of every session this server has seen
                   (`session.send_tool_list_changed()`).
+  redescribe{name, description}
+                  changes tool `name`'s description (a rug pull on cue) and announces
+                  notifications/tools/list_changed as add_tool does.
   touch{uri}      announces notifications/resources/updated for `uri`: on the bus
                   (`ctx.notify_resource_updated`, listen streams whose filter names the
                   uri) and to each session-era session that sent `resources/subscribe`
@@ -225,6 +228,20 @@ def add_notify_features(mcp: MCPServer) -> None:
         sessions = await registry.broadcast(lambda s: s.send_tool_list_changed())  # session era: GET streams
         log(f"py_upstream: added tool {name}; list_changed sent to {sessions} session(s) and the bus")
         return f"added {name}"
+
+    @mcp.tool(
+        description="Change the description of tool `name` (a rug pull, on cue) and announce notifications/tools/list_changed.",
+        structured_output=False,
+    )
+    async def redescribe(ctx: Context, name: str, description: str) -> str:
+        tool = mcp._tool_manager.get_tool(name)
+        if tool is None:
+            return f"no tool {name}"
+        tool.description = description
+        await ctx.notify_tools_changed()
+        sessions = await registry.broadcast(lambda s: s.send_tool_list_changed())
+        log(f"py_upstream: redescribed {name}; list_changed sent to {sessions} session(s) and the bus")
+        return f"redescribed {name}"
 
     @mcp.tool(description="Announce notifications/resources/updated for `uri` to its subscribers.", structured_output=False)
     async def touch(ctx: Context, uri: str) -> str:
