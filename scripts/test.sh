@@ -25,6 +25,10 @@ cargo clippy --all-targets --quiet -- -D warnings
 step "cargo test (unit and integration tests)"
 cargo test --no-fail-fast
 
+step "registry verify: the sample tools of examples/quickstart.yaml match registry/lock.json"
+cargo build --quiet --bin agent-gateway
+target/debug/agent-gateway registry verify --config examples/quickstart.yaml
+
 step "MCP conformance suite through the gateway (summary: conformance/out/RESULTS.md)"
 cargo build --quiet --bin agent-gateway
 conformance/run.sh
