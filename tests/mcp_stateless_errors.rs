@@ -246,3 +246,44 @@ async fn a_read_relayed_to_the_2026_wire_carries_caching_hints_the_upstream_did_
         reply.text
     );
 }
+
+/// A stub: the test reads the `initialize` requests that reached the upstream, which no real server shows.
+async fn session_era_upstream_recording_initialize() -> Stub {
+    Stub::mcp(Era::Session)
+        .start(|r| match r.rpc_method() {
+            "tools/list" => r.result(json!({"tools": [
+                {"name": "test_missing_capability", "inputSchema": {"type": "object"}}
+            ]})),
+            "tools/call" => r.result(json!({"content": [{"type": "text", "text": "ran"}]})),
+            _ => r.not_found(),
+        })
+        .await
+}
+
+/// A session-era upstream can check a client's capabilities only at `initialize`: the gateway must declare
+/// there what the caller declared (a 2026-07-28 caller: none the upstream could use, since the gateway does
+/// not relay server-to-client requests to it), or the upstream relies on capabilities nobody has and the
+/// caller gets the gateway's refusal instead of the upstream's -32021.
+#[tokio::test]
+async fn a_session_era_upstream_is_told_the_callers_own_capabilities() {
+    let upstream = session_era_upstream_recording_initialize().await;
+    let gw = gateway(&route_yaml(&upstream.backend("fixture", None))).await;
+    let url = gw.url("/mcp");
+    let before = upstream.count("initialize");
+
+    let params = json!({"name": "test_missing_capability", "arguments": {}});
+    let name = Some("test_missing_capability");
+    let reply = post_2026(&url, "tools/call", params, STATELESS, STATELESS, name).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    common::initialize(&url).await;
+
+    let declared: Vec<Value> = upstream.rpc("initialize")[before..]
+        .iter()
+        .map(|r| r.params()["capabilities"].clone())
+        .collect();
+    assert_eq!(
+        declared,
+        [json!({}), json!({"elicitation": {}})],
+        "the 2026-07-28 caller's, then the session caller's"
+    );
+}

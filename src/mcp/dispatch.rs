@@ -55,12 +55,17 @@ async fn initialize(ex: &Exchange<'_>, id: &Value, params: &Value) -> Answer {
     // the backends the caller can reach, so a caller without rights opens none.
     let reachable = reachable_backends(ex);
     let backends = ex.route.backends.iter().zip(&reachable);
+    let capabilities = params
+        .get("capabilities")
+        .filter(|c| c.is_object())
+        .cloned();
     let opened = join_all(backends.filter(|(_, r)| **r).map(|(b, _)| {
-        let key = key.clone();
+        let (key, capabilities) = (key.clone(), capabilities.clone());
         async move {
             tokio::time::timeout(
                 b.timeout.min(Duration::from_secs(10)),
-                b.upstream.open_session(&key, ex.route.session_ttl),
+                b.upstream
+                    .open_session(&key, ex.route.session_ttl, capabilities),
             )
             .await
             .ok()
@@ -75,10 +80,7 @@ async fn initialize(ex: &Exchange<'_>, id: &Value, params: &Value) -> Answer {
         v: negotiated.to_string(),
         exp: session::now() + ex.route.session_ttl.as_secs(),
         up: opened.into_iter().flatten().collect(),
-        caps: params
-            .get("capabilities")
-            .filter(|c| c.is_object())
-            .cloned(),
+        caps: capabilities,
     };
     let token = session::seal(&ex.route.sealer, &claims);
     let result = server::initialize_result(negotiated);

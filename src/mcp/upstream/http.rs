@@ -225,9 +225,11 @@ impl HttpUpstream {
         &self,
         caller_key: &str,
         lifetime: Duration,
+        capabilities: Option<Value>,
     ) -> Option<UpstreamSessionClaim> {
         let ctx = CallCtx {
             caller_key: caller_key.to_string(),
+            client_capabilities: capabilities,
             ..Default::default()
         };
         match self.session_for(&ctx).await {
@@ -327,10 +329,13 @@ impl HttpUpstream {
         Ok(era)
     }
 
+    /// The session declares the caller's own capabilities: the upstream checks them only here, and one
+    /// the caller lacks would have it send requests nobody answers. Without a session the caller has
+    /// none the gateway relays to (server-to-client requests need a session).
     async fn initialize(&self, ctx: &CallCtx) -> Result<Session, UpstreamError> {
         let params = json!({
             "protocolVersion": version::LATEST_SESSION,
-            "capabilities": {"sampling": {}, "elicitation": {}, "roots": {"listChanged": true}},
+            "capabilities": ctx.client_capabilities.clone().unwrap_or_else(|| json!({})),
             "clientInfo": {"name": "agent-gateway", "version": env!("CARGO_PKG_VERSION")},
         });
         let message = jsonrpc::request(&json!(0), "initialize", params);

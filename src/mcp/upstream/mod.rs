@@ -177,14 +177,16 @@ impl Upstream {
     }
 
     /// Opens a session for a new downstream session that lasts `lifetime`, so its id can be sealed into
-    /// the downstream one; it is closed when that lifetime is over.
+    /// the downstream one; it is closed when that lifetime is over. `capabilities` are the caller's own,
+    /// declared to the upstream.
     pub async fn open_session(
         &self,
         caller_key: &str,
         lifetime: Duration,
+        capabilities: Option<Value>,
     ) -> Option<UpstreamSessionClaim> {
         match self {
-            Upstream::Http(u) => u.open_session(caller_key, lifetime).await,
+            Upstream::Http(u) => u.open_session(caller_key, lifetime, capabilities).await,
             _ => None,
         }
     }
