@@ -823,7 +823,11 @@ fn check_gateway_objects(docs: &[Value], expect_secret: bool) -> String {
     );
 
     // ConfigMap: key gateway.yaml, mounted as a directory at the path the container args name.
-    let cm = one(docs, "ConfigMap");
+    // The gateway's config (a registry lock, when enabled, has a ConfigMap of its own).
+    let cm = find(docs, "ConfigMap")
+        .into_iter()
+        .find(|c| name_of(c).ends_with("-config"))
+        .expect("the gateway's ConfigMap");
     assert_eq!(name_of(cm), "agent-gateway-config");
     let volumes = pod.pointer("/spec/volumes").unwrap().as_array().unwrap();
     let config_vol = volumes
@@ -1032,6 +1036,62 @@ fn chart_renders_as_the_guide_installs_it() {
     assert!(
         backend["address"].as_str().unwrap().contains("set-me"),
         "the MCP backend is a placeholder to set"
+    );
+}
+
+/// `registry.enabled` with the repository's own lock: the lock lands in a ConfigMap mounted read-only at
+/// the path the generated gateway.yaml names, with the mode asked for.
+#[test]
+fn chart_mounts_the_registry_lock() {
+    let lock = read(&root().join("registry/lock.json"));
+    let sets = [
+        ("registry.enabled", "true"),
+        ("registry.mode", "warn"),
+        ("registry.lock", lock.as_str()),
+    ];
+    let docs = rendered_docs(&render_chart(&sets));
+    let g = parse_one(&check_gateway_objects(&docs, true), "gateway.yaml");
+    assert_eq!(
+        g["registry"],
+        serde_json::json!({"path": "/etc/agent-gateway-registry", "mode": "warn"})
+    );
+    let configmap = find(&docs, "ConfigMap")
+        .into_iter()
+        .find(|c| name_of(c) == "agent-gateway-registry")
+        .expect("the registry ConfigMap");
+    let mounted: Value =
+        serde_json::from_str(configmap["data"]["lock.json"].as_str().unwrap()).unwrap();
+    assert_eq!(mounted, serde_json::from_str::<Value>(&lock).unwrap());
+    let pod = &one(&docs, "Deployment")["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "registry")
+            .unwrap()["configMap"]["name"],
+        "agent-gateway-registry"
+    );
+    let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+    let mount = mounts
+        .iter()
+        .find(|m| m["name"] == "registry")
+        .expect("the registry mount");
+    assert_eq!(
+        (&mount["mountPath"], &mount["readOnly"]),
+        (&g["registry"]["path"], &Value::Bool(true))
+    );
+    // Off by default: nothing of it is rendered.
+    let docs = rendered_docs(&render_chart(&[]));
+    assert!(
+        parse_one(&check_gateway_objects(&docs, true), "gateway.yaml")
+            .get("registry")
+            .is_none()
+    );
+    assert!(
+        find(&docs, "ConfigMap")
+            .iter()
+            .all(|c| name_of(c) != "agent-gateway-registry")
     );
 }
 
