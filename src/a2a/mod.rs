@@ -368,6 +368,22 @@ impl A2aRoute {
     }
 
     async fn list(&self, request: &Request<Incoming>, principal: Option<&str>) -> Response<Body> {
+        let out = self.agents_for(request.headers(), principal).await;
+        let mut response = body::json(StatusCode::OK, &json!({"agents": out}));
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
+        response
+    }
+
+    /// The agents `principal` may call, each with its public URL and its card as the gateway serves it
+    /// (`GET /agents`, and the gateway's AI catalogue).
+    pub async fn agents_for(
+        &self,
+        headers: &http::HeaderMap,
+        principal: Option<&str>,
+    ) -> Vec<Value> {
         let mut out = Vec::new();
         for agent in &self.agents {
             let Some(info) = self.card_info(agent).await else {
@@ -375,7 +391,7 @@ impl A2aRoute {
                     .name()
                     .filter(|n| self.allowed(principal, n) && !self.is_shared(n))
                 {
-                    let url = card::public_base(request.headers(), &self.prefix, &name);
+                    let url = card::public_base(headers, &self.prefix, &name);
                     out.push(json!({"name": name, "url": url, "card": null}));
                 }
                 continue;
@@ -384,16 +400,11 @@ impl A2aRoute {
             if !self.allowed(principal, &name) || self.is_shared(&name) {
                 continue;
             }
-            let url = card::public_base(request.headers(), &self.prefix, &name);
+            let url = card::public_base(headers, &self.prefix, &name);
             let (card, _) = card::rewrite(&info.raw, agent.base_path(), &url);
             out.push(json!({"name": name, "url": url, "card": card}));
         }
-        let mut response = body::json(StatusCode::OK, &json!({"agents": out}));
-        response.headers_mut().insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-cache"),
-        );
-        response
+        out
     }
 }
 

@@ -7,7 +7,7 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::json;
 
-use super::metadata;
+use super::{catalog, metadata};
 use crate::a2a::A2aRoute;
 use crate::core::error::{self, Dialect, TargetKind};
 use crate::core::http::Caller;
@@ -123,6 +123,9 @@ async fn handle(bind: &Bind, mut request: Request<Incoming>, peer: Peer) -> Resp
     if let Some(document) = metadata::serve(&path, request.headers(), &bind.routes) {
         return document;
     }
+    if path == catalog::AI_CATALOG_PATH && request.method() == http::Method::GET {
+        return catalog::ai_catalog(&bind.routes, request.headers(), peer.principal).await;
+    }
     let Some(route) = bind.route_for(&path) else {
         return body::json(
             StatusCode::NOT_FOUND,
@@ -159,6 +162,12 @@ async fn handle(bind: &Bind, mut request: Request<Incoming>, peer: Peer) -> Resp
                 ..caller
             };
             match target {
+                RouteTarget::Mcp(mcp)
+                    if request.method() == http::Method::GET
+                        && catalog::is_server_card(&path, &route.prefix) =>
+                {
+                    catalog::server_card(mcp, caller.principal.as_deref(), request.headers())
+                }
                 RouteTarget::Mcp(mcp) => crate::mcp::handle(mcp, request, &caller).await,
                 RouteTarget::A2a(a2a) => {
                     let agent = agent_of(&path, &route.prefix);
