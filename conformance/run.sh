@@ -25,6 +25,7 @@ CONF="$ROOT/conformance"
 OUT="$CONF/out"
 TOOLS="${AGW_TOOLS:-$ROOT/.tools}"             # the test peers (scripts/install-test-tools.sh)
 AGENT_GATEWAY_BIN="${AGENT_GATEWAY_BIN:-$ROOT/target/debug/agent-gateway}"
+AGENT_GATEWAY_COMMIT="${AGENT_GATEWAY_COMMIT:-}"   # the commit a binary given above was built from
 SUITE_TIMEOUT="${CONFORMANCE_TIMEOUT:-600}"   # seconds per suite run; one takes 4-15 s when healthy
 STARTUP_TIMEOUT=30                            # seconds for a fixture / the gateway to come up
 
@@ -192,7 +193,13 @@ versions() {
   echo "python fixture: conformance/fixture_server.py on python mcp $("$TOOLS/venv/bin/python" -c 'import importlib.metadata as m; print(m.version("mcp"))')"
   echo "typescript fixture: conformance/fixtures/typescript.cjs on @modelcontextprotocol/sdk $(node -p "require('$TOOLS/node/node_modules/@modelcontextprotocol/sdk/package.json').version")"
   echo "rmcp fixture: conformance/fixtures/rmcp/ on rmcp $(sed -n '/^name = "rmcp"$/{n;s/^version = "\(.*\)"$/\1/p}' "$ROOT/Cargo.lock")"
-  echo "gateway: $("$AGENT_GATEWAY_BIN" --version 2>/dev/null | head -n1 || echo agent-gateway) at git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '(no commit)')"
+  # The default binary is built from this working tree, which may differ from its commit.
+  local dirty=""
+  if [[ "$AGENT_GATEWAY_BIN" == "$ROOT/target/debug/agent-gateway" && -n "$(git -C "$ROOT" status --porcelain -- src 2>/dev/null)" ]]; then
+    dirty=" with uncommitted changes in src/"
+  fi
+  local commit="${AGENT_GATEWAY_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '(no commit)')}"
+  echo "gateway: $("$AGENT_GATEWAY_BIN" --version 2>/dev/null | head -n1 || echo agent-gateway) at git $commit$dirty"
 }
 
 main() {

@@ -14,6 +14,7 @@ The last line printed is `conformance: N regressions (M listed as expected)`. St
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,19 @@ def read_expected(path: Path) -> dict[str, str]:
     return expected
 
 
+def read_shortfalls(path: Path) -> list[tuple[str, str, str, str]]:
+    """`fixture revision scenario[:check]  # whose: why` lines (each word a glob): why a required scenario
+    fails, or a check comes out worse through the gateway."""
+    notes = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            body, _, why = line.partition("#")
+            words = body.split()
+            if len(words) == 3:
+                notes.append((*words, why.strip()))
+    return notes
+
+
 def listed(change: Change, expected: dict[str, str]) -> bool:
     base = f"{change.fixture} {change.revision} {change.scenario}"
     return base in expected or f"{base}:{change.check}" in expected
@@ -100,6 +114,7 @@ class Report:
         self.targets = sorted({t for (_, t, _) in self.runs if t != DIRECT}, key=lambda t: (t != "gateway-127.0.0.1", t))
         self.sets = {rev: read_requirements(args.requirements, rev) for rev in self.revisions}
         self.expected = read_expected(args.expected)
+        self.notes = read_shortfalls(args.shortfalls)
         self.changes: list[Change] = []
         self.regressions: list[Change] = []
         for (fixture, target, revision), run in self.runs.items():
@@ -148,9 +163,11 @@ class Report:
         """Each required scenario that fails somewhere, with its first failing check directly and through
         each gateway target (targets that say the same are merged)."""
         lines = ["", "## Required scenarios that fail", "",
-                 "With the first failing check. Failing directly is the fixture's (or its SDK's) shortfall;"
-                 " failing only through the gateway would be the gateway's.", "",
-                 "| Fixture | Revision | Scenario | Directly | Through the gateway |", "|---|---|---|---|---|"]
+                 "With the first failing check, and whose the failure is (from `conformance/shortfalls.txt`)."
+                 " Failing directly is the fixture's (or its SDK's) shortfall; failing only through the gateway"
+                 " would be the gateway's.", "",
+                 "| Fixture | Revision | Scenario | Directly | Through the gateway | Whose, and why |",
+                 "|---|---|---|---|---|---|"]
         rows = 0
         for fixture in self.fixtures:
             for rev in self.revisions:
@@ -162,9 +179,19 @@ class Report:
                     for t in self.targets:
                         through.setdefault(verdicts[t], []).append(t.removeprefix("gateway-"))
                     gateway = "; ".join(v if len(through) == 1 else f"{', '.join(ts)}: {v}" for v, ts in through.items())
-                    lines.append(f"| {fixture} | {rev} | {name} | {cell(verdicts[DIRECT])} | {cell(gateway)} |")
+                    why = self.why(fixture, rev, name)
+                    lines.append(f"| {fixture} | {rev} | {name} | {cell(verdicts[DIRECT])} | {cell(gateway)} | {cell(why, 400)} |")
                     rows += 1
         return lines if rows else lines[:3] + ["None."]
+
+    def why(self, fixture: str, revision: str, scenario: str, check: str = "") -> str:
+        for f, r, pattern, why in self.notes:
+            names = [f"{scenario}:{check}", scenario] if check else [scenario]
+            if fnmatch.fnmatchcase(fixture, f) and fnmatch.fnmatchcase(revision, r) and any(
+                fnmatch.fnmatchcase(n, pattern) for n in names
+            ):
+                return why
+        return "**not yet explained**"
 
     def verdict(self, fixture: str, target: str, revision: str, name: str) -> str:
         run = self.run(fixture, target, revision)
@@ -189,7 +216,8 @@ class Report:
                  "Every check whose status through the gateway is lower than the fixture's own (FAILURE < WARNING <"
                  " INFO, SKIPPED or absent < SUCCESS), required and not scored. `regression` marks what fails"
                  " the run: a required scenario made to fail.", "",
-                 "| Fixture | Revision | Scenario | Check | Direct → gateway | Targets | |", "|---|---|---|---|---|---|---|"]
+                 "| Fixture | Revision | Scenario | Check | Direct → gateway | Targets | | Whose, and why |",
+                 "|---|---|---|---|---|---|---|---|"]
         for (fixture, rev, scenario, check, before, after), targets in sorted(worse.items()):
             probe = Change(fixture, targets[0], rev, scenario, check, before, after)
             mark = ""
@@ -197,8 +225,9 @@ class Report:
                 mark = "regression (expected)" if listed(probe, self.expected) else "**regression**"
             elif scenario in self.sets[rev].not_scored:
                 mark = f"not scored ({self.sets[rev].not_scored[scenario]})"
+            why = cell(self.why(fixture, rev, scenario, check), 400)
             lines.append(f"| {fixture} | {rev} | {scenario} | {check} | {before} → {after} |"
-                         f" {', '.join(t.removeprefix('gateway-') for t in sorted(targets))} | {mark} |")
+                         f" {', '.join(t.removeprefix('gateway-') for t in sorted(targets))} | {mark} | {why} |")
         if not worse:
             lines = lines[:3] + ["None."]
         if better:
@@ -225,6 +254,8 @@ def main() -> int:
     parser.add_argument("--results", type=Path, required=True, help="results/<fixture>/<target>/<revision>/")
     parser.add_argument("--requirements", type=Path, required=True, help="the suite's requirements/ folder")
     parser.add_argument("--expected", type=Path, required=True, help="expected-failures.txt")
+    parser.add_argument("--shortfalls", type=Path, default=Path(__file__).with_name("shortfalls.txt"),
+                        help="why required scenarios fail: fixture revision scenario-glob  # whose: why")
     parser.add_argument("--markdown", type=Path, required=True, help="where to write the summary")
     parser.add_argument("--date", required=True)
     parser.add_argument("--duration", default="")
