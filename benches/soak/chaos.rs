@@ -18,6 +18,8 @@ use crate::procs::Proc;
 pub struct Log {
     pub kills: u64,
     pub restarts_failed: u64,
+    /// Upstreams found already exited when their turn to be killed came.
+    pub self_exits: u64,
     pub stops: u64,
     pub reloads_written: u64,
     /// Rewrites after which the gateway's success count rose within 10 s.
@@ -37,7 +39,8 @@ impl Log {
             .iter()
             .map(|(at, what)| json!({"at_s": (at * 10.0).round() / 10.0, "event": what}))
             .collect();
-        json!({"kills": self.kills, "restarts_failed": self.restarts_failed, "stops": self.stops,
+        json!({"kills": self.kills, "restarts_failed": self.restarts_failed,
+               "self_exits": self.self_exits, "stops": self.stops,
                "reloads_written": self.reloads_written, "reloads_seen": self.reloads_seen,
                "events": events})
     }
@@ -77,7 +80,13 @@ pub async fn run(
         if at(base + 15) < end {
             let victim = &mut upstreams[minute as usize % 3];
             tokio::time::sleep_until(at(base + 10).into()).await;
-            victim.kill();
+            if let Some(status) = victim.kill() {
+                log.self_exits += 1;
+                log.note(
+                    start,
+                    format!("{} had exited on its own ({status})", victim.name),
+                );
+            }
             log.kills += 1;
             log.note(start, format!("SIGKILL {}", victim.name));
             tokio::time::sleep_until(at(base + 15).into()).await;

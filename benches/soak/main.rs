@@ -186,6 +186,8 @@ async fn ready(http: &reqwest::Client, gateway: &Proc) -> Result<(), String> {
 async fn run(minutes: f64, concurrency: usize) -> Result<bool, String> {
     let dir = root().join("target/soak");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    // Read now: the work tree may move on during a long run.
+    let commit = commit();
     let [gateway_port, metrics, py, everything, agent] = procs::ports(5)[..] else {
         unreachable!()
     };
@@ -270,7 +272,7 @@ async fn run(minutes: f64, concurrency: usize) -> Result<bool, String> {
         minutes,
         concurrency,
         date: output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
-        commit: commit(),
+        commit,
         counts: tally.snapshot(),
         kinds: load::labels(),
         rows,

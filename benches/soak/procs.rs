@@ -3,7 +3,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// How a process is started; called again for every restart.
@@ -67,7 +67,9 @@ impl Proc {
             match self.wait_listening(deadline).await {
                 Ok(()) => return Ok(()),
                 Err(e) if Instant::now() >= deadline => return Err(e),
-                Err(_) => self.kill(),
+                Err(_) => {
+                    self.kill();
+                }
             }
         }
     }
@@ -92,12 +94,13 @@ impl Proc {
         }
     }
 
-    /// SIGKILL, and the exit collected.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+    /// SIGKILL, and the exit collected; how it had exited if it was gone already (on its own).
+    pub fn kill(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        let gone = child.try_wait().ok().flatten();
+        let _ = child.kill();
+        let _ = child.wait();
+        gone
     }
 
     /// Sends `signal` (`STOP`, `CONT`) to the process.
@@ -126,7 +129,7 @@ impl Proc {
 impl Drop for Proc {
     /// SIGKILL ends a stopped process too.
     fn drop(&mut self) {
-        self.kill();
+        let _ = self.kill();
     }
 }
 

@@ -103,10 +103,11 @@ impl Outcome<'_> {
         if !plateau.ok {
             failed.push("RSS did not plateau".into());
         }
-        // Recovery: once the chaos is over, every kind of request is answered ok again.
+        // Recovery: once the chaos is over, every kind of call is answered ok again (not `initialize`,
+        // sent only when a worker needs a new session).
         let c = self.chaos;
         let calm_from = c.events.last().map_or(0.0, |e| e.0);
-        for kind in &self.kinds {
+        for kind in self.kinds.iter().filter(|k| **k != crate::load::INITIALIZE) {
             let last_ok = self.counts.last_ok_s.get(kind).copied();
             if last_ok.is_none_or(|t| t <= calm_from) {
                 failed.push(format!(
@@ -178,10 +179,11 @@ impl Outcome<'_> {
         );
         let c = self.chaos;
         println!(
-            "chaos: {} SIGKILL + restart ({} restarts failed), {} SIGSTOP/SIGCONT of 10 s, \
+            "chaos: {} SIGKILL + restart ({} restarts failed, {} found exited on their own), {} SIGSTOP/SIGCONT of 10 s, \
              {} config rewrites ({} reloads seen; metrics success/failure {:?}; {} \"config reloaded\" log lines)",
             c.kills,
             c.restarts_failed,
+            c.self_exits,
             c.stops,
             c.reloads_written,
             c.reloads_seen,
