@@ -1,6 +1,7 @@
-//! The discovery documents, filtered per caller: an MCP route's server card (`<route>/server-card`) lists
-//! the tools the caller may call, and `/.well-known/ai-catalog.json` the MCP routes and A2A agents (a real
-//! a2a-sdk agent) it may use; both are marked private to the caller. Tokens from a test JWKS.
+//! Discovery, filtered per caller: an MCP route's server card (`<route>/server-card`) lists the tools the
+//! caller may call, and `/.well-known/ai-catalog.json` the MCP routes and A2A agents (a real a2a-sdk
+//! agent) it may use, both marked private to the caller; progressive discovery (`search_tools`,
+//! `describe_tools`) searches and describes only the caller's tools. Tokens from a test JWKS.
 
 mod common;
 mod identity_common;
@@ -10,8 +11,11 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
 const OTHER_SA: &str = "system:serviceaccount:agent-core-infra:planning-agent-sa";
+const ALL_SA: &str = "system:serviceaccount:agent-core-infra:admin-sa";
 
-fn yaml(jwks: &str, agent: &str) -> String {
+/// An MCP route over the sample tools (`mcp` its `mcp:` settings), the weather SA allowed two of them and
+/// `ALL_SA` every one, and an A2A route to `agent` for the weather SA.
+fn yaml(jwks: &str, agent: &str, mcp: &str) -> String {
     let authn = format!(
         "{{type: jwt-authn, jwt: {{issuer: '{ISSUER}', audiences: [agent-gateway], jwksUri: '{jwks}'}}}}"
     );
@@ -24,9 +28,10 @@ fn yaml(jwks: &str, agent: &str) -> String {
         routes:
           - name: tools
             match: {{path: {{prefix: /mcp}}}}
+            mcp: {{{mcp}}}
             policies:
               - {authn}
-              - {{type: mcp-authz, mcp: {{rules: [{{principal: '{WEATHER_SA}', allowedTools: [get_weather_data, execute_code]}}]}}}}
+              - {{type: mcp-authz, mcp: {{rules: [{{principal: '{WEATHER_SA}', allowedTools: [get_weather_data, execute_code]}}, {{principal: '{ALL_SA}', allowedTools: ['*']}}]}}}}
             backends:
               - {{name: sample, type: sample}}
           - name: agents
@@ -76,7 +81,7 @@ async fn cards_and_the_catalog_show_each_caller_its_own_view() {
     let (_agent, agent_url) = common::a2a_agent("venv-a2a", "weather-agent", &[]).await;
     let key = TestKey::load("rsa-a", Algorithm::RS256);
     let jwks = JwksServer::start(&[&key]).await;
-    let gw = common::gateway(&yaml(&jwks.url(), &agent_url)).await;
+    let gw = common::gateway(&yaml(&jwks.url(), &agent_url, "")).await;
     let token = |sub: &str| key.sign(&with(sa_claims(), json!({"sub": sub})));
     let (weather, other) = (token(WEATHER_SA), token(OTHER_SA));
     let private = (
@@ -122,4 +127,127 @@ async fn cards_and_the_catalog_show_each_caller_its_own_view() {
         (status, catalog),
         (200, json!({"mcpServers": [], "agents": []}))
     );
+}
+
+async fn rpc(url: &str, token: &str, id: u64, method: &str, params: Value) -> Value {
+    let bearer = format!("Bearer {token}");
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    let reply = common::post_json(url, &[("authorization", &bearer)], &body).await;
+    reply.messages().pop().expect("a JSON-RPC answer")
+}
+
+async fn listed(url: &str, token: &str) -> Vec<String> {
+    common::tool_names(&rpc(url, token, 1, "tools/list", json!({})).await)
+}
+
+async fn search(url: &str, token: &str, query: &str) -> Vec<String> {
+    let answer = rpc(
+        url,
+        token,
+        2,
+        "tools/call",
+        json!({"name": "search_tools", "arguments": {"query": query}}),
+    )
+    .await;
+    let found = answer["result"]["structuredContent"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"));
+    found
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn progressive_discovery_searches_and_describes_only_the_callers_tools() {
+    let key = TestKey::load("rsa-a", Algorithm::RS256);
+    let jwks = JwksServer::start(&[&key]).await;
+    let token = |sub: &str| key.sign(&with(sa_claims(), json!({"sub": sub})));
+    let (weather, all) = (token(WEATHER_SA), token(ALL_SA));
+    let gw = common::gateway(&yaml(
+        &jwks.url(),
+        "http://127.0.0.1:9",
+        "discovery: progressive",
+    ))
+    .await;
+    let url = gw.url("/mcp");
+
+    assert_eq!(
+        listed(&url, &weather).await,
+        ["search_tools", "describe_tools"]
+    );
+    assert_eq!(
+        search(&url, &all, "weather data").await[0],
+        "get_weather_data"
+    );
+    assert_eq!(
+        search(&url, &all, "store preferences").await.len(),
+        3,
+        "store_user_preferences, get_activity_preferences, store_activity_plan"
+    );
+    assert_eq!(
+        search(&url, &weather, "store preferences").await,
+        Vec::<String>::new(),
+        "not in the caller's view"
+    );
+    assert_eq!(
+        search(&url, &weather, "execute code").await[0],
+        "execute_code"
+    );
+
+    let described = rpc(&url, &weather, 3, "tools/call", json!({"name": "describe_tools", "arguments": {"names": ["get_weather_data", "store_user_preferences", "nope"]}})).await;
+    let result = &described["result"]["structuredContent"];
+    assert_eq!(names(&result["tools"]), ["get_weather_data"], "{described}");
+    assert!(result["tools"][0]["inputSchema"].is_object(), "{described}");
+    assert_eq!(
+        result["unknown"],
+        json!(["store_user_preferences", "nope"]),
+        "a tool out of view is unknown"
+    );
+
+    // Every tool in the view is still called directly; one out of it is refused as before.
+    let called = rpc(
+        &url,
+        &weather,
+        4,
+        "tools/call",
+        json!({"name": "get_weather_data", "arguments": {"city": "Tampa, FL"}}),
+    )
+    .await;
+    assert_eq!(
+        called["result"]["structuredContent"]["city"], "Tampa, FL",
+        "{called}"
+    );
+    let refused = rpc(
+        &url,
+        &weather,
+        5,
+        "tools/call",
+        json!({"name": "store_user_preferences", "arguments": {}}),
+    )
+    .await;
+    assert!(refused.get("error").is_some(), "{refused}");
+    let bad = rpc(
+        &url,
+        &weather,
+        6,
+        "tools/call",
+        json!({"name": "search_tools", "arguments": {}}),
+    )
+    .await;
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+
+    // Above a number of visible tools only: two are listed whole, six are searched.
+    let gw = common::gateway(&yaml(
+        &jwks.url(),
+        "http://127.0.0.1:9",
+        "discovery: progressive, progressiveAbove: 3",
+    ))
+    .await;
+    let url = gw.url("/mcp");
+    assert_eq!(
+        listed(&url, &weather).await,
+        ["get_weather_data", "execute_code"]
+    );
+    assert_eq!(listed(&url, &all).await, ["search_tools", "describe_tools"]);
 }

@@ -36,7 +36,7 @@ pub enum Era {
     Initialize,
 }
 
-struct Conn {
+pub struct Conn {
     sender: SendRequest<Full<Bytes>>,
     target: Target,
     session: Option<HeaderValue>,
@@ -46,7 +46,7 @@ struct Conn {
 }
 
 impl Conn {
-    async fn open(target: &Target) -> Result<Conn, String> {
+    pub async fn open(target: &Target) -> Result<Conn, String> {
         let mut c = Conn {
             sender: connect(target.addr).await?,
             target: target.clone(),
@@ -76,7 +76,7 @@ impl Conn {
     }
 
     /// One request (or notification, without params), its whole reply read; an error reply is an Err.
-    async fn post(
+    pub async fn post(
         &mut self,
         method: &str,
         params: Option<Value>,

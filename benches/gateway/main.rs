@@ -12,11 +12,13 @@
 //! - `--quick`: 0.5 s warm-up and 2 s measurement per load point, fewer fixed-count samples (otherwise 2 s
 //!   and 10 s).
 //! - `--no-peers`: leave the peers section out.
-//! - `--only call,list,session,memory,peers`: run only these sections (comma separated; the order of the
+//! - `--only call,list,session,memory,discovery,peers`: run only these sections (comma separated; the order of the
 //!   run stays the one above). `call` is tools/call direct, through a bare proxy (the floor, see
 //!   `floor`), through the gateway and with the full policy set, both eras, c=1 and c=32; `list` the
 //!   50×200 catalogue; `session` initialize and resume on the
-//!   other replica; `memory` idle RSS and RSS with 10,000 sessions; `peers` FastMCP and ContextForge. A
+//!   other replica; `memory` idle RSS and RSS with 10,000 sessions; `discovery` a full
+//!   `tools/list` against progressive discovery's search + describe, 10 to 10,000 tools; `peers` FastMCP
+//!   and ContextForge. A
 //!   section that compares with the direct session-era tools/call measures that row itself when `call`
 //!   is not run.
 //! - `--duration SECS`: measurement time of each load point (decimals allowed), e.g. to hold load while
@@ -28,6 +30,7 @@
 //! ContextForge).
 
 mod client;
+mod discovery;
 mod floor;
 mod peers;
 mod procs;
@@ -55,7 +58,7 @@ use upstream::{serve_upstream, tool_list, upstream};
 const SESSION_VERSION: &str = "2025-11-25";
 const STATELESS: &str = "2026-07-28";
 /// Every section, in the order a run takes them.
-const SECTIONS: [&str; 5] = ["call", "list", "session", "memory", "peers"];
+const SECTIONS: [&str; 6] = ["call", "list", "session", "memory", "discovery", "peers"];
 
 fn usage(problem: &str) -> ! {
     eprintln!(
@@ -233,6 +236,7 @@ async fn run(timing: Timing, quick: bool, sections: &[&str], dir: &Path) -> Repo
             "list" => catalogue(&mut b).await,
             "session" => sessions(&mut b).await,
             "memory" => memory(&mut b).await,
+            "discovery" => discovery::run(&mut b).await,
             "peers" => peers::run(&mut b).await,
             _ => unreachable!("sections are checked in main"),
         }

@@ -106,8 +106,37 @@ fn route_mcp(cx: &mut Cx, node: &Node, path: &str) -> Option<RouteMcp> {
     let o = cx.obj(
         node,
         path,
-        &["prefixDelimiter", "outputSchema", "refreshInterval"],
+        &[
+            "prefixDelimiter",
+            "outputSchema",
+            "refreshInterval",
+            "discovery",
+            "progressiveAbove",
+        ],
     )?;
+    let discovery = match cx
+        .field(&o, "discovery", |cx, n, p| {
+            cx.choice(n, p, &["full", "progressive"])
+        })
+        .as_deref()
+    {
+        Some("progressive") => match cx.field(&o, "progressiveAbove", |cx, n, p| {
+            cx.int(n, p, 0, 1_000_000)
+        }) {
+            Some(n) => Discovery::Above(n as usize),
+            None => Discovery::Progressive,
+        },
+        _ => {
+            if let Some(k) = o.key("progressiveAbove") {
+                cx.error(
+                    k,
+                    &o.path("progressiveAbove"),
+                    "applies only with discovery: progressive",
+                );
+            }
+            Discovery::Full
+        }
+    };
     let output_schema = match cx
         .field(&o, "outputSchema", |cx, n, p| {
             cx.choice(n, p, &["report", "enforce"])
@@ -121,6 +150,7 @@ fn route_mcp(cx: &mut Cx, node: &Node, path: &str) -> Option<RouteMcp> {
         prefix_delimiter: cx.field(&o, "prefixDelimiter", Cx::text),
         output_schema,
         refresh_interval: cx.field(&o, "refreshInterval", Cx::positive_duration),
+        discovery,
     })
 }
 

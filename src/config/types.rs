@@ -84,6 +84,19 @@ pub struct RouteMcp {
     pub output_schema: OutputSchemaMode,
     /// How often upstream catalogues are re-listed. Default 300s.
     pub refresh_interval: Option<Duration>,
+    /// What `tools/list` gives a caller: every tool, or `search_tools` and `describe_tools`.
+    pub discovery: Discovery,
+}
+
+/// `mcp.discovery`: the whole catalogue on `tools/list`, or progressive discovery (search, then fetch the
+/// few definitions needed) always or above a number of tools the caller may see.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Discovery {
+    #[default]
+    Full,
+    Progressive,
+    /// Progressive for a caller who may see more than this many tools.
+    Above(usize),
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -312,6 +312,8 @@ fn mcp_route(
         state,
         revocations: shared.revocations.clone(),
         pins: pins.clone(),
+        discovery: route.mcp.discovery,
+        search: Default::default(),
         discovered: Default::default(),
     })
 }

@@ -7,10 +7,16 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use std::sync::Arc;
+
+use crate::config::Discovery;
 use crate::core::error::{Error, TargetKind, UpstreamError};
 use crate::core::jsonrpc;
+use crate::core::policy::authz::View;
 use crate::core::seal::random_id;
 use crate::core::telemetry::metrics::{self, Outcome};
+use crate::mcp::catalogue::Catalogue;
+use crate::mcp::progressive;
 use crate::mcp::protocol::server::{self, LIST_TTL_MS};
 use crate::mcp::protocol::{methods, version};
 use crate::mcp::relay::relay;
@@ -109,6 +115,10 @@ fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Result<Answ
         Some(_) => return Err(Error::InvalidParams("cursor must be a string".into())),
     };
     let catalogue = ex.route.catalogue.load_full();
+    if key == "tools" && progressive_for(ex, &catalogue) {
+        let tools = progressive::definitions();
+        return Ok(ex.result(id, list_result(ex, json!({ "tools": tools }))));
+    }
     let items: Vec<&Value> = match key {
         "tools" => catalogue.tools.iter().map(|t| &t.definition).collect(),
         "prompts" => catalogue.prompts.iter().map(|p| &p.definition).collect(),
@@ -160,6 +170,68 @@ fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Result<Answ
         status: http::StatusCode::OK,
         body: body.into(),
         upstream_error: None,
+    })
+}
+
+/// The caller's view of the tools: the indices it may see, `None` for every tool (no mcp-authz).
+fn tool_view(ex: &Exchange<'_>, catalogue: &Catalogue) -> Option<Arc<View>> {
+    ex.route
+        .pipeline
+        .authz
+        .as_ref()
+        .map(|a| a.view(catalogue, ex.principal()))
+}
+
+/// Whether this caller gets progressive discovery (`mcp.discovery`) on this catalogue.
+fn progressive_for(ex: &Exchange<'_>, catalogue: &Catalogue) -> bool {
+    match ex.route.discovery {
+        Discovery::Full => false,
+        Discovery::Progressive => true,
+        Discovery::Above(most) => {
+            tool_view(ex, catalogue).map_or(catalogue.tools.len(), |v| v.tools.len()) > most
+        }
+    }
+}
+
+/// A list result with what a 2026-07-28 caller expects of one.
+fn list_result(ex: &Exchange<'_>, mut result: Value) -> Value {
+    if ex.is_stateless() {
+        result["ttlMs"] = json!(LIST_TTL_MS);
+        result["cacheScope"] = json!("private");
+    }
+    final_result(ex, result)
+}
+
+/// A result a 2026-07-28 caller reads as final.
+fn final_result(ex: &Exchange<'_>, mut result: Value) -> Value {
+    if ex.is_stateless() {
+        result["resultType"] = json!("complete");
+    }
+    result
+}
+
+/// `search_tools` and `describe_tools` on a route with progressive discovery; `None` for any other name
+/// (or any name on a route without it).
+fn progressive_call(ex: &Exchange<'_>, id: &Value, name: &str, params: &Value) -> Option<Answer> {
+    if ex.route.discovery == Discovery::Full
+        || (name != progressive::SEARCH && name != progressive::DESCRIBE)
+    {
+        return None;
+    }
+    let catalogue = ex.route.catalogue.load_full();
+    let view = tool_view(ex, &catalogue);
+    let visible = view.as_deref().map(|v| v.tools.as_slice());
+    let empty = json!({});
+    let args = params.get("arguments").unwrap_or(&empty);
+    let result = if name == progressive::SEARCH {
+        let index = ex.route.search.for_catalogue(&catalogue);
+        progressive::search_result(&catalogue, &index, visible, args)
+    } else {
+        progressive::describe_result(&catalogue, visible, args)
+    };
+    Some(match result {
+        Ok(result) => ex.result(id, final_result(ex, result)),
+        Err(message) => ex.answer(id, Err(Error::InvalidParams(message))),
     })
 }
 
@@ -227,6 +299,9 @@ async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<A
             "tools/call needs a string \"name\"".into(),
         ));
     };
+    if let Some(answer) = progressive_call(ex, id, &name, &params) {
+        return Ok(answer);
+    }
     let catalogue = ex.route.catalogue.load();
     let Some(tool) = catalogue.tool(&name).cloned() else {
         if let Some(backend) = catalogue.unavailable(&name) {

@@ -61,6 +61,9 @@ pub struct McpRoute {
     pub state: Arc<RouteState>,
     /// Where DELETEd sessions are shared with the other replicas (`rateLimitStore`'s Redis).
     pub revocations: Option<Arc<crate::core::revocations::SharedRevocations>>,
+    /// `mcp.discovery`, and the search index of progressive discovery.
+    pub discovery: crate::config::Discovery,
+    pub search: crate::mcp::progressive::Indexes,
     /// The registry's lock, when `registry.mode` is `enforce` or `warn`.
     pub pins: Option<Arc<crate::registry::pins::Pins>>,
     /// Set once the first discovery round finished, for readiness.

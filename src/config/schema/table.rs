@@ -143,6 +143,8 @@ pub(super) const DEFS: &[Def] = &[
             f("prefixDelimiter", Ty::Text, "'__'", "Separator between a backend's prefix and a tool name when the route has several backends.").default(Dflt::Str("__")),
             f("outputSchema", Ty::Enum(&["report", "enforce"]), "enforce", "What a tool result that breaks the tool's `outputSchema` leads to: `report` logs it; `enforce` turns it into an error for the caller.").default(Dflt::Str("report")),
             f("refreshInterval", Ty::PositiveDuration, "60s", "How often upstream catalogues are listed again.").default(Dflt::Str("300s")),
+            f("discovery", Ty::Enum(&["full", "progressive"]), "progressive", "What `tools/list` gives a caller: `full`, every tool it may call; `progressive`, two tools of the gateway's instead — `search_tools` (ranked keyword search over names, titles and descriptions of the tools the caller may call) and `describe_tools` (their full definitions) — while `tools/call` still reaches every tool the caller may call. Keeps large catalogues out of an agent's context.").default(Dflt::Str("full")),
+            f("progressiveAbove", Ty::Int(0, 1_000_000), "50", "With `discovery: progressive`: only for a caller who may see more than this many tools; one who sees fewer gets them all.").default(Dflt::Doc("progressive for every caller")),
         ],
         example: "prefixDelimiter: __\noutputSchema: report\nrefreshInterval: 300s\n",
         ..DEF

@@ -221,6 +221,11 @@ impl Catalogue {
         c
     }
 
+    /// The position of a tool in `tools` (what a principal's view lists).
+    pub fn tool_index(&self, exposed: &str) -> Option<usize> {
+        self.tool_index.get(exposed).copied()
+    }
+
     pub fn tool(&self, exposed: &str) -> Option<&Arc<Tool>> {
         self.tool_index.get(exposed).map(|&i| &self.tools[i])
     }
