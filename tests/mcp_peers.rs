@@ -262,8 +262,8 @@ async fn pgrep(pattern: &str) -> Vec<u32> {
         .collect()
 }
 
-#[tokio::test]
-async fn server_everything_behind_the_gateway() {
+/// server-everything (TypeScript SDK) over Streamable HTTP on `port` (0: one it picks); it and its port.
+async fn everything(port: u16) -> (common::Child, u16) {
     let bin = common::tool("node/node_modules/.bin/mcp-server-everything");
     // `listening.mjs` makes it print the port it got for PORT=0, as the other peers do.
     let mut command = Command::new(common::node());
@@ -272,9 +272,57 @@ async fn server_everything_behind_the_gateway() {
         .args(["--import", "./listening.mjs"])
         .arg(&bin)
         .arg("streamableHttp")
-        .env("PORT", "0")
+        .env("PORT", port.to_string())
         .env("PATH", node_path());
-    let (_everything, port) = common::spawn_listening(command).await;
+    common::spawn_listening(command).await
+}
+
+/// server-everything restarts and forgets every session, and answers an unknown one with HTTP 400 (not
+/// the 404 the spec asks for): the gateway opens new upstream sessions, for its callers and for its own
+/// discovery, instead of failing each call from then on (found by the soak test, docs/reliability.md).
+#[tokio::test]
+async fn a_restarted_typescript_upstream_gets_new_sessions_though_it_answers_400() {
+    let (first, port) = everything(0).await;
+    let yaml = route_yaml(&http_backend("everything", port)).replace(
+        "            backends:",
+        "            mcp: {refreshInterval: 1s}\n            backends:",
+    );
+    let gw = gateway(&yaml).await;
+    let url = gw.url("/mcp");
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let reply = post_json(&url, &[], &init).await;
+    let session = reply.headers["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let echo = |id: u64| tools_call(id, "echo", json!({"message": "again"}));
+    let v = post_json(&url, &[("mcp-session-id", &session)], &echo(1))
+        .await
+        .json();
+    assert_eq!(v["result"]["content"][0]["text"], "Echo: again", "{v}");
+
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_second, again) = everything(port).await;
+    assert_eq!(again, port);
+    // The caller's session carries on; anonymous calls and the catalogue (rediscovered every second) too.
+    let v = post_json(&url, &[("mcp-session-id", &session)], &echo(2))
+        .await
+        .json();
+    assert_eq!(v["result"]["content"][0]["text"], "Echo: again", "{v}");
+    let v = post_json(&url, &[], &echo(3)).await.json();
+    assert_eq!(v["result"]["content"][0]["text"], "Echo: again", "{v}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let health = common::get_json(&gw.url("/health/upstreams")).await;
+    assert_eq!(
+        health["routes"][0]["upstreams"][0]["health"]["up"], true,
+        "{health}"
+    );
+}
+
+#[tokio::test]
+async fn server_everything_behind_the_gateway() {
+    let (_everything, port) = everything(0).await;
     let gw = gateway(&route_yaml(&http_backend("everything", port))).await;
     let url = gw.url("/mcp");
     let v = post_json(

@@ -178,10 +178,11 @@ impl HttpUpstream {
             let _ = slot.set(id.clone());
         }
         let message = jsonrpc::request(&id, method, self.with_meta(&session, ctx, params));
-        match self.post(&session, &message, ctx).await {
-            // The upstream forgot the session (restart, expiry): open a new one once and resend; a 404 means
-            // the request was not processed, so resending cannot run it twice.
-            Err(UpstreamError::Status(404, _)) if session.id.is_some() => {
+        match self.post_in(&session, &message, ctx, true).await {
+            // The upstream forgot the session (restart, expiry): open a new one once and resend. The spec
+            // says 404; the TypeScript SDK's servers say 400 ("No valid session ID provided"). Either
+            // means the request was not processed, so resending cannot run it twice.
+            Err(UpstreamError::Status(404 | 400, _)) if session.id.is_some() => {
                 self.sessions.remove(&ctx.caller_key);
                 let mut fresh_ctx = ctx.clone();
                 fresh_ctx.sealed_session = None;
@@ -414,8 +415,25 @@ impl HttpUpstream {
         message: &Value,
         ctx: &CallCtx,
     ) -> Result<Option<Reply>, UpstreamError> {
+        self.post_in(session, message, ctx, false).await
+    }
+
+    /// As [`Self::post`]; with `session_lost_raw`, a 400 or 404 to a request that carried a session id
+    /// stays an HTTP status (the session may be gone), not the JSON-RPC error in its body.
+    async fn post_in(
+        &self,
+        session: &Session,
+        message: &Value,
+        ctx: &CallCtx,
+        session_lost_raw: bool,
+    ) -> Result<Option<Reply>, UpstreamError> {
         match self.send(session, message, ctx).await {
             Ok(response) => self.read_reply(response, ctx, message).await,
+            Err(UpstreamError::Status(status @ (400 | 404), body))
+                if session_lost_raw && session.id.is_some() =>
+            {
+                Err(UpstreamError::Status(status, body))
+            }
             // Some servers answer a JSON-RPC error with an HTTP error status (rmcp: -32601 as 404); when the
             // body is the reply to this very request it is a reply, not a transport failure.
             Err(UpstreamError::Status(status, body)) => {
