@@ -4,6 +4,8 @@
 //! withheld from an open session's next `tools/list` and refused on `tools/call`, reported on
 //! `/health/upstreams`; `diff` classifies them and `verify` fails; `approve` releases the approved one
 //! through the watched lock, without a restart. With `mode: warn` the drifted tool is served and reported.
+//! An rmcp upstream on the 2026-07-28 wire that widens a schema and flips an annotation is caught the same
+//! way.
 
 mod common;
 
@@ -230,5 +232,60 @@ async fn warn_serves_drifted_tools_and_reports_them() {
         health["routes"][0]["registry"]["drift"][0]["tool"], "fresh",
         "{health}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An rmcp upstream (2026-07-28, stateless) turns: `echo` takes a new `url` parameter and `add` becomes
+/// destructive. Both are withheld, `diff` names the classes, `approve --all` releases them.
+// Multi-threaded: the CLI runs as a blocking child process while this process serves the upstream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rmcp_upstream_that_widens_a_schema_and_flips_an_annotation() {
+    let upstream = common::rmcp_upstream::start(true, 0).await;
+    let dir = folder("rmcp");
+    let file = dir.join("gateway.yaml");
+    let yaml = format!(
+        "{}registry: {{path: registry, mode: enforce}}\n",
+        common::route_yaml(&common::rmcp_upstream::backend_yaml("rs", upstream.addr)).replace(
+            "            backends:",
+            "            mcp: {refreshInterval: 1s}\n            backends:"
+        )
+    );
+    std::fs::write(&file, yaml).unwrap();
+    assert_eq!(cli(&["lock"], &file).0, 0);
+    let (_gw, addr) = common::gateway_process(&file, &[], &[]).await;
+    let url = format!("http://{addr}/mcp");
+    let names = |reply: common::Reply| common::tool_names(&reply.messages().pop().unwrap());
+    let request = tools_list();
+    let list = || common::post_json(&url, &[], &request);
+    assert_eq!(names(list().await), ["echo", "add", "liar"]);
+
+    upstream.turn();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while names(list().await) != ["liar"] {
+        assert!(
+            Instant::now() < deadline,
+            "the turned tools are still listed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, diff) = cli(&["diff"], &file);
+    assert!(
+        diff.contains("tool rs/echo: schema widened") && diff.contains("new properties: url"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("tool rs/add: annotation flipped")
+            && diff.contains("annotation destructiveHint: null -> true"),
+        "{diff}"
+    );
+    assert_eq!(cli(&["approve", "--all"], &file).0, 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while names(list().await).len() != 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the approved tools were not released"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
