@@ -165,7 +165,7 @@ async fn enforce_withholds_drifted_tools_until_approved() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|d| d["tool"] == tool)
+            .find(|d| d["name"] == tool && d["kind"] == "tool")
             .map(|d| d["changes"].clone())
     };
     assert_eq!(
@@ -229,7 +229,7 @@ async fn warn_serves_drifted_tools_and_reports_them() {
     let health = common::get_json(&format!("http://{addr}/health/upstreams")).await;
     assert_eq!(health["routes"][0]["registry"]["mode"], "warn", "{health}");
     assert_eq!(
-        health["routes"][0]["registry"]["drift"][0]["tool"], "fresh",
+        health["routes"][0]["registry"]["drift"][0]["name"], "fresh",
         "{health}"
     );
     let _ = std::fs::remove_dir_all(&dir);

@@ -270,7 +270,7 @@ fn upstream_health(bind: &Bind) -> Response<Body> {
                 "registry": r.pins.as_ref().map(|p| json!({
                     "mode": p.mode(),
                     "drift": catalogue.drift.iter().map(|d| json!({
-                        "upstream": d.server, "tool": d.name, "changes": d.classes(), "detail": d.to_string(),
+                        "upstream": d.server, "kind": d.kind.to_string(), "name": d.name, "changes": d.classes(), "detail": d.to_string(),
                     })).collect::<Vec<_>>(),
                 })),
                 "upstreams": r.backend_health().into_iter().map(|(name, h)| json!({"name": name, "health": h})).collect::<Vec<_>>(),

@@ -1,7 +1,7 @@
-//! The lock as the gateway uses it at run time: every tool an upstream lists is judged against it when
-//! the route's catalogue is built, so no definition reaches a caller unjudged. With `mode: enforce` a
-//! tool that is not locked, or whose digest differs, is quarantined; with `warn` it is served; either way
-//! it is reported.
+//! The lock as the gateway uses it at run time: every tool, prompt and resource template an upstream
+//! lists is judged against it when the route's catalogue is built, so no definition reaches a caller
+//! unjudged. With `mode: enforce` one that is not locked, or whose digest differs, is quarantined; with
+//! `warn` it is served; either way it is reported.
 
 use std::sync::Arc;
 
@@ -37,25 +37,47 @@ impl Pins {
         Ok(Some(Arc::new(Pins { enforce, lock })))
     }
 
+    pub fn new(enforce: bool, lock: Lock) -> Pins {
+        Pins { enforce, lock }
+    }
+
     pub fn mode(&self) -> &'static str {
         if self.enforce { "enforce" } else { "warn" }
     }
 
-    /// How `tool`, as `server` lists it now, differs from the lock; `None` when it is locked as it is.
-    pub fn judge(&self, server: &str, tool: &Value) -> Option<Drift> {
-        let name = tool.get("name")?.as_str()?;
-        let locked = self
-            .lock
-            .servers
-            .get(server)
-            .and_then(|s| s.tools.get(name));
-        let changes: Vec<Change> = drift::compare(locked, Some(&Pin::of(tool)));
+    /// How `definition` (a `kind`), as `server` lists it now, differs from the lock; `None` when it is
+    /// locked as it is.
+    pub fn judge(&self, server: &str, kind: Kind, definition: &Value) -> Option<Drift> {
+        let key = if kind == Kind::ResourceTemplate {
+            "uriTemplate"
+        } else {
+            "name"
+        };
+        let name = definition.get(key)?.as_str()?;
+        let locked = self.lock.servers.get(server).and_then(|s| {
+            match kind {
+                Kind::Tool => &s.tools,
+                Kind::Prompt => &s.prompts,
+                Kind::ResourceTemplate => &s.resource_templates,
+            }
+            .get(name)
+        });
+        let changes: Vec<Change> = drift::compare(locked, Some(&Pin::of(definition)));
         (!changes.is_empty()).then(|| Drift {
             server: server.to_string(),
-            kind: Kind::Tool,
+            kind,
             name: name.to_string(),
             changes,
         })
+    }
+
+    /// Records `drift`, if any; whether the definition is then withheld (`enforce`) rather than served.
+    pub fn withholds(&self, drift: Option<Drift>, found: &mut Vec<Drift>) -> bool {
+        let Some(drift) = drift else {
+            return false;
+        };
+        found.push(drift);
+        self.enforce
     }
 }
 
@@ -93,12 +115,15 @@ mod tests {
                 .into(),
             },
         };
-        assert!(pins.judge("a", &tool).is_none());
-        assert_eq!(pins.judge("b", &tool).unwrap().classes(), ["new"]);
+        assert!(pins.judge("a", Kind::Tool, &tool).is_none());
+        assert_eq!(
+            pins.judge("b", Kind::Tool, &tool).unwrap().classes(),
+            ["new"]
+        );
         let mut changed = tool.clone();
         changed["description"] = json!("d, and see https://x.example");
         assert_eq!(
-            pins.judge("a", &changed).unwrap().classes(),
+            pins.judge("a", Kind::Tool, &changed).unwrap().classes(),
             ["description changed", "new URL-like text"]
         );
     }

@@ -520,7 +520,7 @@ pub(super) const DEFS: &[Def] = &[
                again on every config reload.",
         fields: &[
             f("path", Ty::Text, "registry", "The folder, relative to the config file's folder.").req(),
-            f("mode", Ty::Enum(&["enforce", "warn", "off"]), "enforce", "What a tool that is not locked, or whose digest differs from the lock, leads to: `enforce` withholds it from every caller's `tools/list` and refuses it on `tools/call` like an unknown tool, until the lock holds it; `warn` serves it; both report it on `/health/upstreams`, in the log (once per change) and in `agent_gateway_registry_drift`. `off`: the lock is not read at run time.").req(),
+            f("mode", Ty::Enum(&["enforce", "warn", "off"]), "enforce", "What a tool, prompt or resource template that is not locked, or whose digest differs from the lock, leads to: `enforce` withholds it from every caller's lists and refuses it (`tools/call`, `prompts/get`) like an unknown one, until the lock holds it; `warn` serves it; both report it on `/health/upstreams`, in the log (once per change) and in `agent_gateway_registry_drift`. `off`: the lock is not read at run time.").req(),
         ],
         example: "path: registry\nmode: enforce\n",
         ..DEF

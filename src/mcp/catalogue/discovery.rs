@@ -232,10 +232,10 @@ fn report_drift(route: &McpRoute, catalogue: &Catalogue) {
     };
     for (i, drift) in catalogue.drift.iter().enumerate() {
         if i == 10 {
-            tracing::warn!(route = %route.name, drifted = catalogue.drift.len(), "more tools differ from the registry lock; /health/upstreams lists them");
+            tracing::warn!(route = %route.name, drifted = catalogue.drift.len(), "more definitions differ from the registry lock; /health/upstreams lists them");
             break;
         }
-        tracing::warn!(route = %route.name, upstream = %drift.server, tool = %drift.name, changes = %drift.classes().join(", "), "tool differs from the registry lock: {verdict}; review with `agent-gateway registry diff`");
+        tracing::warn!(route = %route.name, upstream = %drift.server, kind = %drift.kind, name = %drift.name, changes = %drift.classes().join(", "), "definition differs from the registry lock: {verdict}; review with `agent-gateway registry diff`");
     }
     for backend in &route.backends {
         let name = backend.upstream.name();
