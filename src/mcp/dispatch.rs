@@ -126,12 +126,7 @@ fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Result<Answ
         _ => catalogue.templates.iter().map(|(_, t)| t).collect(),
     };
     // With mcp-authz the caller sees only its precomputed view of the catalogue.
-    let view = ex
-        .route
-        .pipeline
-        .authz
-        .as_ref()
-        .map(|a| a.view(catalogue.as_ref(), ex.principal()));
+    let view = caller_view(ex, &catalogue);
     let visible: Option<&Vec<usize>> = view.as_deref().map(|v| match key {
         "tools" => &v.tools,
         "prompts" => &v.prompts,
@@ -173,8 +168,8 @@ fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Result<Answ
     })
 }
 
-/// The caller's view of the tools: the indices it may see, `None` for every tool (no mcp-authz).
-fn tool_view(ex: &Exchange<'_>, catalogue: &Catalogue) -> Option<Arc<View>> {
+/// The caller's view of the catalogue: the indices it may see, `None` for everything (no mcp-authz).
+fn caller_view(ex: &Exchange<'_>, catalogue: &Catalogue) -> Option<Arc<View>> {
     ex.route
         .pipeline
         .authz
@@ -188,7 +183,7 @@ fn progressive_for(ex: &Exchange<'_>, catalogue: &Catalogue) -> bool {
         Discovery::Full => false,
         Discovery::Progressive => true,
         Discovery::Above(most) => {
-            tool_view(ex, catalogue).map_or(catalogue.tools.len(), |v| v.tools.len()) > most
+            caller_view(ex, catalogue).map_or(catalogue.tools.len(), |v| v.tools.len()) > most
         }
     }
 }
@@ -219,7 +214,7 @@ fn progressive_call(ex: &Exchange<'_>, id: &Value, name: &str, params: &Value) -
         return None;
     }
     let catalogue = ex.route.catalogue.load_full();
-    let view = tool_view(ex, &catalogue);
+    let view = caller_view(ex, &catalogue);
     let visible = view.as_deref().map(|v| v.tools.as_slice());
     let empty = json!({});
     let args = params.get("arguments").unwrap_or(&empty);
