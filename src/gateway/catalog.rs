@@ -27,19 +27,17 @@ pub fn is_server_card(path: &str, prefix: &str) -> bool {
 /// The tool definitions of `route` that `principal` may see, as `tools/list` gives them.
 fn visible_tools(route: &McpRoute, principal: &str) -> Vec<Value> {
     let catalogue = route.catalogue.load_full();
-    match &route.pipeline.authz {
+    match route.view(&catalogue, principal) {
         None => catalogue
             .tools
             .iter()
             .map(|t| t.definition.clone())
             .collect(),
-        Some(authz) => {
-            let view = authz.view(catalogue.as_ref(), principal);
-            view.tools
-                .iter()
-                .map(|&i| catalogue.tools[i].definition.clone())
-                .collect()
-        }
+        Some(view) => view
+            .tools
+            .iter()
+            .map(|&i| catalogue.tools[i].definition.clone())
+            .collect(),
     }
 }
 

@@ -170,11 +170,7 @@ fn list(ex: &Exchange<'_>, id: &Value, params: &Value, key: &str) -> Result<Answ
 
 /// The caller's view of the catalogue: the indices it may see, `None` for everything (no mcp-authz).
 fn caller_view(ex: &Exchange<'_>, catalogue: &Catalogue) -> Option<Arc<View>> {
-    ex.route
-        .pipeline
-        .authz
-        .as_ref()
-        .map(|a| a.view(catalogue, ex.principal()))
+    ex.route.view(catalogue, ex.principal())
 }
 
 /// Whether this caller gets progressive discovery (`mcp.discovery`) on this catalogue.

@@ -71,6 +71,18 @@ pub struct McpRoute {
 }
 
 impl McpRoute {
+    /// What `principal` may see of `catalogue` (indices per kind); `None`: everything (no mcp-authz).
+    pub fn view(
+        &self,
+        catalogue: &crate::mcp::catalogue::Catalogue,
+        principal: &str,
+    ) -> Option<Arc<crate::core::policy::authz::View>> {
+        self.pipeline
+            .authz
+            .as_ref()
+            .map(|a| a.view(catalogue, principal))
+    }
+
     pub fn backend_health(&self) -> Vec<(String, Health)> {
         self.backends
             .iter()
