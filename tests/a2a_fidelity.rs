@@ -631,11 +631,20 @@ async fn gateway_errors_have_the_shape_of_the_callers_version() {
         info(&v03).is_null(),
         "no 1.0 ErrorInfo for a 0.3 caller: {v03:?}"
     );
+    // A version there is not: the gateway's -32009 in the method's version.
     let version = send(
         &s.through("plain"),
-        &rpc(None, "tasks/get", json!({"id": UNKNOWN})),
+        &rpc(Some("2.0"), "tasks/get", json!({"id": UNKNOWN})),
     )
     .await;
     assert_eq!(version.body["error"]["code"], -32009, "{version:?}");
     assert!(info(&version).is_null(), "{version:?}");
+    // A 0.3 method to a 1.0-only agent is translated; the agent's answer comes back in the 0.3 shape.
+    let translated = send(
+        &s.through("plain"),
+        &rpc(None, "tasks/get", json!({"id": UNKNOWN})),
+    )
+    .await;
+    assert_eq!(translated.body["error"]["code"], -32001, "{translated:?}");
+    assert!(info(&translated).is_null(), "{translated:?}");
 }

@@ -447,7 +447,7 @@ async fn v03_agent_plain_v1_agent_authz_and_the_guides_shorthand() {
         assert!(texts(&out).contains("Forecast for Tampa"), "{out}");
         assert_eq!(out["get_task_state"], "TASK_STATE_COMPLETED");
     }
-    // The 1.0-only agent: the 1.3 client works; the 0.3 client is refused with VersionNotSupported.
+    // The 1.0-only agent: the 1.3 client works; a 0.3 request is translated both ways.
     let out = client(
         "venv-a2a",
         &planner_url,
@@ -460,7 +460,17 @@ async fn v03_agent_plain_v1_agent_authz_and_the_guides_shorthand() {
     assert_eq!(texts(&out), "hello back: hello planner");
     let (_, v) = rpc(addr, "planner", ORCHESTRATOR, "", json!({"jsonrpc": "2.0", "id": 1, "method": "message/send",
         "params": {"message": {"kind": "message", "messageId": "m", "role": "user", "parts": [{"kind": "text", "text": "x"}]}}})).await;
-    assert_eq!(v["error"]["code"], -32009, "{v}");
+    let task = &v["result"];
+    assert_eq!(
+        (&task["kind"], &task["status"]["state"]),
+        (&json!("task"), &json!("completed")),
+        "{v}"
+    );
+    assert_eq!(
+        task["artifacts"][0]["parts"][0],
+        json!({"kind": "text", "text": "Forecast for x: sunny, 28C"}),
+        "{v}"
+    );
 
     // Denied: 403 with a JSON-RPC error, for the SDK client too.
     let (status, v) = rpc(

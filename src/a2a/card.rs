@@ -5,8 +5,11 @@
 //! relative to the agent's configured base URL, so an agent serving JSON-RPC at `/a2a` is reached at
 //! `<public>/a2a`. gRPC interfaces are dropped (the gateway relays HTTP only). A `signatures` entry covers
 //! the original URLs and would no longer verify, so it is dropped and the response says so (header
-//! `x-agent-gateway-card-notice`); the gateway has no card-signing key of its own yet.
+//! `x-agent-gateway-card-notice`); the gateway has no card-signing key of its own yet. A card listing one
+//! protocol version is served listing both, since the gateway translates (`translate::card`).
 
+use super::agents::Family;
+use super::translate::card::bilingual;
 use crate::core::http::forwarded::public_origin;
 use http::HeaderMap;
 use serde_json::Value;
@@ -48,8 +51,9 @@ fn is_grpc(binding: Option<&Value>) -> bool {
         .is_some_and(|b| b.eq_ignore_ascii_case("grpc"))
 }
 
-pub fn rewrite(card: &Value, base_path: &str, public: &str) -> (Value, Notes) {
-    let mut card = card.clone();
+/// The card as served: `families` are the versions the agent's own card lists.
+pub fn rewrite(card: &Value, families: &[Family], base_path: &str, public: &str) -> (Value, Notes) {
+    let mut card = bilingual(card, families);
     let mut notes = Notes::default();
     let Some(map) = card.as_object_mut() else {
         return (card, notes);
@@ -109,7 +113,8 @@ mod tests {
             "provider": {"url": "https://example.com", "organization": "x"},
             "signatures": [{"protected": "e30", "signature": "c2ln"}],
         });
-        let (out, notes) = rewrite(&card, "/", "https://gw.example/agents/w");
+        let both = [Family::V03, Family::V10];
+        let (out, notes) = rewrite(&card, &both, "/", "https://gw.example/agents/w");
         assert_eq!(out["url"], "https://gw.example/agents/w/a2a");
         assert_eq!(
             out["additionalInterfaces"][1]["url"],
@@ -128,7 +133,12 @@ mod tests {
     #[test]
     fn keeps_paths_relative_to_the_base_path_and_honours_forwarding_headers() {
         let card = json!({"url": "http://k:8083/api/a2a/kagent/weather/"});
-        let (out, notes) = rewrite(&card, "/api/a2a/kagent/weather", "http://gw/agents/weather");
+        let (out, notes) = rewrite(
+            &card,
+            &[Family::V03, Family::V10],
+            "/api/a2a/kagent/weather",
+            "http://gw/agents/weather",
+        );
         assert_eq!(out["url"], "http://gw/agents/weather/");
         assert_eq!(notes, Notes::default());
         let mut headers = HeaderMap::new();

@@ -14,6 +14,7 @@ mod ids;
 mod relay;
 mod rest;
 mod rpc;
+mod translate;
 mod uri;
 
 use std::sync::Arc;
@@ -326,7 +327,7 @@ impl A2aRoute {
             .refuse(Dialect::A2aRest, &Value::Null);
         };
         let public = card::public_base(request.headers(), &self.prefix, name);
-        let (card, notes) = card::rewrite(&info.raw, agent.base_path(), &public);
+        let (card, notes) = card::rewrite(&info.raw, &info.families, agent.base_path(), &public);
         let bytes = serde_json::to_vec(&card).expect("JSON serializes");
         let etag = cache::etag(&bytes);
         let mut response = if cache::not_modified(request.headers(), &etag, info.changed) {
@@ -401,7 +402,7 @@ impl A2aRoute {
                 continue;
             }
             let url = card::public_base(headers, &self.prefix, &name);
-            let (card, _) = card::rewrite(&info.raw, agent.base_path(), &url);
+            let (card, _) = card::rewrite(&info.raw, &info.families, agent.base_path(), &url);
             out.push(json!({"name": name, "url": url, "card": card}));
         }
         out

@@ -12,9 +12,10 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::A2aRoute;
-use super::agents::Agent;
+use super::agents::{Agent, Family};
 use super::card;
 use super::ids::IdMap;
+use super::translate::Translation;
 use crate::core::error::{Error, UpstreamError};
 use crate::core::http::Caller;
 use crate::core::http::body::{self, Body};
@@ -45,8 +46,19 @@ pub struct Timeouts {
     pub idle: Duration,
 }
 
+/// How an answer is reshaped for the caller besides sealing its ids.
+#[derive(Default)]
+pub struct Reshape {
+    /// Extended-card methods: the answer is a card, served as cards are.
+    pub card: Option<CardRewrite>,
+    /// The agent speaks the other protocol version.
+    pub translation: Option<Translation>,
+}
+
 /// Rewrite the answer as an agent card (extended-card methods) rather than only sealing ids.
 pub struct CardRewrite {
+    /// The versions the agent's own card lists.
+    pub families: Vec<Family>,
     pub base_path: String,
     pub public: String,
     /// JSON-RPC answers carry the card in `result`; HTTP+JSON answers are the card.
@@ -210,26 +222,31 @@ pub async fn relay(
     name: &str,
     response: Response<Incoming>,
     ids: IdMap,
-    card_rewrite: Option<CardRewrite>,
+    reshape: Reshape,
 ) -> Result<Response<Body>, Error> {
+    let Reshape { card, translation } = reshape;
+    let translated = translation.is_some();
     if is_event_stream(&response) {
         let headers = response.headers().clone();
-        let mut out = stream(response.into_body(), ids, route.timeouts.idle);
-        copy_headers(&headers, out.headers_mut());
+        let mut out = stream(response.into_body(), ids, translation, route.timeouts.idle);
+        copy_headers(&headers, out.headers_mut(), translated);
         return Ok(out);
     }
     let (status, headers, value, bytes) = read_json(route, name, response).await?;
     let mut out = match value {
         Some(mut value) => {
+            if let Some(t) = &translation {
+                t.reply(&mut value);
+            }
             ids.outbound(&mut value);
-            if let Some(c) = card_rewrite {
+            if let Some(c) = card {
                 let target = if c.in_result {
                     value.get_mut("result")
                 } else {
                     Some(&mut value)
                 };
                 if let Some(target) = target.filter(|t| t.is_object()) {
-                    *target = card::rewrite(target, &c.base_path, &c.public).0;
+                    *target = card::rewrite(target, &c.families, &c.base_path, &c.public).0;
                 }
             }
             body::json(status, &value)
@@ -244,19 +261,28 @@ pub async fn relay(
             r
         }
     };
-    copy_headers(&headers, out.headers_mut());
+    copy_headers(&headers, out.headers_mut(), translated);
     Ok(out)
 }
 
-fn copy_headers(from: &HeaderMap, to: &mut HeaderMap) {
+/// The agent's protocol headers; its `A2A-Version` not when the answer was translated to the caller's.
+fn copy_headers(from: &HeaderMap, to: &mut HeaderMap, translated: bool) {
     for name in FORWARDED_RESPONSE {
+        if translated && name == "a2a-version" {
+            continue;
+        }
         if let Some(v) = from.get(name) {
             to.insert(HeaderName::from_static(name), v.clone());
         }
     }
 }
 
-fn stream(mut body: Incoming, ids: IdMap, idle: Duration) -> Response<Body> {
+fn stream(
+    mut body: Incoming,
+    ids: IdMap,
+    translation: Option<Translation>,
+    idle: Duration,
+) -> Response<Body> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         let mut parser = sse::Parser::new(MAX_REPLY);
@@ -291,6 +317,9 @@ fn stream(mut body: Incoming, ids: IdMap, idle: Duration) -> Response<Body> {
             for event in events {
                 let data = match serde_json::from_str::<Value>(&event.data) {
                     Ok(mut value) => {
+                        if let Some(t) = &translation {
+                            t.reply(&mut value);
+                        }
                         ids.outbound(&mut value);
                         value.to_string()
                     }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::agents::Agent;
 use super::ids::IdMap;
-use super::relay::{self, CardRewrite};
+use super::relay::{self, CardRewrite, Reshape};
 use super::{A2aRoute, Outcome, Refuse, card, uri};
 use crate::core::error::{Dialect, Error, TargetKind};
 use crate::core::http::Caller;
@@ -67,12 +67,17 @@ pub async fn handle(
         .await
         .refuse(Dialect::A2aRest, &Value::Null)?;
     let is_card = path.ends_with("/extendedAgentCard") || path.ends_with("/v1/card");
-    let card_rewrite = is_card.then(|| CardRewrite {
+    let card = is_card.then(|| CardRewrite {
+        families: info.as_ref().map_or(Vec::new(), |i| i.families.clone()),
         base_path: agent.base_path().to_string(),
         public,
         in_result: false,
     });
-    relay::relay(route, name, response, ids, card_rewrite)
+    let reshape = Reshape {
+        card,
+        translation: None,
+    };
+    relay::relay(route, name, response, ids, reshape)
         .await
         .refuse(Dialect::A2aRest, &Value::Null)
 }

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use super::agents::{Agent, Family};
 use super::ids::{IdMap, method_has_task_id};
-use super::relay::{self, CardRewrite};
+use super::relay::{self, CardRewrite, Reshape};
+use super::translate::Translation;
 use super::{A2aRoute, Outcome, Refuse, card};
 use crate::core::error::{Dialect, Error, TargetKind, UpstreamError};
 use crate::core::http::Caller;
@@ -73,9 +74,21 @@ pub async fn handle(
         .await
         .refuse(dialect, &id)?;
     let info = route.card_info(agent).await;
-    route
-        .family(info.as_deref(), &parts.headers)
-        .refuse(dialect, &id)?;
+    let families = info.as_ref().map_or(&[][..], |i| i.families.as_slice());
+    // A method of either version reaches an agent of either version (translated when it has only the
+    // other); `A2A-Version` must still name a version there is.
+    let translation = match Family::of_method(&method) {
+        Some(_) => {
+            route.family(None, &parts.headers).refuse(dialect, &id)?;
+            Translation::plan(&method, families).refuse(dialect, &id)?
+        }
+        None => {
+            route
+                .family(info.as_deref(), &parts.headers)
+                .refuse(dialect, &id)?;
+            None
+        }
+    };
     match message.get_mut("params") {
         Some(params) => open_params(&method, params, &ids).refuse(dialect, &id)?,
         None if method == "ListTasks" => {
@@ -83,24 +96,33 @@ pub async fn handle(
         }
         None => {}
     }
+    let mut headers = relay::upstream_headers(&parts.headers, caller);
+    if let Some(t) = &translation {
+        t.request(&mut message);
+        match t.agent_version() {
+            Some(v) => headers.insert("a2a-version", HeaderValue::from_static(v)),
+            None => headers.remove("a2a-version"),
+        };
+    }
     let url = format!(
         "{}{}",
         agent.base,
         info.as_ref().map_or("", |c| c.rpc_path.as_str())
     );
     let body = Bytes::from(serde_json::to_vec(&message).expect("JSON serializes"));
-    let headers = relay::upstream_headers(&parts.headers, caller);
     let response = relay::send(route, agent, name, &url, Method::POST, headers, body)
         .await
         .refuse(dialect, &id)?;
-    let card_rewrite = EXTENDED_CARD_METHODS
+    let card = EXTENDED_CARD_METHODS
         .contains(&method.as_str())
         .then(|| CardRewrite {
+            families: families.to_vec(),
             base_path: agent.base_path().to_string(),
             public,
             in_result: true,
         });
-    relay::relay(route, name, response, ids, card_rewrite)
+    let reshape = Reshape { card, translation };
+    relay::relay(route, name, response, ids, reshape)
         .await
         .refuse(dialect, &id)
 }

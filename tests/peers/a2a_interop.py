@@ -208,7 +208,13 @@ async def run(args) -> dict:
         if not V1:
             return "n/a"
         check(sent, "no task from send")
-        listed = await sdk.list(sent["context"])
+        try:
+            listed = await sdk.list(sent["context"])
+        except Exception as e:
+            # A 0.3 agent has no ListTasks: answered "method not found" (through a translating gateway).
+            if type(e).__name__ == "MethodNotFoundError":
+                return "n/a"
+            raise
         check(sent["task"] in listed, f"{sent['task']} not in {listed}")
 
     for name, op in zip(OPERATIONS, [send, get, stream, cancel, resubscribe, list_]):
