@@ -1,8 +1,9 @@
 //! What a client sees of an agent through the gateway is what it sees of the agent directly, wherever the
 //! gateway has no reason to differ: the same request is sent both ways to real a2a-sdk agents (1.3 with and
 //! without the 0.3 switch, and 0.3) and the answers compared. Also: no raw task or context id reaches an
-//! agent from a caller, in any spelling of any id field, in either binding (a recording front between
-//! gateway and agent sees every request; it forwards them unchanged, no real agent records on demand).
+//! agent from a caller, in any spelling of any id field, in either binding, translated between protocol
+//! versions or not (a recording front between gateway and each agent sees every request; it forwards them
+//! unchanged, no real agent records on demand).
 
 mod common;
 
@@ -16,7 +17,8 @@ struct Setup {
     _agents: Vec<common::Child>,
     /// Base URLs of the agents, by the gateway's name for them.
     direct: Vec<(&'static str, String)>,
-    front: Stub,
+    /// The recording front before each agent, by name.
+    fronts: Vec<(&'static str, Stub)>,
     gateway: common::Gateway,
 }
 
@@ -25,38 +27,44 @@ impl Setup {
         let (compat, compat_url) = common::a2a_agent("venv-a2a", "weather", &["--compat"]).await;
         let (plain, plain_url) = common::a2a_agent("venv-a2a", "plain", &[]).await;
         let (v03, v03_url) = common::a2a_agent("venv-a2a03", "legacy", &[]).await;
-        let target = compat_url.clone();
-        let front = Stub::http()
-            .start(move |_| Answer::Forward(target.clone()))
-            .await;
-        let backends = [
-            ("weather", format!("http://{}", front.addr)),
-            ("plain", plain_url.clone()),
-            ("legacy", v03_url.clone()),
-        ]
-        .iter()
-        .map(|(name, url)| {
-            format!("      - {{name: {name}, address: '{url}', agentName: {name}}}\n")
-        })
-        .collect::<String>();
+        let direct = vec![
+            ("weather", compat_url),
+            ("plain", plain_url),
+            ("legacy", v03_url),
+        ];
+        let mut fronts = Vec::new();
+        for (name, url) in &direct {
+            let target = url.clone();
+            let front = Stub::http()
+                .start(move |_| Answer::Forward(target.clone()))
+                .await;
+            fronts.push((*name, front));
+        }
+        let backends = fronts
+            .iter()
+            .map(|(name, front)| {
+                let url = format!("http://{}", front.addr);
+                format!("      - {{name: {name}, address: '{url}', agentName: {name}}}\n")
+            })
+            .collect::<String>();
         let yaml = format!(
             "binds:\n- port: 0\n  address: 127.0.0.1\n  listeners:\n  - name: a2a\n    routes:\n    - name: agents\n      match: {{path: {{prefix: /agents}}}}\n      backends:\n{backends}"
         );
         let gateway = common::gateway(&yaml).await;
         Setup {
             _agents: vec![compat, plain, v03],
-            direct: vec![
-                ("weather", compat_url),
-                ("plain", plain_url),
-                ("legacy", v03_url),
-            ],
-            front,
+            direct,
+            fronts,
             gateway,
         }
     }
 
     fn direct(&self, agent: &str) -> &str {
         &self.direct.iter().find(|(n, _)| *n == agent).unwrap().1
+    }
+
+    fn front(&self, agent: &str) -> &Stub {
+        &self.fronts.iter().find(|(n, _)| *n == agent).unwrap().1
     }
 
     fn through(&self, agent: &str) -> String {
@@ -357,30 +365,75 @@ fn strings_sent(request: &common::stub::Request) -> Vec<String> {
 }
 
 /// A caller who learnt an agent's raw task and context ids (here: from the agent itself) puts them in
-/// every id field the bindings have, in both spellings, in path, query and body, encoded or not: every
-/// request reaches the agent (the agent answers it), none with the raw ids, and the task is untouched.
+/// every id field the bindings have, in both spellings, in path, query and body, encoded or not, and
+/// sends them to each agent: the one speaking both versions, and the 1.0-only and 0.3-only ones, where
+/// the gateway translates. No request reaches an agent with the raw ids, every request reaches it
+/// except those the gateway answers itself (ListTasks and non-1.0 paths to the 0.3 agent), and the task
+/// is untouched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_raw_id_reaches_the_agent_in_any_spelling_or_binding() {
     let s = Setup::start().await;
-    let started = send(
-        s.direct("weather"),
-        &rpc(
-            Some("1.0"),
-            "SendMessage",
-            json!({"message": message(true, "wait Tampa", json!({})),
-                "configuration": {"returnImmediately": true}}),
-        ),
-    )
-    .await;
-    let task = started.body["result"]["task"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let context = started.body["result"]["task"]["contextId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (t, c) = (task.as_str(), context.as_str());
+    for agent in ["weather", "plain", "legacy"] {
+        let v03 = agent == "legacy";
+        let start = match v03 {
+            true => rpc(
+                None,
+                "message/send",
+                json!({"message": message(false, "wait Tampa", json!({})),
+                    "configuration": {"blocking": false}}),
+            ),
+            false => rpc(
+                Some("1.0"),
+                "SendMessage",
+                json!({"message": message(true, "wait Tampa", json!({})),
+                    "configuration": {"returnImmediately": true}}),
+            ),
+        };
+        let started = send(s.direct(agent), &start).await;
+        let task = match v03 {
+            true => started.body["result"].clone(),
+            false => started.body["result"]["task"].clone(),
+        };
+        let (t, c) = (
+            task["id"].as_str().unwrap(),
+            task["contextId"].as_str().unwrap(),
+        );
+        probe_with_raw_ids(&s, agent, t, c).await;
+        // The task is as it was: nothing cancelled it, no message joined its conversation.
+        let own = match v03 {
+            true => send(s.direct(agent), &rpc(None, "tasks/get", json!({"id": t}))).await,
+            false => {
+                send(
+                    s.direct(agent),
+                    &rpc(Some("1.0"), "GetTask", json!({"id": t})),
+                )
+                .await
+            }
+        };
+        let state = own.body["result"]["status"]["state"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            ["working", "TASK_STATE_WORKING"].contains(&state),
+            "{agent}: {own:?}"
+        );
+        if !v03 {
+            let listed = send(
+                s.direct(agent),
+                &rpc(Some("1.0"), "ListTasks", json!({"contextId": c})),
+            )
+            .await;
+            assert_eq!(
+                listed.body["result"]["tasks"].as_array().map(Vec::len),
+                Some(1),
+                "{agent}: {listed:?}"
+            );
+        }
+    }
+}
+
+/// Sends every probe carrying the raw ids `t` and `c` to `agent` through the gateway.
+async fn probe_with_raw_ids(s: &Setup, agent: &str, t: &str, c: &str) {
     let v1 = Some("1.0");
     let first_hex = format!("%{:02X}{}", t.as_bytes()[0], &t[1..]);
     let mut calls = vec![
@@ -487,20 +540,15 @@ async fn no_raw_id_reaches_the_agent_in_any_spelling_or_binding() {
             json!({task_key: t, "pushNotificationConfig": {"url": "https://example.com/hook"}}),
         ));
     }
-    let mut leaks = Vec::new();
+    let front = s.front(agent);
+    let (mut leaks, mut unreached) = (Vec::new(), Vec::new());
     for call in &calls {
-        let before = s.front.requests().len();
-        let seen = send(&s.through("weather"), call).await;
-        let reached = s.front.requests()[before..].to_vec();
-        assert!(
-            !reached.is_empty(),
-            "{call:?} did not reach the agent: {seen:?} {:?}",
-            s.front
-                .requests()
-                .iter()
-                .map(|r| (r.path.clone(), r.json.clone()))
-                .collect::<Vec<_>>()
-        );
+        let before = front.requests().len();
+        let seen = send(&s.through(agent), call).await;
+        let reached = front.requests()[before..].to_vec();
+        if reached.is_empty() {
+            unreached.push(format!("{call:?}: {seen:?}"));
+        }
         for request in reached {
             if strings_sent(&request).iter().any(|x| x == t || x == c) {
                 leaks.push(format!(
@@ -512,24 +560,27 @@ async fn no_raw_id_reaches_the_agent_in_any_spelling_or_binding() {
     }
     assert!(
         leaks.is_empty(),
-        "raw ids reached the agent:\n{}",
+        "{agent}: raw ids reached the agent:\n{}",
         leaks.join("\n")
     );
-    // The task is as it was: nothing cancelled it, no message joined its conversation.
-    let own = send(s.direct("weather"), &rpc(v1, "GetTask", json!({"id": t}))).await;
+    // The gateway answers these itself for a 0.3 agent: 0.3 has no ListTasks, and `/tenant/…` and `/v1/…`
+    // are not 1.0 HTTP+JSON operations.
+    let answered_here = |call: &&Call| {
+        agent == "legacy"
+            && (call
+                .body
+                .as_ref()
+                .is_some_and(|b| b["method"] == "ListTasks")
+                || ["/tasks?", "/tenant/", "/v1/"]
+                    .iter()
+                    .any(|p| call.path.starts_with(p)))
+    };
+    let expected = calls.iter().filter(answered_here).count();
     assert_eq!(
-        own.body["result"]["status"]["state"], "TASK_STATE_WORKING",
-        "{own:?}"
-    );
-    let listed = send(
-        s.direct("weather"),
-        &rpc(v1, "ListTasks", json!({"contextId": c})),
-    )
-    .await;
-    assert_eq!(
-        listed.body["result"]["tasks"].as_array().map(Vec::len),
-        Some(1),
-        "{listed:?}"
+        unreached.len(),
+        expected,
+        "{agent}: did not reach the agent:\n{}",
+        unreached.join("\n")
     );
 }
 

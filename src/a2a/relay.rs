@@ -232,11 +232,11 @@ pub async fn relay(
         copy_headers(&headers, out.headers_mut(), translated);
         return Ok(out);
     }
-    let (status, headers, value, bytes) = read_json(route, name, response).await?;
+    let (mut status, headers, value, bytes) = read_json(route, name, response).await?;
     let mut out = match value {
         Some(mut value) => {
             if let Some(t) = &translation {
-                t.reply(&mut value);
+                status = t.reply(&mut value).unwrap_or(status);
             }
             ids.outbound(&mut value);
             if let Some(c) = card {

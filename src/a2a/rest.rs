@@ -8,9 +8,10 @@ use http::Request;
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use super::agents::Agent;
+use super::agents::{Agent, CardInfo, Family};
 use super::ids::IdMap;
 use super::relay::{self, CardRewrite, Reshape};
+use super::translate::{Translation, rest::as_rpc};
 use super::{A2aRoute, Outcome, Refuse, card, uri};
 use crate::core::error::{Dialect, Error, TargetKind};
 use crate::core::http::Caller;
@@ -34,7 +35,14 @@ pub async fn handle(
     }
     let info = route.card_info(agent).await;
     if let Err(e) = route.family(info.as_deref(), request.headers()) {
-        return refuse(e);
+        let speaks_03_only = info.as_ref().is_some_and(|i| i.families == [Family::V03]);
+        let asks_10 = Family::parse(super::header_version(request.headers())) == Some(Family::V10);
+        return match (speaks_03_only, info) {
+            (true, Some(info)) if asks_10 => {
+                over_json_rpc(route, agent, name, sub, request, ids, caller, &info).await
+            }
+            _ => refuse(e),
+        };
     }
     let path = open_path(sub, &ids);
     let (query, names_context) = open_query(request.uri().query(), &ids);
@@ -76,6 +84,95 @@ pub async fn handle(
     let reshape = Reshape {
         card,
         translation: None,
+    };
+    relay::relay(route, name, response, ids, reshape)
+        .await
+        .refuse(Dialect::A2aRest, &Value::Null)
+}
+
+/// A 1.0 HTTP+JSON request to an agent that speaks 0.3 over JSON-RPC only: asked as the JSON-RPC call
+/// it stands for, translated to 0.3, and answered in the HTTP+JSON binding.
+#[allow(clippy::too_many_arguments)]
+async fn over_json_rpc(
+    route: &A2aRoute,
+    agent: &Agent,
+    name: &str,
+    sub: &str,
+    request: Request<Incoming>,
+    ids: IdMap,
+    caller: &Caller,
+    info: &CardInfo,
+) -> Outcome {
+    let refuse = |e: Error| Err(e).refuse(Dialect::A2aRest, &Value::Null);
+    let public = card::public_base(request.headers(), &route.prefix, name);
+    // The card offers the 1.0 HTTP+JSON interface at the agent's JSON-RPC URL.
+    let under = sub.strip_prefix(info.rpc_path.as_str()).unwrap_or(sub);
+    let segments: Vec<String> = under.split('/').map(|s| uri::decode(s, false)).collect();
+    let query: Vec<(String, String)> = request
+        .uri()
+        .query()
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (uri::decode(k, true), uri::decode(v, true))
+        })
+        .collect();
+    let method = request.method().clone();
+    let (parts, incoming) = request.into_parts();
+    let bytes = match route.pipeline.body.read_json(incoming).await {
+        Ok(bytes) => bytes,
+        Err(e) => return refuse(e),
+    };
+    let body = match bytes.is_empty() {
+        true => Value::Null,
+        false => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(value) => value,
+            Err(e) => return refuse(Error::Parse(format!("the body is not JSON: {e}"))),
+        },
+    };
+    let (rpc_method, mut params) = match as_rpc(&method, &segments, &query, body) {
+        Ok(call) => call,
+        Err(e) => return refuse(e),
+    };
+    let translation = match Translation::plan(rpc_method, &info.families) {
+        Ok(Some(t)) => t.over_http_json(),
+        Ok(None) => unreachable!("a 1.0 method to an agent without 1.0 is translated"),
+        Err(e) => return refuse(e),
+    };
+    if let Err(e) = super::rpc::open_params(rpc_method, &mut params, &ids) {
+        return refuse(e);
+    }
+    let mut message =
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": rpc_method, "params": params});
+    translation.request(&mut message);
+    let mut headers = relay::upstream_headers(&parts.headers, caller);
+    headers.remove("a2a-version");
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    let streams = matches!(rpc_method, "SendStreamingMessage" | "SubscribeToTask");
+    let accept = if streams {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    headers.insert(http::header::ACCEPT, http::HeaderValue::from_static(accept));
+    let url = format!("{}{}", agent.base, info.rpc_path);
+    let body = Bytes::from(serde_json::to_vec(&message).expect("JSON serializes"));
+    let response = relay::send(route, agent, name, &url, http::Method::POST, headers, body)
+        .await
+        .refuse(Dialect::A2aRest, &Value::Null)?;
+    let card = (rpc_method == "GetExtendedAgentCard").then(|| CardRewrite {
+        families: info.families.clone(),
+        base_path: agent.base_path().to_string(),
+        public,
+        in_result: false,
+    });
+    let reshape = Reshape {
+        card,
+        translation: Some(translation),
     };
     relay::relay(route, name, response, ids, reshape)
         .await

@@ -131,7 +131,7 @@ pub(super) const LIST_NEEDS_CONTEXT: &str = "ListTasks through the gateway needs
 
 /// Opens the ids in a request's params (`ids`: an id that is not the caller's arrives namespaced, and the
 /// agent answers for it as for any id it does not know).
-fn open_params(method: &str, params: &mut Value, ids: &IdMap) -> Result<(), Error> {
+pub(super) fn open_params(method: &str, params: &mut Value, ids: &IdMap) -> Result<(), Error> {
     if method_has_task_id(method)
         && let Some(Value::String(id)) = params.get_mut("id")
     {

@@ -129,8 +129,11 @@ fn add_v10(map: &mut Map<String, Value>) {
     let Some(rpc_url) = rpc_url else {
         return;
     };
-    let mut interfaces =
-        vec![json!({"url": rpc_url, "protocolBinding": "JSONRPC", "protocolVersion": "1.0"})];
+    // The 1.0 HTTP+JSON binding is served over the same JSON-RPC endpoint (`rest::as_rpc`).
+    let mut interfaces = vec![
+        json!({"url": rpc_url, "protocolBinding": "JSONRPC", "protocolVersion": "1.0"}),
+        json!({"url": rpc_url, "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"}),
+    ];
     interfaces.push(json!({"url": url, "protocolBinding": transport, "protocolVersion": "0.3"}));
     for extra in map
         .get("additionalInterfaces")
@@ -256,6 +259,7 @@ mod tests {
         assert_eq!(
             out["supportedInterfaces"],
             json!([{"url": "http://a/rpc", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"},
+                   {"url": "http://a/rpc", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
                    {"url": "http://a/rpc", "protocolBinding": "JSONRPC", "protocolVersion": "0.3"},
                    {"url": "http://a/rest", "protocolBinding": "HTTP+JSON", "protocolVersion": "0.3"}])
         );

@@ -8,8 +8,11 @@
 //! is answered "method not found", as a 0.3 agent would.
 
 pub mod card;
+mod errors;
 mod objects;
+pub mod rest;
 
+use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::agents::Family;
@@ -42,12 +45,14 @@ const METHODS: [(&str, &str); 10] = [
     ("agent/getAuthenticatedExtendedCard", "GetExtendedAgentCard"),
 ];
 
-/// One request's translation: the caller speaks `caller`'s version, the agent `agent`'s.
+/// One request's translation to the version the agent speaks, and its answers back.
 #[derive(Clone, Debug)]
 pub struct Translation {
     pub agent: Family,
-    /// The method as the agent is asked (0.3 name when the agent speaks 0.3, else the 1.0 name).
+    /// The method, by its 0.3 name.
     method03: &'static str,
+    /// The caller used the 1.0 HTTP+JSON binding (`rest`): answers are unwrapped from JSON-RPC.
+    http_json: bool,
 }
 
 impl Translation {
@@ -73,7 +78,19 @@ impl Translation {
                     "{method}: the agent speaks A2A 0.3, which has no such method"
                 ))
             })?;
-        Ok(Some(Translation { agent, method03 }))
+        Ok(Some(Translation {
+            agent,
+            method03,
+            http_json: false,
+        }))
+    }
+
+    /// The caller speaks the 1.0 HTTP+JSON binding (the request was made the JSON-RPC one it stands for).
+    pub fn over_http_json(self) -> Translation {
+        Translation {
+            http_json: true,
+            ..self
+        }
     }
 
     /// The `A2A-Version` header the agent is sent (`None`: no header, 0.3's default).
@@ -138,15 +155,33 @@ impl Translation {
         }
     }
 
-    /// Rewrites one JSON-RPC response or stream event from the agent into the caller's version.
-    pub fn reply(&self, message: &mut Value) {
+    /// Rewrites one JSON-RPC response or stream event from the agent into the caller's version (and
+    /// binding); `Some(status)` when the HTTP status must change with it (an HTTP+JSON error).
+    pub fn reply(&self, message: &mut Value) -> Option<StatusCode> {
+        self.reshape(message);
+        if !self.http_json {
+            return None;
+        }
+        if let Some(error) = message.get("error") {
+            let (status, body) = errors::http_answer(error);
+            *message = body;
+            return Some(status);
+        }
+        *message = message
+            .get_mut("result")
+            .map(Value::take)
+            .unwrap_or_default();
+        None
+    }
+
+    fn reshape(&self, message: &mut Value) {
         let to = match self.to_agent() {
             To::V10 => To::V03,
             To::V03 => To::V10,
         };
         if let Some(error) = message.get_mut("error") {
             match to {
-                To::V10 => add_error_info(error),
+                To::V10 => errors::add_error_info(error),
                 // 0.3 has no ErrorInfo; its errors are told apart by code.
                 To::V03 if error.get("data").is_some_and(Value::is_array) => {
                     error.as_object_mut().map(|e| e.remove("data"));
@@ -189,45 +224,6 @@ impl Translation {
             _ => {}
         }
     }
-}
-
-/// The ErrorInfo reasons of the A2A error codes both versions share.
-const REASONS: [(i64, &str); 12] = [
-    (-32001, "TASK_NOT_FOUND"),
-    (-32002, "TASK_NOT_CANCELABLE"),
-    (-32003, "PUSH_NOTIFICATION_NOT_SUPPORTED"),
-    (-32004, "UNSUPPORTED_OPERATION"),
-    (-32005, "CONTENT_TYPE_NOT_SUPPORTED"),
-    (-32006, "INVALID_AGENT_RESPONSE"),
-    (-32007, "EXTENDED_AGENT_CARD_NOT_CONFIGURED"),
-    (-32600, "INVALID_REQUEST"),
-    (-32601, "METHOD_NOT_FOUND"),
-    (-32602, "INVALID_PARAMS"),
-    (-32603, "INTERNAL_ERROR"),
-    (-32700, "PARSE_ERROR"),
-];
-
-/// A 0.3 agent's error as 1.0 has it: `data` is the ErrorInfo list 1.0 SDKs read the error type from
-/// (what the 0.3 agent put in `data` is kept as the ErrorInfo's metadata).
-fn add_error_info(error: &mut Value) {
-    if error.get("data").is_some_and(Value::is_array) {
-        return;
-    }
-    let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
-    let reason = REASONS
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map_or("INTERNAL_ERROR", |(_, r)| *r);
-    let mut metadata = serde_json::Map::new();
-    if let Some(data) = error.get("data").filter(|d| !d.is_null()) {
-        metadata.insert("data".into(), Value::from(data.to_string()));
-    }
-    error["data"] = json!([{
-        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-        "reason": reason,
-        "domain": "a2a-protocol.org",
-        "metadata": metadata,
-    }]);
 }
 
 #[cfg(test)]
