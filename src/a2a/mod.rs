@@ -52,6 +52,16 @@ pub struct A2aRoute {
     timeouts: Timeouts,
 }
 
+/// One caller's request to one agent of the route.
+#[derive(Clone, Copy)]
+struct Exchange<'a> {
+    route: &'a A2aRoute,
+    agent: &'a Agent,
+    /// The agent's name on the route.
+    name: &'a str,
+    caller: &'a Caller,
+}
+
 /// A refused request: the error, and how the caller reads errors.
 struct Refusal {
     error: Error,
@@ -215,10 +225,16 @@ impl A2aRoute {
         {
             return self.card(agent, &name, &request).await;
         }
+        let ex = Exchange {
+            route: self,
+            agent,
+            name: &name,
+            caller,
+        };
         if is_rpc {
-            return rpc::handle(self, agent, &name, request, ids, caller, dialect).await;
+            return rpc::handle(ex, request, ids, dialect).await;
         }
-        rest::handle(self, agent, &name, sub, request, ids, caller).await
+        rest::handle(ex, sub, request, ids).await
     }
 
     /// The call stage for one call to `agent`: a2a-authz and rate limits.

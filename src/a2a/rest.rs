@@ -8,23 +8,20 @@ use http::Request;
 use hyper::body::Incoming;
 use serde_json::Value;
 
-use super::agents::{Agent, CardInfo, Family};
+use super::agents::{CardInfo, Family};
 use super::ids::IdMap;
 use super::relay::{self, CardRewrite, Reshape};
 use super::translate::{Translation, rest::as_rpc};
-use super::{A2aRoute, Outcome, Refuse, card, uri};
+use super::{Exchange, Outcome, Refuse, card, uri};
 use crate::core::error::{Dialect, Error, TargetKind};
-use crate::core::http::Caller;
 
 pub async fn handle(
-    route: &A2aRoute,
-    agent: &Agent,
-    name: &str,
+    ex: Exchange<'_>,
     sub: &str,
     request: Request<Incoming>,
     ids: IdMap,
-    caller: &Caller,
 ) -> Outcome {
+    let (route, agent, name, caller) = (ex.route, ex.agent, ex.name, ex.caller);
     let refuse = |e: Error| Err(e).refuse(Dialect::A2aRest, &Value::Null);
     let public = card::public_base(request.headers(), &route.prefix, name);
     let method = request.method().clone();
@@ -38,9 +35,7 @@ pub async fn handle(
         let speaks_03_only = info.as_ref().is_some_and(|i| i.families == [Family::V03]);
         let asks_10 = Family::parse(super::header_version(request.headers())) == Some(Family::V10);
         return match (speaks_03_only, info) {
-            (true, Some(info)) if asks_10 => {
-                over_json_rpc(route, agent, name, sub, request, ids, caller, &info).await
-            }
+            (true, Some(info)) if asks_10 => over_json_rpc(ex, sub, request, ids, &info).await,
             _ => refuse(e),
         };
     }
@@ -92,17 +87,14 @@ pub async fn handle(
 
 /// A 1.0 HTTP+JSON request to an agent that speaks 0.3 over JSON-RPC only: asked as the JSON-RPC call
 /// it stands for, translated to 0.3, and answered in the HTTP+JSON binding.
-#[allow(clippy::too_many_arguments)]
 async fn over_json_rpc(
-    route: &A2aRoute,
-    agent: &Agent,
-    name: &str,
+    ex: Exchange<'_>,
     sub: &str,
     request: Request<Incoming>,
     ids: IdMap,
-    caller: &Caller,
     info: &CardInfo,
 ) -> Outcome {
+    let (route, agent, name, caller) = (ex.route, ex.agent, ex.name, ex.caller);
     let refuse = |e: Error| Err(e).refuse(Dialect::A2aRest, &Value::Null);
     let public = card::public_base(request.headers(), &route.prefix, name);
     // The card offers the 1.0 HTTP+JSON interface at the agent's JSON-RPC URL.

@@ -5,27 +5,24 @@ use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
-use super::agents::{Agent, Family};
+use super::agents::Family;
 use super::ids::{IdMap, method_has_task_id};
 use super::relay::{self, CardRewrite, Reshape};
 use super::translate::Translation;
-use super::{A2aRoute, Outcome, Refuse, card};
+use super::{Exchange, Outcome, Refuse, card};
 use crate::core::error::{Dialect, Error, TargetKind, UpstreamError};
-use crate::core::http::Caller;
 use crate::core::http::body;
 
 const EXTENDED_CARD_METHODS: [&str; 2] =
     ["agent/getAuthenticatedExtendedCard", "GetExtendedAgentCard"];
 
 pub async fn handle(
-    route: &A2aRoute,
-    agent: &Agent,
-    name: &str,
+    ex: Exchange<'_>,
     request: Request<Incoming>,
     ids: IdMap,
-    caller: &Caller,
     dialect: Dialect,
 ) -> Outcome {
+    let (route, agent, name, caller) = (ex.route, ex.agent, ex.name, ex.caller);
     let none = &Value::Null;
     let public = card::public_base(request.headers(), &route.prefix, name);
     let (parts, incoming) = request.into_parts();
@@ -46,7 +43,7 @@ pub async fn handle(
             .check(caller, "message/send", name)
             .await
             .refuse(Dialect::A2aRest, none)?;
-        return shorthand(route, agent, name, text, ids, caller).await;
+        return shorthand(ex, text, ids).await;
     }
     let id = message.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = message
@@ -149,14 +146,8 @@ pub(super) fn open_params(method: &str, params: &mut Value, ids: &IdMap) -> Resu
 
 /// `{"task": "..."}` → a blocking message send in the newest version the agent speaks; the answer is the
 /// agent's reply text plus the A2A result (ids sealed), so the guide's curl gets something readable.
-async fn shorthand(
-    route: &A2aRoute,
-    agent: &Agent,
-    name: &str,
-    text: String,
-    ids: IdMap,
-    caller: &Caller,
-) -> Outcome {
+async fn shorthand(ex: Exchange<'_>, text: String, ids: IdMap) -> Outcome {
+    let (route, agent, name, caller) = (ex.route, ex.agent, ex.name, ex.caller);
     let info = route.card_info(agent).await;
     let family = match &info {
         Some(i) if i.families.contains(&Family::V10) => Family::V10,
