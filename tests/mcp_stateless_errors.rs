@@ -261,9 +261,9 @@ async fn session_era_upstream_recording_initialize() -> Stub {
 }
 
 /// A session-era upstream can check a client's capabilities only at `initialize`: the gateway must declare
-/// there what the caller declared (a 2026-07-28 caller: none the upstream could use, since the gateway does
-/// not relay server-to-client requests to it), or the upstream relies on capabilities nobody has and the
-/// caller gets the gateway's refusal instead of the upstream's -32021.
+/// there what the caller declared (a 2026-07-28 caller: what its `_meta` declares that lets the upstream
+/// ask it questions; here nothing), or the upstream relies on capabilities nobody has and the caller gets
+/// the gateway's refusal instead of the upstream's -32021.
 #[tokio::test]
 async fn a_session_era_upstream_is_told_the_callers_own_capabilities() {
     let upstream = session_era_upstream_recording_initialize().await;

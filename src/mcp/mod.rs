@@ -3,6 +3,7 @@
 
 pub mod catalogue;
 pub(crate) mod dispatch;
+pub mod parked;
 pub mod progressive;
 pub mod protocol;
 pub(crate) mod relay;

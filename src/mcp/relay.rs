@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::core::error::{self, Error, UpstreamError};
 use crate::core::http::sse;
 use crate::core::seal::random_id;
 use crate::core::telemetry::tracing::{Attempt, add_meta};
+use crate::mcp::parked::{Call, Continuation};
 use crate::mcp::protocol::{methods, status};
 use crate::mcp::route::McpRoute;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
@@ -34,7 +35,7 @@ impl InFlight {
     fn key(ex: &Exchange<'_>, id: &Value) -> Option<String> {
         match &ex.mode {
             Mode::Session(claims) => Some(format!("{}\n{id}", claims.h)),
-            Mode::Stateless | Mode::Sessionless => None,
+            Mode::Stateless(_) | Mode::Sessionless => None,
         }
     }
 
@@ -155,10 +156,6 @@ async fn fulfil(sink: &EventSink, result: &Value) -> Result<Value, Error> {
     Ok(Value::Object(responses))
 }
 
-/// The upstream side of one relayed call. It is polled in the caller's own task (no spawn, no hop to
-/// another thread on the common path) and dropped, which stops it, when the caller goes away.
-type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Reply, Error>> + Send>>;
-
 /// Sends `method` to `backend` and answers `id`; `finish` may refuse or count the upstream's reply (e.g.
 /// the output schema) before the caller sees it.
 pub async fn relay(
@@ -169,9 +166,21 @@ pub async fn relay(
     params: Value,
     finish: impl FnOnce(Result<Reply, Error>) -> Result<Reply, Error> + Send + 'static,
 ) -> Answer {
+    let stateless = ex.is_stateless();
+    // The retry of a 2026-07-28 caller answering a question its call waits on: that call goes on.
+    let principal = ex.caller.principal.as_deref();
+    if stateless && let Some(resumed) = ex.route.parking().resume(principal, &params) {
+        return match resumed {
+            Ok(continuation) => respond(ex, id, continuation).await,
+            Err(error) => ex.fail(id, error),
+        };
+    }
     let backend = &ex.route.backends[backend_index];
-    let (events_tx, mut events) = mpsc::channel::<UpstreamEvent>(64);
-    let mut ctx = ex.call_ctx(backend.upstream.name(), ex.accepts_sse.then_some(events_tx));
+    let (events_tx, events) = mpsc::channel::<UpstreamEvent>(64);
+    // A 2026-07-28 caller always hears the upstream's questions (as `input_required`), a caller reading
+    // the answer as a stream also its notifications.
+    let sink = (ex.accepts_sse || stateless).then_some(events_tx);
+    let mut ctx = ex.call_ctx(backend.upstream.name(), sink);
     // An anonymous caller without a session has nothing that tells it from another: it gets upstream
     // state of its own (a session, a child process, a stream) for this one request, ended with it.
     let anonymous = ex.caller.principal.is_none()
@@ -186,11 +195,10 @@ pub async fn relay(
     let route = ex.route.clone();
     let upstream = backend.upstream.clone();
     let (timeout, method_owned) = (backend.timeout, method.to_string());
-    let stateless = ex.is_stateless();
     // A session-era caller cannot read a 2026-07-28 `input_required` result; the gateway asks it the
     // questions as server-to-client requests on the stream and retries the upstream with the answers.
     let input_sink = ctx.events.clone().filter(|_| !stateless);
-    let mut call: Call = Box::pin(async move {
+    let call: Call = Box::pin(async move {
         let mut params = params;
         let mut rounds = 0;
         let _flight = flight;
@@ -237,24 +245,49 @@ pub async fn relay(
         finish(reply)
     });
 
+    respond(ex, id, (call, events)).await
+}
+
+/// Answers `id` with the call's outcome: plain JSON when the upstream replies before saying anything
+/// else, an event stream from the moment it has something to relay; a 2026-07-28 caller whose upstream
+/// asks a question gets `input_required` while the call waits (`parked`).
+async fn respond(ex: &Exchange<'_>, id: &Value, (mut call, mut events): Continuation) -> Answer {
+    let stateless = ex.is_stateless();
     // Whatever the upstream said before its reply goes first, so the answer becomes a stream that carries
     // it. The reply and its events can arrive in one poll of the call, hence the look at `events` after.
-    let first = tokio::select! {
-        biased;
-        Some(first) = events.recv() => first,
-        reply = &mut call => match events.try_recv() {
-            Ok(first) => {
-                call = Box::pin(std::future::ready(reply));
-                first
-            }
-            Err(_) => {
-                return match reply.and_then(|r| Relayed::of(id, &r, stateless)) {
-                    Ok(relayed) => relayed.answer(stateless),
-                    Err(error) => ex.fail(id, error),
-                };
-            }
-        },
+    let first = loop {
+        let event = tokio::select! {
+            biased;
+            Some(first) = events.recv() => first,
+            reply = &mut call => match events.try_recv() {
+                Ok(first) => {
+                    call = Box::pin(std::future::ready(reply));
+                    first
+                }
+                Err(_) => {
+                    return match reply.and_then(|r| Relayed::of(id, &r, stateless)) {
+                        Ok(relayed) => relayed.answer(stateless),
+                        Err(error) => ex.fail(id, error),
+                    };
+                }
+            },
+        };
+        // A caller that reads no stream hears only questions (2026-07-28 callers), no notifications.
+        if ex.accepts_sse || matches!(event, UpstreamEvent::Request { .. }) {
+            break event;
+        }
     };
+    if stateless && let UpstreamEvent::Request { message, reply } = first {
+        let principal = ex.caller.principal.as_deref();
+        return match ex
+            .route
+            .parking()
+            .park(principal, (call, events), message, reply)
+        {
+            Ok(result) => ex.result(id, result),
+            Err(error) => ex.fail(id, error),
+        };
+    }
     let (tx, rx) = mpsc::channel::<String>(64);
     let session = match &ex.mode {
         Mode::Session(c) => Some(c.h.clone()),
@@ -274,7 +307,9 @@ pub async fn relay(
         if stream.forward(first).await.is_err() {
             return;
         }
-        stream.until_reply(call, events).await;
+        if let Some((continuation, question, reply)) = stream.until_reply(call, events).await {
+            stream.park(continuation, question, reply).await;
+        }
     });
     Answer::Stream(rx)
 }
@@ -312,8 +347,17 @@ impl Drop for Stream {
     }
 }
 
+/// A question from the upstream that a 2026-07-28 caller answers by calling again.
+type Question = (Continuation, Value, oneshot::Sender<Value>);
+
 impl Stream {
-    async fn until_reply(&self, mut call: Call, mut events: mpsc::Receiver<UpstreamEvent>) {
+    /// Relays the call's events and then its reply; `Some` when a 2026-07-28 caller must be asked a
+    /// question first (the stream then ends with `input_required`).
+    async fn until_reply(
+        &self,
+        mut call: Call,
+        mut events: mpsc::Receiver<UpstreamEvent>,
+    ) -> Option<Question> {
         // `timeout.idle`: a stream on which the upstream says nothing for that long is ended with an
         // error reply (and the upstream call aborted), rather than held open.
         let idle = self
@@ -328,24 +372,49 @@ impl Stream {
                     tracing::warn!(route = %self.route.name, ?idle, "stream idle: no upstream event within timeout.idle; closing it");
                     let backend = String::from("(stream idle)");
                     self.send_error(Error::UpstreamTimeout { backend }).await;
-                    return;
+                    return None;
                 }
                 reply = &mut call => {
                     // Events the upstream sent just before its reply still go first.
                     while let Ok(event) = events.try_recv() {
-                        if self.forward(event).await.is_err() { return; }
+                        if self.forward(event).await.is_err() { return None; }
                     }
-                    match reply.and_then(|r| Relayed::of(&self.id, &r, self.dialect == error::Dialect::McpStateless)) {
+                    match reply.and_then(|r| Relayed::of(&self.id, &r, self.stateless())) {
                         Ok(relayed) => { let _ = self.send_text(&relayed.body).await; }
                         Err(error) => self.send_error(error).await,
                     }
-                    return;
+                    return None;
                 }
-                Some(event) = events.recv() => {
+                Some(event) = events.recv() => match event {
+                    UpstreamEvent::Request { message, reply } if self.stateless() => {
+                        return Some(((call, events), message, reply));
+                    }
                     // The caller hung up: dropping `call` aborts the upstream request.
-                    if self.forward(event).await.is_err() { return; }
+                    event => if self.forward(event).await.is_err() { return None; },
                 }
             }
+        }
+    }
+
+    fn stateless(&self) -> bool {
+        self.dialect == error::Dialect::McpStateless
+    }
+
+    /// Ends the stream with `input_required`: the call waits for the caller to come back with the answer.
+    async fn park(
+        &self,
+        continuation: Continuation,
+        question: Value,
+        reply: oneshot::Sender<Value>,
+    ) {
+        let parking = self.route.parking();
+        match parking.park(self.principal.as_deref(), continuation, question, reply) {
+            Ok(result) => {
+                let message =
+                    serde_json::json!({"jsonrpc": "2.0", "id": self.id, "result": result});
+                let _ = self.send(&message).await;
+            }
+            Err(error) => self.send_error(error).await,
         }
     }
 

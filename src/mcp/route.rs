@@ -71,6 +71,15 @@ pub struct McpRoute {
 }
 
 impl McpRoute {
+    /// Where this route's calls wait for 2026-07-28 callers' answers (`parked`).
+    pub fn parking(&self) -> crate::mcp::parked::Parking<'_> {
+        crate::mcp::parked::Parking {
+            calls: &self.state.parked,
+            sealer: &self.sealer,
+            route: &self.name,
+        }
+    }
+
     /// What `principal` may see of `catalogue` (indices per kind); `None`: everything (no mcp-authz).
     pub fn view(
         &self,

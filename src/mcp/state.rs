@@ -10,6 +10,7 @@
 //! | log levels of sessions | 100,000, kept for the session lifetime | the upstream default |
 //! | pending server-to-client requests | 10,000 per route and 32 per call, 10 minutes each, dropped when their call ends | refused: the upstream gets an error reply |
 //! | calls in flight (for `notifications/cancelled`) | 100,000 | the call runs, not cancellable |
+//! | calls of 2026-07-28 callers waiting for an answer (`parked`) | 1,000, 10 minutes each | refused (busy); past its time the call ends |
 //! | legacy SSE streams | 10,000 | the stream is refused (503) |
 //! | GET notification streams of one session | 4 | the stream is refused (503) |
 //! | resource subscriptions | 10,000 | the subscription is refused |
@@ -104,6 +105,8 @@ pub struct RouteState {
     pending: OnceLock<moka::sync::Cache<String, Arc<PendingReply>>>,
     /// Calls in flight by session handle + client request id, for `notifications/cancelled`.
     pub in_flight: DashMap<String, CancellationToken>,
+    /// Calls of 2026-07-28 callers waiting for the answer to an upstream's question (`parked`).
+    pub parked: Arc<crate::mcp::parked::ParkedCalls>,
     /// Open legacy HTTP+SSE streams by session handle. That transport answers POSTs on a stream held by
     /// one replica, so it cannot move between replicas (a property of the 2024-11-05 protocol).
     pub legacy_streams: DashMap<String, mpsc::Sender<String>>,
@@ -130,6 +133,7 @@ impl RouteState {
             log_levels: OnceLock::new(),
             pending: OnceLock::new(),
             in_flight: DashMap::new(),
+            parked: Arc::default(),
             legacy_streams: DashMap::new(),
             streams: DashMap::new(),
             subscriptions: DashMap::new(),

@@ -18,8 +18,10 @@ use crate::mcp::upstream::{CallCtx, EventSink};
 pub enum Mode {
     /// Session era, with the opened session.
     Session(std::sync::Arc<SessionClaims>),
-    /// 2026-07-28: each request names its version and carries the client's capabilities in `_meta`.
-    Stateless,
+    /// 2026-07-28: each request names its version and carries the client's capabilities in `_meta`;
+    /// kept are those a session-era upstream needs declared to ask the caller questions (sampling,
+    /// elicitation, roots), `None` when it has none of them.
+    Stateless(Option<Value>),
     /// No session and no `_meta`: a plain POST such as the guide's curl example, served without a session.
     Sessionless,
 }
@@ -77,7 +79,7 @@ impl Exchange<'_> {
     }
 
     pub fn is_stateless(&self) -> bool {
-        matches!(self.mode, Mode::Stateless)
+        matches!(self.mode, Mode::Stateless(_))
     }
 
     /// Upstream sessions are keyed per downstream session, or per principal when there is none; never
@@ -85,6 +87,8 @@ impl Exchange<'_> {
     pub fn caller_key(&self) -> String {
         match &self.mode {
             Mode::Session(c) => format!("s:{}", c.h),
+            // Upstream sessions declare capabilities once: one per set a caller declares.
+            Mode::Stateless(Some(caps)) => format!("p:{}\n{caps}", self.principal()),
             _ => format!("p:{}", self.principal()),
         }
     }
@@ -96,6 +100,7 @@ impl Exchange<'_> {
         };
         let (client_capabilities, log_level) = match &self.mode {
             Mode::Session(c) => (c.caps.clone(), self.route.state.log_level(&c.h)),
+            Mode::Stateless(caps) => (caps.clone(), None),
             _ => (None, None),
         };
         CallCtx {

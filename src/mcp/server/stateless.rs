@@ -48,6 +48,21 @@ pub fn check(headers: &HeaderMap, method: &str, params: Option<&Value>) -> Resul
     routing_headers(headers, method, params)
 }
 
+/// The client capabilities in a 2026-07-28 request's `_meta` that let an upstream ask it questions
+/// (sampling, elicitation, roots); `None` when it declares none of them.
+pub fn askable_capabilities(params: Option<&Value>) -> Option<Value> {
+    let declared = params?
+        .get("_meta")?
+        .get(version::META_CLIENT_CAPABILITIES)?
+        .as_object()?;
+    let askable: serde_json::Map<String, Value> = declared
+        .iter()
+        .filter(|(k, _)| ["sampling", "elicitation", "roots"].contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (!askable.is_empty()).then_some(Value::Object(askable))
+}
+
 /// `Mcp-Method` always, and `Mcp-Name` for a method that names a target, must repeat the body.
 fn routing_headers(headers: &HeaderMap, method: &str, params: Option<&Value>) -> Result<(), Error> {
     let mismatch = Error::HeaderMismatch;

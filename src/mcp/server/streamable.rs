@@ -208,7 +208,7 @@ fn mode_of(
     }
     if meta_version.is_some() || method == Some("server/discover") {
         stateless::check(headers, method.unwrap_or(""), params)?;
-        return Ok(Mode::Stateless);
+        return Ok(Mode::Stateless(stateless::askable_capabilities(params)));
     }
     match header_version {
         Some(v) if v == version::STATELESS => Err(Error::BadParams(format!(
