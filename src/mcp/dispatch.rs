@@ -278,9 +278,21 @@ async fn unavailable(ex: &Exchange<'_>, name: String, backend: usize) -> Error {
     error
 }
 
+/// A refusal answered like an unknown tool names the tool as the caller did, so an upstream name tells
+/// a caller nothing about the exposed name it stands for.
+fn as_requested(error: Error, requested: String) -> Error {
+    match error {
+        Error::Denied { kind, .. } => Error::Denied {
+            kind,
+            name: requested,
+        },
+        other => other,
+    }
+}
+
 async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<Answer, Error> {
     let route = &ex.route.name;
-    let Some(name) = params
+    let Some(requested) = params
         .get("name")
         .and_then(Value::as_str)
         .map(str::to_string)
@@ -290,18 +302,23 @@ async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<A
             "tools/call needs a string \"name\"".into(),
         ));
     };
-    if let Some(answer) = progressive_call(ex, id, &name, &params) {
+    if let Some(answer) = progressive_call(ex, id, &requested, &params) {
         return Ok(answer);
     }
     let catalogue = ex.route.catalogue.load();
+    // Policies, limits and metrics know tools by their exposed names, whatever name the call used.
+    let name = catalogue.tool_name(&requested).to_string();
     let Some(tool) = catalogue.tool(&name).cloned() else {
         if let Some(backend) = catalogue.unavailable(&name) {
-            return Err(unavailable(ex, name, backend).await);
+            return Err(as_requested(
+                unavailable(ex, name, backend).await,
+                requested,
+            ));
         }
-        metrics::tool_rejected(route, &name, false, metrics::ErrorType::InvalidParams);
+        metrics::tool_rejected(route, &requested, false, metrics::ErrorType::InvalidParams);
         return Err(Error::Unknown {
             kind: TargetKind::Tool,
-            name,
+            name: requested,
         });
     };
     drop(catalogue);
@@ -313,7 +330,7 @@ async fn call_tool(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<A
         .schemas(&tool.input, tool.output.as_deref());
     if let Err(error) = ex.route.pipeline.check(&call).await {
         metrics::tool_rejected(route, &name, true, error.metric());
-        return Err(error);
+        return Err(as_requested(error, requested));
     }
     params["name"] = Value::String(tool.upstream_name.clone());
     let backend = tool.backend;

@@ -10,11 +10,13 @@ use serde_json::Value;
 pub mod discovery;
 pub mod naming;
 pub mod schema;
+pub mod upstream_names;
 
 use crate::registry::drift::{Drift, Kind};
 use crate::registry::pins::Pins;
 use naming::exposed_name;
 use schema::SchemaCache;
+use upstream_names::UpstreamNames;
 
 /// What one upstream offered at its last successful discovery.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -62,6 +64,8 @@ pub struct Catalogue {
     /// Tools of backends that stopped answering, by exposed name: withheld, but a call of one is told
     /// the upstream is unavailable rather than that the tool does not exist.
     unavailable: HashMap<String, usize>,
+    /// Every tool offered on a route with several backends, by its upstream name.
+    upstream_names: UpstreamNames,
 }
 
 /// What discovery knows of one backend: its listing while it answers, and the last one while it does
@@ -120,18 +124,17 @@ impl Catalogue {
                         ));
                         continue;
                     };
+                    let exposed = exposed_name(source.prefix, delimiter, name);
+                    if is_tool && source.prefix.is_some() {
+                        c.upstream_names.note(name, &exposed);
+                    }
                     let kind = if is_tool { Kind::Tool } else { Kind::Prompt };
                     if let Some(pins) = pins
                         && pins.withholds(pins.judge(source.backend_name, kind, def), &mut c.drift)
                     {
                         continue;
                     }
-                    out.push((
-                        exposed_name(source.prefix, delimiter, name),
-                        backend,
-                        name.to_string(),
-                        def.clone(),
-                    ));
+                    out.push((exposed, backend, name.to_string(), def.clone()));
                 }
             }
             for r in &listing.resources {
@@ -220,6 +223,9 @@ impl Catalogue {
             let names = source.withheld.iter().flat_map(|l| &l.tools);
             for name in names.filter_map(|def| def.get("name").and_then(Value::as_str)) {
                 let exposed = exposed_name(source.prefix, delimiter, name);
+                if !name.is_empty() && source.prefix.is_some() {
+                    c.upstream_names.note(name, &exposed);
+                }
                 if !name.is_empty() && !c.tool_index.contains_key(&exposed) {
                     c.unavailable.insert(exposed, backend);
                 }
@@ -231,6 +237,12 @@ impl Catalogue {
     /// The position of a tool in `tools` (what a principal's view lists).
     pub fn tool_index(&self, exposed: &str) -> Option<usize> {
         self.tool_index.get(exposed).copied()
+    }
+
+    /// The exposed name a `tools/call` of `requested` means: itself, or the exposed name of the one tool
+    /// on the route whose upstream name it is (`upstream_names`).
+    pub fn tool_name<'a>(&'a self, requested: &'a str) -> &'a str {
+        self.upstream_names.resolve(requested)
     }
 
     pub fn tool(&self, exposed: &str) -> Option<&Arc<Tool>> {
@@ -490,6 +502,31 @@ mod tests {
             "{:?}",
             c.problems
         );
+    }
+
+    /// An MCP App's tool on a route with several backends: called by its upstream name while that name
+    /// is one backend's; a backend that is down still counts, so the name never goes to the other one.
+    #[test]
+    fn upstream_names_reach_the_one_tool_that_has_them() {
+        let (a, b) = (listing(&["get-time", "echo"]), listing(&["get-time"]));
+        let source = |name, live, withheld| Source {
+            backend_name: name,
+            prefix: Some(name),
+            listing: live,
+            withheld,
+        };
+        let both = [source("a", Some(&a), None), source("b", None, Some(&b))];
+        let c = Catalogue::build(&both, "__", &SchemaCache::default(), None);
+        assert_eq!(c.tool_name("echo"), "a__echo");
+        assert_eq!(c.tool_name("a__echo"), "a__echo");
+        assert_eq!(
+            c.tool_name("get-time"),
+            "get-time",
+            "b is down but has it too"
+        );
+        let alone = [source("a", Some(&a), None), source("b", None, None)];
+        let c = Catalogue::build(&alone, "__", &SchemaCache::default(), None);
+        assert_eq!(c.tool_name("get-time"), "a__get-time");
     }
 
     #[test]
