@@ -388,19 +388,36 @@ async fn get_prompt(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<
     Ok(relay(ex, backend, id, "prompts/get", params, |r| r).await)
 }
 
-async fn read_resource(ex: &Exchange<'_>, id: &Value, params: Value) -> Result<Answer, Error> {
+async fn read_resource(ex: &Exchange<'_>, id: &Value, mut params: Value) -> Result<Answer, Error> {
     let Some(uri) = params.get("uri").and_then(Value::as_str) else {
         return Err(Error::InvalidParams(
             "resources/read needs a string \"uri\"".into(),
         ));
     };
     let backend = resource_backend(ex, "resources/read", uri).await?;
+    let exposed = uri.to_string();
+    let upstream = ex.route.catalogue.load().upstream_uri(uri).to_string();
     let stateless = ex.is_stateless();
-    let finish = move |reply: Result<Reply, Error>| match reply {
-        Ok(reply) if stateless => Ok(with_cache_hints(reply)),
-        other => other,
+    params["uri"] = Value::String(upstream.clone());
+    let finish = move |reply: Result<Reply, Error>| {
+        let reply = with_exposed_uri(reply?, &upstream, &exposed);
+        Ok(if stateless {
+            with_cache_hints(reply)
+        } else {
+            reply
+        })
     };
     Ok(relay(ex, backend, id, "resources/read", params, finish).await)
+}
+
+/// A read of a `ui://` URI the route qualified answers with the URI the caller read (`catalogue::apps`).
+fn with_exposed_uri(reply: Reply, upstream: &str, exposed: &str) -> Reply {
+    if upstream == exposed || reply.result().is_none() {
+        return reply;
+    }
+    let mut value = reply.value();
+    crate::mcp::catalogue::apps::rename_contents(&mut value["result"], upstream, exposed);
+    Reply::from_value(&value)
 }
 
 /// A read relayed to a 2026-07-28 caller must carry `ttlMs` and `cacheScope` (SEP-2549). An upstream that

@@ -7,14 +7,17 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+pub mod apps;
 pub mod discovery;
 pub mod naming;
+pub mod resources;
 pub mod schema;
 pub mod upstream_names;
 
 use crate::registry::drift::{Drift, Kind};
 use crate::registry::pins::Pins;
 use naming::exposed_name;
+use resources::Uris;
 use schema::SchemaCache;
 use upstream_names::UpstreamNames;
 
@@ -52,9 +55,10 @@ pub struct Catalogue {
     tool_index: HashMap<String, usize>,
     pub prompts: Vec<Prompt>,
     prompt_index: HashMap<String, usize>,
-    /// Resources and templates keep their URIs (rewriting URIs would break links inside content).
+    /// Resources and templates keep their URIs (rewriting URIs would break links inside content), but
+    /// for `ui://` ones two backends list (`apps`).
     pub resources: Vec<(usize, Value)>,
-    resource_owner: HashMap<String, usize>,
+    resource_uris: Uris,
     pub templates: Vec<(usize, Value)>,
     /// Collisions and unusable definitions, for the log and the health endpoint.
     pub problems: Vec<String>,
@@ -103,7 +107,7 @@ impl Catalogue {
         };
         let mut tools: Vec<(String, usize, String, Value)> = Vec::new();
         let mut prompts: Vec<(String, usize, String, Value)> = Vec::new();
-        let mut clashing_uris: Vec<String> = Vec::new();
+        let mut resources: Vec<(usize, Value)> = Vec::new();
         for (backend, source) in sources.iter().enumerate() {
             let Some(listing) = source.listing else {
                 continue;
@@ -137,22 +141,7 @@ impl Catalogue {
                     out.push((exposed, backend, name.to_string(), def.clone()));
                 }
             }
-            for r in &listing.resources {
-                if let Some(uri) = r.get("uri").and_then(Value::as_str) {
-                    if let Some(&other) = c.resource_owner.get(uri) {
-                        if other != backend {
-                            c.problems.push(format!(
-                                "resource {uri} is offered by backends {} and {}; it is withheld",
-                                sources[other].backend_name, source.backend_name
-                            ));
-                            clashing_uris.push(uri.to_string());
-                        }
-                        continue;
-                    }
-                    c.resource_owner.insert(uri.to_string(), backend);
-                    c.resources.push((backend, r.clone()));
-                }
-            }
+            resources.extend(listing.resources.iter().map(|r| (backend, r.clone())));
             for template in &listing.templates {
                 let kind = Kind::ResourceTemplate;
                 if let Some(pins) = pins
@@ -166,14 +155,12 @@ impl Catalogue {
                 c.templates.push((backend, template.clone()));
             }
         }
-        c.resources
-            .retain(|(_, r)| !clashing_uris.iter().any(|u| r["uri"] == u.as_str()));
-        for u in &clashing_uris {
-            c.resource_owner.remove(u);
-        }
+        (c.resources, c.resource_uris) =
+            resources::place(resources, sources, delimiter, &mut c.problems);
 
+        let prefixes = "set distinct backend prefixes";
         for (exposed, backend, upstream_name, mut definition) in
-            withhold_collisions(tools, "tool", sources, &mut c.problems)
+            withhold_collisions(tools, "tool name", prefixes, sources, &mut c.problems)
         {
             let input_schema = definition
                 .get("inputSchema")
@@ -197,6 +184,9 @@ impl Catalogue {
                 None => None,
             };
             definition["name"] = Value::String(exposed.clone());
+            apps::repoint(&mut definition, |uri| {
+                c.resource_uris.qualified(backend, uri)
+            });
             c.tool_index.insert(exposed.clone(), c.tools.len());
             c.tools.push(Arc::new(Tool {
                 exposed,
@@ -208,7 +198,7 @@ impl Catalogue {
             }));
         }
         for (exposed, backend, upstream_name, mut definition) in
-            withhold_collisions(prompts, "prompt", sources, &mut c.problems)
+            withhold_collisions(prompts, "prompt name", prefixes, sources, &mut c.problems)
         {
             definition["name"] = Value::String(exposed.clone());
             c.prompt_index.insert(exposed.clone(), c.prompts.len());
@@ -258,10 +248,15 @@ impl Catalogue {
         self.prompt_index.get(exposed).map(|&i| &self.prompts[i])
     }
 
+    /// The URI the serving backend knows a resource by (`apps`: a qualified `ui://` URI is its own).
+    pub fn upstream_uri<'a>(&'a self, uri: &'a str) -> &'a str {
+        self.resource_uris.upstream(uri)
+    }
+
     /// The backend serving a resource URI: an exact listed resource, else the template whose literal
     /// prefix (up to its first `{`) is the longest match, else the only backend that has templates.
     pub fn resource_backend(&self, uri: &str) -> Option<usize> {
-        if let Some(&b) = self.resource_owner.get(uri) {
+        if let Some(b) = self.resource_uris.owner(uri) {
             return Some(b);
         }
         self.templates
@@ -304,7 +299,8 @@ impl crate::core::policy::authz::Names for Catalogue {
 /// silently in favour of one.
 fn withhold_collisions(
     entries: Vec<(String, usize, String, Value)>,
-    kind: &str,
+    what: &str,
+    remedy: &str,
     sources: &[Source],
     problems: &mut Vec<String>,
 ) -> Vec<(String, usize, String, Value)> {
@@ -327,13 +323,13 @@ fn withhold_collisions(
             })
             .collect();
         problems.push(format!(
-            "{kind} name {name} collides ({}); all are withheld — set distinct backend prefixes",
+            "{what} {name} collides ({}); all are withheld — {remedy}",
             owners.join(", ")
         ));
     }
     if clashing.len() > MAX_REPORTED {
         problems.push(format!(
-            "{} more {kind} names collide and are withheld (only the first {MAX_REPORTED} are listed)",
+            "{} more {what}s collide and are withheld (only the first {MAX_REPORTED} are listed)",
             clashing.len() - MAX_REPORTED
         ));
     }
@@ -527,6 +523,38 @@ mod tests {
         let alone = [source("a", Some(&a), None), source("b", None, None)];
         let c = Catalogue::build(&alone, "__", &SchemaCache::default(), None);
         assert_eq!(c.tool_name("get-time"), "a__get-time");
+    }
+
+    /// Two instances of one MCP App: each tool points at its own backend's copy of the interface.
+    #[test]
+    fn tools_point_at_their_backends_qualified_ui_uri() {
+        let uri = "ui://get-time/mcp-app.html";
+        let app = Listing {
+            tools: vec![
+                json!({"name": "get-time", "_meta": {"ui": {"resourceUri": uri}, "ui/resourceUri": uri}}),
+            ],
+            resources: vec![json!({"uri": uri, "mimeType": "text/html;profile=mcp-app"})],
+            ..Default::default()
+        };
+        let sources = ["one", "two"].map(|name| Source {
+            backend_name: name,
+            prefix: Some(name),
+            listing: Some(&app),
+            withheld: None,
+        });
+        let c = Catalogue::build(&sources, "__", &SchemaCache::default(), None);
+        for (backend, name) in ["one", "two"].iter().enumerate() {
+            let exposed = format!("ui://{name}__get-time/mcp-app.html");
+            let meta = &c.tool(&format!("{name}__get-time")).unwrap().definition["_meta"];
+            assert_eq!(
+                meta,
+                &json!({"ui": {"resourceUri": exposed}, "ui/resourceUri": exposed})
+            );
+            assert_eq!(c.resource_backend(&exposed), Some(backend));
+            assert_eq!(c.upstream_uri(&exposed), uri);
+        }
+        assert_eq!(c.resource_backend(uri), None);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
     }
 
     #[test]

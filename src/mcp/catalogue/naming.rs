@@ -14,16 +14,7 @@ pub fn exposed_name(prefix: Option<&str>, delimiter: &str, name: &str) -> String
         return name.to_string();
     };
     let full = format!("{prefix}{delimiter}{name}");
-    let clean: String = full
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let clean: String = full.chars().map(safe).collect();
     if clean.len() <= MAX_LEN && clean == full {
         return clean;
     }
@@ -35,6 +26,15 @@ pub fn exposed_name(prefix: Option<&str>, delimiter: &str, name: &str) -> String
     let tag: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
     let head: String = clean.chars().take(MAX_LEN - tag.len() - 1).collect();
     format!("{head}_{tag}")
+}
+
+/// A character of `[A-Za-z0-9_-]` as it is, any other as `_`.
+pub fn safe(c: char) -> char {
+    if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+        c
+    } else {
+        '_'
+    }
 }
 
 #[cfg(test)]
@@ -52,7 +52,7 @@ mod tests {
             prop_assert_eq!(&x, &exposed_name(Some("backend"), "__", &a));
             if a != b && x == y {
                 // Only sanitising can merge two names (`a b` and `a_b`); the catalogue withholds both then.
-                let clean = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect::<String>();
+                let clean = |s: &str| s.chars().map(safe).collect::<String>();
                 prop_assert_eq!(clean(&a), clean(&b));
             }
         }
