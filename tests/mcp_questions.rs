@@ -1,13 +1,22 @@
 //! A session-era upstream asks its caller questions mid-call (elicitation, sampling) as server-to-client
 //! requests on the call's stream; a 2026-07-28 caller answers questions only through `input_required`
-//! results and a retry. The gateway turns one into the other: the upstream is a Python `mcp` SDK server
-//! that speaks the session era only (`py_upstream.py --era legacy`), the caller the Python `mcp` 2.x
-//! client on the 2026-07-28 wire, and what it gets through the gateway must be what a session-era client
-//! gets from the upstream directly.
+//! results and a retry. The gateway turns one into the other. Upstreams: a Python `mcp` SDK server kept
+//! to the session era (`py_upstream.py --era legacy`) and the TypeScript SDK conformance fixture (which
+//! has no 2026-07-28 at all). Callers: the Python `mcp` 2.x client and the rmcp client on the 2026-07-28
+//! wire. What a caller gets through the gateway must be what the same client, in the session era, gets
+//! from the upstream directly.
 
 mod common;
 
-use common::{Reply, gateway, post_json, route_yaml};
+use common::{Child, Reply, gateway, post_json, route_yaml};
+use rmcp::model::{
+    CallToolRequestParams, ClientConfig, CreateMessageRequestParams, CreateMessageResult,
+    ElicitRequestParams, ElicitResult, ErrorData, ProtocolVersion,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, RoleClient};
 use serde_json::{Value, json};
 
 const STATELESS: &str = "2026-07-28";
@@ -35,32 +44,141 @@ fn backend(port: u16) -> String {
     format!("- name: py\n  type: mcp-http\n  address: http://127.0.0.1:{port}\n")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_2026_caller_answers_a_session_era_upstreams_questions_through_input_required() {
-    let (_upstream, port) = common::py_upstream(&["--era", "legacy"]).await;
-    let gw = gateway(&route_yaml(&backend(port))).await;
-    let direct = format!("http://127.0.0.1:{port}/mcp");
-    for (tool, args, expected) in [
+/// The TypeScript SDK conformance fixture (session era only), and the port it listens on.
+async fn typescript_upstream() -> (Child, u16) {
+    let mut command = tokio::process::Command::new(common::node());
+    command
+        .env("NODE_PATH", common::tool("node/node_modules"))
+        .arg(common::repo().join("conformance/fixtures/typescript.cjs"))
+        .args(["--port", "0"]);
+    common::spawn_listening(command).await
+}
+
+/// Each session-era upstream, with a tool that elicits and one that samples (and their arguments).
+async fn upstreams() -> Vec<(Child, u16, [(&'static str, Value); 2])> {
+    let (python, py_port) = common::py_upstream(&["--era", "legacy"]).await;
+    let (typescript, ts_port) = typescript_upstream().await;
+    vec![
         (
-            "ask_user",
-            r#"{"question": "Where to?"}"#,
-            "user answered: test answer",
+            python,
+            py_port,
+            [
+                ("ask_user", json!({"question": "Where to?"})),
+                ("sample_llm", json!({"prompt": "hi"})),
+            ],
         ),
-        ("sample_llm", r#"{"prompt": "hi"}"#, "llm said: sampled: hi"),
-    ] {
-        let call = ["--call", tool, "--args", args];
-        let through = py_client(
-            &gw.url("/mcp"),
-            &[&["--mode", STATELESS][..], &call].concat(),
-        )
-        .await;
-        let reference = py_client(&direct, &[&["--mode", "legacy"][..], &call].concat()).await;
-        assert_eq!(through["protocolVersion"], STATELESS, "{through}");
-        assert_eq!(
-            reference["call"]["content"][0]["text"], expected,
-            "{reference}"
-        );
-        assert_eq!(through["call"], reference["call"], "{tool}");
+        (
+            typescript,
+            ts_port,
+            [
+                ("test_elicitation", json!({"message": "Who are you?"})),
+                ("test_sampling", json!({"prompt": "hi"})),
+            ],
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_client_on_the_2026_wire_answers_session_era_upstreams_questions() {
+    for (_upstream, port, tools) in upstreams().await {
+        let gw = gateway(&route_yaml(&backend(port))).await;
+        let direct = format!("http://127.0.0.1:{port}/mcp");
+        for (tool, args) in tools {
+            let args = args.to_string();
+            let call = ["--call", tool, "--args", &args];
+            let through = py_client(
+                &gw.url("/mcp"),
+                &[&["--mode", STATELESS][..], &call].concat(),
+            )
+            .await;
+            let reference = py_client(&direct, &[&["--mode", "legacy"][..], &call].concat()).await;
+            assert_eq!(through["protocolVersion"], STATELESS, "{through}");
+            let text = reference["call"]["content"][0]["text"].as_str().unwrap();
+            assert!(
+                text.contains("test answer") || text.contains("sampled: hi"),
+                "the client's answer reached the upstream directly: {reference}"
+            );
+            assert_eq!(through["call"], reference["call"], "{tool}");
+        }
+    }
+}
+
+/// An rmcp client that answers every question: elicitation with fixed fields, sampling with fixed text.
+#[derive(Clone)]
+struct Answers;
+
+impl ClientHandler for Answers {
+    fn get_info(&self) -> ClientConfig {
+        let mut info = ClientConfig::default();
+        info.capabilities =
+            serde_json::from_value(json!({"elicitation": {}, "sampling": {}})).unwrap();
+        info
+    }
+
+    async fn create_elicitation(
+        &self,
+        _: ElicitRequestParams,
+        _: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        let fields = json!({"answer": "Tampa", "username": "rmcp", "email": "rmcp@example.com"});
+        Ok(serde_json::from_value(json!({"action": "accept", "content": fields})).unwrap())
+    }
+
+    async fn create_message(
+        &self,
+        _: CreateMessageRequestParams,
+        _: RequestContext<RoleClient>,
+    ) -> Result<CreateMessageResult, ErrorData> {
+        let result = json!({"role": "assistant", "model": "rmcp-test",
+            "content": {"type": "text", "text": "sampled by rmcp"}});
+        Ok(serde_json::from_value(result).unwrap())
+    }
+}
+
+async fn rmcp_call(
+    url: &str,
+    lifecycle: ClientLifecycleMode,
+    tool: &str,
+    args: &Value,
+) -> (ProtocolVersion, Value) {
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url.to_string()),
+    );
+    let client = Answers
+        .serve_with_lifecycle(transport, lifecycle)
+        .await
+        .unwrap();
+    let version = client.peer_info().unwrap().protocol_version.clone();
+    let params = CallToolRequestParams::new(tool.to_string())
+        .with_arguments(args.as_object().unwrap().clone());
+    let result = client.call_tool(params).await.unwrap();
+    let _ = client.cancel().await;
+    (version, serde_json::to_value(result).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rmcp_client_on_the_2026_wire_answers_session_era_upstreams_questions() {
+    for (_upstream, port, tools) in upstreams().await {
+        let gw = gateway(&route_yaml(&backend(port))).await;
+        let direct = format!("http://127.0.0.1:{port}/mcp");
+        for (tool, args) in tools {
+            let modern = ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            };
+            let (version, mut through) = rmcp_call(&gw.url("/mcp"), modern, tool, &args).await;
+            // Every 2026-07-28 result says it is complete; the session era has no such field.
+            let complete = through.as_object_mut().unwrap().remove("resultType");
+            assert_eq!(complete, Some(json!("complete")), "{through}");
+            let (_, reference) =
+                rmcp_call(&direct, ClientLifecycleMode::Initialize, tool, &args).await;
+            assert_eq!(version, ProtocolVersion::V_2026_07_28);
+            let text = reference["content"][0]["text"].as_str().unwrap();
+            assert!(
+                text.contains("Tampa") || text.contains("rmcp"),
+                "the client's answer reached the upstream directly: {reference}"
+            );
+            assert_eq!(through, reference, "{tool}");
+        }
     }
 }
 
