@@ -9,10 +9,13 @@
 mod common;
 
 use common::{Child, Reply, gateway, post_json, route_yaml};
+// Sampling is deprecated (SEP-2577), and session-era upstreams still ask for it.
 use rmcp::model::{
-    CallToolRequestParams, ClientConfig, CreateMessageRequestParams, CreateMessageResult,
-    ElicitRequestParams, ElicitResult, ErrorData, ProtocolVersion,
+    CallToolRequestParams, ClientConfig, ElicitRequestParams, ElicitResult, ErrorData,
+    ProtocolVersion,
 };
+#[allow(deprecated)]
+use rmcp::model::{CreateMessageRequestParams, CreateMessageResult};
 use rmcp::service::RequestContext;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -124,6 +127,7 @@ impl ClientHandler for Answers {
         Ok(serde_json::from_value(json!({"action": "accept", "content": fields})).unwrap())
     }
 
+    #[allow(deprecated)]
     async fn create_message(
         &self,
         _: CreateMessageRequestParams,
