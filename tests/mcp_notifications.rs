@@ -453,8 +453,11 @@ async fn list_changed_reaches_listen_stream_modern_upstream() {
 // ---------------------------------------------------------------------------------------------------------
 // Test B: resource updates, session-era caller (resources/subscribe, GET stream)
 
+/// Two subscriptions on one backend: a session-era upstream serves one GET stream per session (a second
+/// gets 409 from the SDKs), so the gateway follows it once for both.
 async fn resource_updates_on_session_get_stream(era: &str) {
     const URI: &str = "memo://readme";
+    const OTHER: &str = "memo://notes/1";
     let (_up, gw) = setup(era).await;
     let mut client = SessionClient::connect(gw.url("/mcp")).await;
     let mut stream = client.get_stream().await;
@@ -469,11 +472,18 @@ async fn resource_updates_on_session_get_stream(era: &str) {
         "{era}: resources/subscribe: {reply}"
     );
 
-    client.call("touch", json!({"uri": URI})).await;
-    let update = stream
-        .expect("notifications/resources/updated", DEADLINE, is_update)
+    let reply = client
+        .request("resources/subscribe", json!({"uri": OTHER}))
         .await;
-    assert_eq!(update["params"]["uri"], URI, "{era}: {update}");
+    assert_eq!(reply["result"], json!({}), "{era}: {reply}");
+
+    for uri in [URI, OTHER] {
+        client.call("touch", json!({"uri": uri})).await;
+        let update = stream
+            .expect("notifications/resources/updated", DEADLINE, is_update)
+            .await;
+        assert_eq!(update["params"]["uri"], uri, "{era}: {update}");
+    }
 
     let reply = client
         .request("resources/unsubscribe", json!({"uri": URI}))

@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::events::Events;
 use common::{Child, Reply, gateway, post_json, route_yaml};
 // Sampling is deprecated (SEP-2577), and session-era upstreams still ask for it.
 use rmcp::model::{
@@ -267,4 +268,84 @@ async fn the_request_state_resumes_only_the_callers_own_call_once() {
     let (status, code, message) = again.error();
     assert_eq!((status, code), (200, -32602), "{}", again.text);
     assert!(message.contains("no longer waiting"), "{message}");
+}
+
+/// `initialize` declaring `roots`; the session id.
+async fn initialize_with_roots(url: &str) -> String {
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {"roots": {}},
+        "clientInfo": {"name": "t", "version": "1"}}});
+    let reply = post_json(url, &[], &init).await;
+    reply.headers["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A session-era upstream asks `roots/list` on its session's GET stream, outside the call's own stream
+/// (the Python SDK's `session.list_roots()`): it reaches the caller's GET stream under a gateway id, and
+/// the caller's answer goes back to the upstream, and only from that session. Once the caller's GET stream
+/// is closed, such a question is refused at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_on_the_upstreams_get_stream_reaches_the_callers_get_stream() {
+    let (_upstream, port) = common::py_upstream(&["--era", "legacy", "--roots"]).await;
+    let gw = gateway(&route_yaml(&backend(port))).await;
+    let url = gw.url("/mcp");
+    let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "client_roots", "arguments": {}}});
+    let accept = ("accept", "application/json, text/event-stream");
+
+    let session = initialize_with_roots(&url).await;
+    let mut stream = Events::open(
+        reqwest::Client::new()
+            .get(&url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &session),
+    )
+    .await;
+    let pending = tokio::spawn({
+        let (url, session, call) = (url.clone(), session.clone(), call.clone());
+        async move { post_json(&url, &[("mcp-session-id", &session), accept], &call).await }
+    });
+    let asked = stream.next_message().await;
+    assert_eq!(asked["method"], "roots/list", "{asked}");
+    let gateway_id = asked["id"].as_str().unwrap().to_string();
+    assert!(gateway_id.starts_with("agw-"), "{asked}");
+    let roots = json!({"roots": [{"uri": "file:///work/project", "name": "project"}]});
+    let reply = json!({"jsonrpc": "2.0", "id": gateway_id, "result": roots});
+    // Another session cannot answer it.
+    let other = initialize_with_roots(&url).await;
+    let stolen = post_json(&url, &[("mcp-session-id", &other)], &reply).await;
+    assert_ne!(stolen.status, 202, "{}", stolen.text);
+    let delivered = post_json(&url, &[("mcp-session-id", &session)], &reply).await;
+    assert_eq!(delivered.status, 202, "{}", delivered.text);
+    let answered = pending.await.unwrap();
+    let result = answered.messages().pop().unwrap();
+    assert_eq!(
+        result["result"]["content"][0]["text"], "roots: file:///work/project",
+        "{result}"
+    );
+
+    // `other` closed its GET stream: the upstream's question, which the gateway still hears, is refused at
+    // once and the call ends.
+    let closed = Events::open(
+        reqwest::Client::new()
+            .get(&url)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &other),
+    )
+    .await;
+    drop(closed);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let refused = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        post_json(&url, &[("mcp-session-id", &other), accept], &call),
+    )
+    .await
+    .expect("answered without waiting for a stream");
+    let result = refused.messages().pop().unwrap();
+    assert!(
+        result.get("error").is_some() || result["result"]["isError"] == true,
+        "{result}"
+    );
 }

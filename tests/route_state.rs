@@ -4,11 +4,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use agent_gateway::config;
+use common::events::Events;
 use common::{Gateway, initialize, post_json};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// One MCP route `tools` at /mcp with `backends`, plus an optional second route (to make a reload change
 /// something) and the route's refresh interval.
@@ -56,64 +55,6 @@ async fn a_deleted_session_stays_dead_across_a_reload_and_a_live_one_carries_on(
     let carried = post_json(&url, &[("mcp-session-id", &live)], &ping).await;
     assert_eq!(carried.status, 200, "{}", carried.text);
     assert_eq!(carried.json()["result"], json!({}));
-}
-
-/// Reads one SSE stream event by event.
-struct Events {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl Events {
-    async fn open(request: reqwest::RequestBuilder) -> Events {
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        Events {
-            response,
-            buffer: String::new(),
-        }
-    }
-
-    /// The next event's `event:` and `data:`, waiting at most 20 s.
-    async fn next(&mut self) -> (String, String) {
-        tokio::time::timeout(Duration::from_secs(20), async {
-            loop {
-                if let Some(end) = self.buffer.find("\n\n") {
-                    let block: String = self.buffer.drain(..end + 2).collect();
-                    if block.starts_with(':') {
-                        continue;
-                    }
-                    let field = |name: &str| {
-                        block
-                            .lines()
-                            .filter_map(|l| l.strip_prefix(name))
-                            .map(|v| v.trim_start().to_string())
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    };
-                    return (field("event:"), field("data:"));
-                }
-                let chunk = self
-                    .response
-                    .chunk()
-                    .await
-                    .unwrap()
-                    .expect("the stream ended");
-                self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-            }
-        })
-        .await
-        .expect("an event within 20 s")
-    }
-
-    async fn next_message(&mut self) -> Value {
-        loop {
-            let (event, data) = self.next().await;
-            if event == "message" || event.is_empty() {
-                return serde_json::from_str(&data).unwrap();
-            }
-        }
-    }
 }
 
 #[tokio::test]

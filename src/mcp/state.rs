@@ -14,6 +14,7 @@
 //! | legacy SSE streams | 10,000 | the stream is refused (503) |
 //! | GET notification streams of one session | 4 | the stream is refused (503) |
 //! | resource subscriptions | 10,000 | the subscription is refused |
+//! | followed upstream GET streams (one per session and session-era backend) | 10,000, each ended with its session | not followed: the upstream's requests there are not relayed |
 //! | upstream clients (sessions, stdio children) | one per configured backend | — |
 
 use std::collections::HashMap;
@@ -112,8 +113,11 @@ pub struct RouteState {
     pub legacy_streams: DashMap<String, mpsc::Sender<String>>,
     /// Open GET notification streams by session handle.
     streams: DashMap<String, usize>,
-    /// Live resource subscriptions by `handle uri`, each a task relaying updates.
-    pub subscriptions: DashMap<String, tokio::task::AbortHandle>,
+    /// Live resource subscriptions by `handle uri`: the task relaying a 2026-07-28 upstream's updates, or
+    /// `None` where the session's follower of a session-era upstream's GET stream relays them.
+    pub subscriptions: DashMap<String, Option<tokio::task::AbortHandle>>,
+    /// Followers of the GET streams of callers' upstream sessions, by `handle\nbackend` (`follow`).
+    pub followers: DashMap<String, tokio::task::AbortHandle>,
     /// Fired when the catalogue changes, for `notifications/*/list_changed` on open streams; kept across
     /// reloads so streams opened before one hear about changes after it.
     pub changes: broadcast::Sender<&'static str>,
@@ -137,6 +141,7 @@ impl RouteState {
             legacy_streams: DashMap::new(),
             streams: DashMap::new(),
             subscriptions: DashMap::new(),
+            followers: DashMap::new(),
             changes: broadcast::channel(16).0,
             session_events: OnceLock::new(),
             upstreams: Mutex::default(),
@@ -184,6 +189,11 @@ impl RouteState {
     pub fn session_events(&self) -> &broadcast::Sender<(String, Value)> {
         self.session_events
             .get_or_init(|| broadcast::channel(256).0)
+    }
+
+    /// Whether session `handle` has a GET stream open here.
+    pub fn has_stream(&self, handle: &str) -> bool {
+        self.streams.get(handle).is_some_and(|open| *open > 0)
     }
 
     /// A place for one more GET stream of session `handle`; `None` when it holds

@@ -2,6 +2,7 @@
 //! Python and Node peers from `.tools/`), and speak raw HTTP to the gateway.
 #![allow(dead_code)]
 
+pub mod events;
 pub mod guide;
 pub mod mcp;
 pub mod pki;

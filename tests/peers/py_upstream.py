@@ -8,7 +8,7 @@ It serves both protocol eras on one endpoint (the SDK does that by itself):
 session-era connections and as `InputRequiredResult` rounds on 2026-07-28.
 
     py_upstream.py [--transport streamable-http|sse|stdio] [--host 127.0.0.1]
-                   [--port N] [--name NAME] [--era both|legacy|modern] [--notify]
+                   [--port N] [--name NAME] [--era both|legacy|modern] [--notify] [--roots]
 
 With --transport streamable-http the endpoint is http://HOST:PORT/mcp; with
 --transport sse (the legacy HTTP+SSE transport) it is http://HOST:PORT/sse. Once the
@@ -40,6 +40,9 @@ capabilities above stay as they were):
   It also serves `resources/subscribe` / `resources/unsubscribe` (session era) and
   declares tools/prompts/resources `listChanged` in the `initialize` result (the
   2026-07-28 capabilities already say so, because `subscriptions/listen` is served).
+
+--roots adds client_roots{}: asks the client `roots/list` on the session's standalone
+  (GET) stream (the SDK's `session.list_roots()`, no related request) and returns them.
 
 --era limits which protocol era the streamable HTTP endpoint accepts. The SDK has
 no switch for this (it routes on the MCP-Protocol-Version header alone), so a thin
@@ -303,7 +306,17 @@ async def _respond(send: Any, status: int, body: bytes, content_type: str) -> No
     await send({"type": "http.response.body", "body": body})
 
 
-def build_server(name: str, notify: bool = False) -> MCPServer:
+def add_roots_tool(mcp: MCPServer) -> None:
+    """`--roots`: client_roots, which asks the client for its roots on the standalone (GET) stream."""
+
+    @mcp.tool(description="List the client's roots (asked on the session's GET stream).", structured_output=False)
+    async def client_roots(ctx: Context) -> str:
+        # No related request id: the SDK sends it on the connection's standalone stream.
+        roots = await ctx.session.list_roots()
+        return "roots: " + ", ".join(str(root.uri) for root in roots.roots)
+
+
+def build_server(name: str, notify: bool = False, roots: bool = False) -> MCPServer:
     # Only `add` returns structured content; the text tools are kept
     # unstructured (the SDK would otherwise wrap a `str` return as {"result": ...}).
     mcp = MCPServer(name, version="1.0.0", instructions="Test upstream for agent-gateway.")
@@ -376,6 +389,8 @@ def build_server(name: str, notify: bool = False) -> MCPServer:
 
     if notify:
         add_notify_features(mcp)
+    if roots:
+        add_roots_tool(mcp)
     return mcp
 
 
@@ -389,9 +404,10 @@ def main() -> None:
         "--era", choices=["both", "legacy", "modern"], default="both", help="protocol eras served (streamable HTTP)"
     )
     parser.add_argument("--notify", action="store_true", help="add add_tool, touch and resources/subscribe")
+    parser.add_argument("--roots", action="store_true", help="add client_roots (roots/list on the GET stream)")
     args = parser.parse_args()
 
-    mcp = build_server(args.name, notify=args.notify)
+    mcp = build_server(args.name, notify=args.notify, roots=args.roots)
     if args.transport == "stdio":
         mcp.run()  # stdio: stdout carries JSON-RPC, so no LISTENING line
     elif args.transport == "sse":

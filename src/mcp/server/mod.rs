@@ -2,6 +2,7 @@
 //! HTTP+SSE transport, notification streams and sessions.
 
 pub mod exchange;
+pub mod follow;
 pub mod legacy_sse;
 pub mod listen;
 pub mod session;

@@ -18,9 +18,9 @@ use crate::mcp::protocol::{methods, version};
 use crate::mcp::relay;
 use crate::mcp::route::McpRoute;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
-use crate::mcp::server::listen;
 use crate::mcp::server::session::{SessionClaims, SessionRejection};
 use crate::mcp::server::stateless;
+use crate::mcp::server::{follow, listen};
 use crate::mcp::state::MAX_STREAMS_PER_SESSION;
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -32,7 +32,7 @@ pub async fn handle(
 ) -> Response<Body> {
     let outcome = match *request.method() {
         Method::POST => return post(route, request, caller).await,
-        Method::GET => get(route, request.headers(), caller),
+        Method::GET => get(route, request.headers(), caller).await,
         Method::DELETE => delete(route, request.headers(), caller).await,
         _ => Err(Error::MethodNotAllowed {
             allow: "GET, POST, DELETE",
@@ -281,7 +281,9 @@ fn into_response(answer: Answer, dialect: Dialect) -> Response<Body> {
 }
 
 /// GET opens the session's stream of server notifications (list changes).
-fn get(
+/// The session's GET stream: list changes, its resource updates, and what its upstream sessions send on
+/// their own GET streams (`follow`), which are open before this stream is answered.
+async fn get(
     route: &Arc<McpRoute>,
     headers: &HeaderMap,
     caller: &Caller,
@@ -304,7 +306,15 @@ fn get(
         subscription_id: None,
         slot: Some(slot),
     };
-    Ok(body::listening(listen::stream(route.clone(), filter, None)))
+    let stream = listen::stream(route.clone(), filter, None);
+    let ex = Exchange {
+        route,
+        caller,
+        mode: Mode::Session(claims),
+        accepts_sse: true,
+    };
+    follow::follow_all(&ex).await;
+    Ok(body::listening(stream))
 }
 
 /// DELETE ends a session: its upstream sessions are closed and its id refused from then on, on this

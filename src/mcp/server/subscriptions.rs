@@ -1,7 +1,10 @@
 //! Resource subscriptions of session-era callers. A session-era upstream gets `resources/subscribe` on the
-//! caller's own upstream session and its updates are read from that session's GET stream; a 2026-07-28
-//! upstream has no such method, so the gateway holds a `subscriptions/listen` stream for the URI instead.
-//! Either way `notifications/resources/updated` reaches the caller on its GET stream.
+//! caller's own upstream session and its updates are read from that session's GET stream (`follow`, one
+//! follower per session and backend); a 2026-07-28 upstream has no such method, so the gateway holds a
+//! `subscriptions/listen` stream for the URI instead. Either way `notifications/resources/updated` reaches
+//! the caller on its GET stream.
+
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -9,6 +12,7 @@ use crate::core::error::Error;
 use crate::mcp::dispatch;
 use crate::mcp::relay::relay;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
+use crate::mcp::server::follow;
 use crate::mcp::state::MAX_SUBSCRIPTIONS;
 use crate::mcp::upstream::Upstream;
 
@@ -40,7 +44,7 @@ pub async fn subscribe(
         _ => false,
     };
     if method == "resources/unsubscribe" {
-        if let Some((_, task)) = ex.route.state.subscriptions.remove(&key) {
+        if let Some((_, Some(task))) = ex.route.state.subscriptions.remove(&key) {
             task.abort();
         }
         return Ok(if stateless_upstream {
@@ -59,45 +63,57 @@ pub async fn subscribe(
     } else {
         relay(ex, backend, id, method, params, |r| r).await
     };
-    if let Upstream::Http(_) = upstream.as_ref() {
-        let ctx = ex.call_ctx(upstream.name(), None);
-        let (route, handle) = (ex.route.clone(), claims.h.clone());
-        let filter = json!({"resourceSubscriptions": [uri.clone()]});
-        let task = tokio::spawn(async move {
-            let Upstream::Http(http) = upstream.as_ref() else {
-                return;
-            };
-            let mut messages = match http.notifications(&ctx, filter).await {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(upstream = %http.name, uri, error = %e, "cannot follow resource updates");
-                    return;
-                }
-            };
-            while let Some(mut message) = messages.recv().await {
-                if message["method"] != "notifications/resources/updated"
-                    || message["params"]["uri"] != uri.as_str()
-                {
-                    continue;
-                }
-                // The upstream's stream id means nothing to the caller.
-                if let Some(meta) = message["params"]
-                    .get_mut("_meta")
-                    .and_then(Value::as_object_mut)
-                {
-                    meta.remove("io.modelcontextprotocol/subscriptionId");
-                }
-                let _ = route.state.session_events().send((handle.clone(), message));
-            }
-        });
-        if let Some(old) = ex
-            .route
-            .state
-            .subscriptions
-            .insert(key, task.abort_handle())
-        {
-            old.abort();
+    let task = match upstream.as_ref() {
+        Upstream::Http(_) if stateless_upstream => Some(listen_for(ex, &upstream, &claims.h, uri)),
+        Upstream::Http(_) => {
+            follow::follow(ex, backend);
+            None
         }
+        _ => return Ok(answer),
+    };
+    if let Some(Some(old)) = ex.route.state.subscriptions.insert(key, task) {
+        old.abort();
     }
     Ok(answer)
+}
+
+/// Holds a `subscriptions/listen` stream on a 2026-07-28 upstream for `uri`, relaying its updates to
+/// session `handle`'s GET stream.
+fn listen_for(
+    ex: &Exchange<'_>,
+    upstream: &Arc<Upstream>,
+    handle: &str,
+    uri: String,
+) -> tokio::task::AbortHandle {
+    let ctx = ex.call_ctx(upstream.name(), None);
+    let (route, handle, upstream) = (ex.route.clone(), handle.to_string(), upstream.clone());
+    let filter = json!({"resourceSubscriptions": [uri.clone()]});
+    let task = tokio::spawn(async move {
+        let Upstream::Http(http) = upstream.as_ref() else {
+            return;
+        };
+        let mut messages = match http.notifications(&ctx, filter).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(upstream = %http.name, uri, error = %e, "cannot follow resource updates");
+                return;
+            }
+        };
+        while let Some(mut message) = messages.recv().await {
+            if message["method"] != "notifications/resources/updated"
+                || message["params"]["uri"] != uri.as_str()
+            {
+                continue;
+            }
+            // The upstream's stream id means nothing to the caller.
+            if let Some(meta) = message["params"]
+                .get_mut("_meta")
+                .and_then(Value::as_object_mut)
+            {
+                meta.remove("io.modelcontextprotocol/subscriptionId");
+            }
+            let _ = route.state.session_events().send((handle.clone(), message));
+        }
+    });
+    task.abort_handle()
 }

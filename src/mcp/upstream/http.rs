@@ -643,22 +643,47 @@ impl HttpUpstream {
                     "the caller cannot answer server-to-client requests on this connection",
                 ),
             };
-            let mut request = Request::builder()
-                .method(Method::POST)
-                .uri(uri)
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .header(http::header::ACCEPT, "application/json, text/event-stream")
-                .header("mcp-protocol-version", session.version);
-            if let Some(id) = session.id {
-                request = request.header("mcp-session-id", id);
-            }
-            let Ok(mut request) = request.body(Full::new(Bytes::from(reply.to_string()))) else {
-                return;
-            };
-            request.headers_mut().extend(headers);
-            let _ = client.request(request).await;
+            post_reply(uri, &client, headers, session, reply).await;
         });
     }
+
+    /// Answers a server-to-client request the upstream sent on the GET stream of `ctx`'s session.
+    pub async fn answer(&self, ctx: &CallCtx, reply: Value) {
+        if let Ok(session) = self.session_for(ctx).await {
+            post_reply(
+                self.uri.clone(),
+                &self.client,
+                self.headers.clone(),
+                session,
+                reply,
+            )
+            .await;
+        }
+    }
+}
+
+/// POSTs the reply to one of the upstream's server-to-client requests on `session`.
+async fn post_reply(
+    uri: http::Uri,
+    client: &HttpClient,
+    headers: http::HeaderMap,
+    session: Session,
+    reply: Value,
+) {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::ACCEPT, "application/json, text/event-stream")
+        .header("mcp-protocol-version", session.version);
+    if let Some(id) = session.id {
+        request = request.header("mcp-session-id", id);
+    }
+    let Ok(mut request) = request.body(Full::new(Bytes::from(reply.to_string()))) else {
+        return;
+    };
+    request.headers_mut().extend(headers);
+    let _ = client.request(request).await;
 }
 
 async fn read_limited(mut body: Incoming, limit: usize) -> Result<Vec<u8>, UpstreamError> {
