@@ -82,8 +82,10 @@ async fn upstreams() -> Vec<(Child, u16, [(&'static str, Value); 2])> {
     ]
 }
 
+/// In both eras through the gateway: on the session era the question rides the call's stream as it does
+/// directly, on 2026-07-28 it becomes `input_required`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_python_client_on_the_2026_wire_answers_session_era_upstreams_questions() {
+async fn the_python_client_answers_session_era_upstreams_questions_in_both_eras() {
     for (_upstream, port, tools) in upstreams().await {
         let gw = gateway(&route_yaml(&backend(port))).await;
         let direct = format!("http://127.0.0.1:{port}/mcp");
@@ -103,6 +105,12 @@ async fn the_python_client_on_the_2026_wire_answers_session_era_upstreams_questi
                 "the client's answer reached the upstream directly: {reference}"
             );
             assert_eq!(through["call"], reference["call"], "{tool}");
+            let session = py_client(
+                &gw.url("/mcp"),
+                &[&["--mode", "legacy"][..], &call].concat(),
+            )
+            .await;
+            assert_eq!(session["call"], reference["call"], "{tool}, session era");
         }
     }
 }
@@ -162,7 +170,7 @@ async fn rmcp_call(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_rmcp_client_on_the_2026_wire_answers_session_era_upstreams_questions() {
+async fn the_rmcp_client_answers_session_era_upstreams_questions_in_both_eras() {
     for (_upstream, port, tools) in upstreams().await {
         let gw = gateway(&route_yaml(&backend(port))).await;
         let direct = format!("http://127.0.0.1:{port}/mcp");
@@ -183,6 +191,14 @@ async fn the_rmcp_client_on_the_2026_wire_answers_session_era_upstreams_question
                 "the client's answer reached the upstream directly: {reference}"
             );
             assert_eq!(through, reference, "{tool}");
+            let (_, session) = rmcp_call(
+                &gw.url("/mcp"),
+                ClientLifecycleMode::Initialize,
+                tool,
+                &args,
+            )
+            .await;
+            assert_eq!(session, reference, "{tool}, session era");
         }
     }
 }
