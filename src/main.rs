@@ -84,10 +84,24 @@ enum RegistryAction {
         #[arg(long)]
         all: bool,
     },
-    /// Exit 0 when every upstream and entry matches the lock, 1 on any drift (for CI).
+    /// Exit 0 when every upstream and entry matches the lock (and its signature, with
+    /// registry.publicKey), 1 otherwise (for CI).
     Verify {
         #[arg(long, short)]
         config: PathBuf,
+    },
+    /// Sign the lock with the private key in KEY (from `keygen`): writes lock.json.sig.
+    Sign {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Make a signing key pair: the private key into OUT (readable by its owner only), the public key
+    /// for registry.publicKey on stdout.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -169,8 +183,38 @@ fn main() -> ExitCode {
                     (config, registry::Action::Approve { names, all })
                 }
                 RegistryAction::Verify { config } => (config, registry::Action::Verify),
+                RegistryAction::Sign { config, key } => (config, registry::Action::Sign { key }),
+                RegistryAction::Keygen { out } => return keygen(&out),
             };
             offline(&config, |c| async move { registry::run(&c, action).await })
+        }
+    }
+}
+
+/// `registry keygen`: the private key into `out`, created readable by its owner only and never
+/// overwritten; the public key on stdout.
+fn keygen(out: &std::path::Path) -> ExitCode {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let (private, public) = agent_gateway::registry::signature::keygen();
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .and_then(|mut file| writeln!(file, "{private}"));
+    match written {
+        Ok(()) => {
+            println!(
+                "private key: {} (keep it out of the cluster)",
+                out.display()
+            );
+            println!("registry:\n  publicKey: {public}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", out.display());
+            ExitCode::from(1)
         }
     }
 }

@@ -1059,9 +1059,8 @@ fn chart_mounts_the_registry_lock() {
         .into_iter()
         .find(|c| name_of(c) == "agent-gateway-registry")
         .expect("the registry ConfigMap");
-    let mounted: Value =
-        serde_json::from_str(configmap["data"]["lock.json"].as_str().unwrap()).unwrap();
-    assert_eq!(mounted, serde_json::from_str::<Value>(&lock).unwrap());
+    // The mounted file is the lock byte for byte (its signature covers the bytes).
+    assert_eq!(configmap["data"]["lock.json"].as_str(), Some(lock.as_str()));
     let pod = &one(&docs, "Deployment")["spec"]["template"]["spec"];
     assert_eq!(
         pod["volumes"]
@@ -1081,6 +1080,38 @@ fn chart_mounts_the_registry_lock() {
         (&mount["mountPath"], &mount["readOnly"]),
         (&g["registry"]["path"], &Value::Bool(true))
     );
+    // Signed: the public key in the config, the signature beside the lock, and the mounted pair verifies.
+    let dir = std::env::temp_dir().join(format!("agw-chart-sig-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("lock.json"), &lock).unwrap();
+    let (private, public) = agent_gateway::registry::signature::keygen();
+    agent_gateway::registry::signature::sign(&dir, &private).unwrap();
+    let signature = read(&dir.join("lock.json.sig"));
+    let sets = [
+        ("registry.enabled", "true"),
+        ("registry.lock", lock.as_str()),
+        ("registry.publicKey", public.as_str()),
+        ("registry.signature", signature.as_str()),
+    ];
+    let docs = rendered_docs(&render_chart(&sets));
+    let g = parse_one(&check_gateway_objects(&docs, true), "gateway.yaml");
+    assert_eq!(g["registry"]["publicKey"], public.as_str());
+    let configmap = find(&docs, "ConfigMap")
+        .into_iter()
+        .find(|c| name_of(c) == "agent-gateway-registry")
+        .expect("the registry ConfigMap");
+    let mounted = dir.join("mounted");
+    std::fs::create_dir_all(&mounted).unwrap();
+    for file in ["lock.json", "lock.json.sig"] {
+        std::fs::write(
+            mounted.join(file),
+            configmap["data"][file].as_str().unwrap(),
+        )
+        .unwrap();
+    }
+    let key = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &public).unwrap();
+    agent_gateway::registry::signature::verify(&mounted, &key).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
     // Off by default: nothing of it is rendered.
     let docs = rendered_docs(&render_chart(&[]));
     assert!(

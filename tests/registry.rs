@@ -158,8 +158,22 @@ async fn enforce_withholds_drifted_tools_until_approved() {
         "refused like an unknown tool: {refused}"
     );
 
-    let health = common::get_json(&format!("http://{addr}/health/upstreams")).await;
+    // Discovery may see the two changes in separate rounds: wait until both are judged.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let health = loop {
+        let health = common::get_json(&format!("http://{addr}/health/upstreams")).await;
+        let judged = health["routes"][0]["registry"]["drift"]
+            .as_array()
+            .map_or(0, Vec::len);
+        if judged >= 2 || Instant::now() > deadline {
+            break health;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let drift = &health["routes"][0]["registry"]["drift"];
+    // Now that `fresh` is discovered, it is still not listed.
+    let names = listed(&url, &session).await;
+    assert!(!names.contains(&"fresh".to_string()), "{names:?}");
     let changes = |tool: &str| {
         drift
             .as_array()
@@ -287,5 +301,93 @@ async fn an_rmcp_upstream_that_widens_a_schema_and_flips_an_annotation() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `agent-gateway registry keygen --out FILE`: the public key it prints.
+fn keygen(out: &Path) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_agent-gateway"))
+        .args(["registry", "keygen", "--out"])
+        .arg(out)
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("publicKey: "));
+    line.expect("a publicKey line").to_string()
+}
+
+/// With `registry.publicKey` the lock must carry a valid signature: `verify` fails on an unsigned or
+/// changed lock, a gateway does not start on one, and a running gateway refuses to reload one (a tool
+/// taken out of the lock unsigned stays served, where an accepted lock would withhold it).
+#[tokio::test]
+async fn a_signed_lock_is_required_and_a_changed_one_refused() {
+    let (_upstream, port) = common::py_upstream(&["--notify", "--name", "registry-test"]).await;
+    let dir = folder("signed");
+    let file = config(&dir, port, "enforce");
+    let key_file = dir.join("signing.key");
+    let public = keygen(&key_file);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let signed = text.replace(
+        "mode: enforce}",
+        &format!("mode: enforce, publicKey: '{public}'}}"),
+    );
+    std::fs::write(&file, signed).unwrap();
+
+    assert_eq!(cli(&["lock"], &file).0, 0);
+    let (status, report) = cli(&["verify"], &file);
+    assert!(
+        status == 1 && report.contains("requires a signed lock"),
+        "{report}"
+    );
+    let key = key_file.to_str().unwrap();
+    assert_eq!(cli(&["sign", "--key", key], &file).0, 0);
+    assert_eq!(cli(&["verify"], &file).0, 0);
+
+    let (_gw, addr, log) = common::gateway_process_logged(&file, &[], &[]).await;
+    let url = format!("http://{addr}/mcp");
+    let session = initialize(&url).await;
+    assert!(listed(&url, &session).await.contains(&"echo".to_string()));
+
+    // Someone with write access to the deployed lock, but not the key, takes `echo` out of it.
+    let lock_file = dir.join("registry/lock.json");
+    let mut lock: Value = serde_json::from_slice(&std::fs::read(&lock_file).unwrap()).unwrap();
+    lock["servers"]["py"]["tools"]
+        .as_object_mut()
+        .unwrap()
+        .remove("echo")
+        .expect("echo was locked");
+    std::fs::write(&lock_file, serde_json::to_string_pretty(&lock).unwrap()).unwrap();
+    let refused = log
+        .wait_for("does not verify", Duration::from_secs(20))
+        .await;
+    assert!(refused.to_string().contains("lock.json"), "{refused}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        listed(&url, &session).await.contains(&"echo".to_string()),
+        "the changed lock was not applied"
+    );
+    let (status, report) = cli(&["verify"], &file);
+    assert!(
+        status == 1 && report.contains("does not verify"),
+        "{report}"
+    );
+
+    // A fresh gateway does not start on it.
+    let output = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_agent-gateway"))
+            .args(["run", "--config"])
+            .arg(&file)
+            .output(),
+    )
+    .await
+    .expect("the gateway exits")
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("does not verify"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,7 +4,9 @@
 //! - `lock` writes `lock.json` from what the upstreams expose now, and an entry for each backend without one;
 //! - `diff` prints what drifted since the lock, classified;
 //! - `approve NAME… | --all` takes the current definitions of the named servers (or `server/tool`) into the lock;
-//! - `verify` exits 0 when the world and the entries match the lock, 1 on any drift (for CI).
+//! - `verify` exits 0 when the world and the entries match the lock (and, with `registry.publicKey`, the
+//!   lock's signature verifies), 1 otherwise (for CI);
+//! - `sign --key FILE` signs the lock (no discovery; `keygen` makes the key, see `registry::signature`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -15,12 +17,14 @@ use crate::mcp::catalogue::discovery;
 use crate::registry::drift::{self, Drift};
 use crate::registry::entries;
 use crate::registry::lock::{self, Lock, Locked};
+use crate::registry::signature;
 
 pub enum Action {
     Lock,
     Diff,
     Approve { names: Vec<String>, all: bool },
     Verify,
+    Sign { key: std::path::PathBuf },
 }
 
 /// What the command prints on stdout and the exit status it asks for.
@@ -33,6 +37,18 @@ pub async fn run(config: &GatewayConfig, action: Action) -> Result<Outcome, Stri
     let registry = config.registry.as_ref().ok_or(
         "the config has no `registry:` section (registry: {path: registry, mode: enforce})",
     )?;
+    if let Action::Sign { key } = &action {
+        let private =
+            std::fs::read_to_string(key).map_err(|e| format!("{}: {e}", key.display()))?;
+        let public = signature::sign(&registry.path, &private)?;
+        let report = format!(
+            "signed {} into {} (registry.publicKey: {public})\n",
+            lock::path(&registry.path).display(),
+            signature::path(&registry.path).display()
+        );
+        return Ok(Outcome { report, exit: 0 });
+    }
+    let rewrites = matches!(action, Action::Lock | Action::Approve { .. });
     let world = discover(config).await?;
     let locked = lock::read(&registry.path)?;
     let file = lock::path(&registry.path);
@@ -62,9 +78,15 @@ pub async fn run(config: &GatewayConfig, action: Action) -> Result<Outcome, Stri
             write_drifts(&mut report, &drifts);
             0
         }
+        Action::Sign { .. } => unreachable!("signed above, without discovery"),
         Action::Verify => {
             let drifts = drift::drifts(&locked, &world);
-            let problems = entries::check(&registry.path, config);
+            let mut problems = entries::check(&registry.path, config);
+            if let Some(key) = &registry.public_key
+                && let Err(e) = signature::verify(&registry.path, key)
+            {
+                problems.push(e);
+            }
             write_drifts(&mut report, &drifts);
             for problem in &problems {
                 let _ = writeln!(report, "{problem}");
@@ -72,6 +94,12 @@ pub async fn run(config: &GatewayConfig, action: Action) -> Result<Outcome, Stri
             u8::from(!drifts.is_empty() || !problems.is_empty())
         }
     };
+    if registry.public_key.is_some() && rewrites {
+        let _ = writeln!(
+            report,
+            "registry.publicKey is set: sign the new lock before deploying it (agent-gateway registry sign --config FILE --key KEYFILE)"
+        );
+    }
     Ok(Outcome { report, exit })
 }
 

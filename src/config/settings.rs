@@ -282,7 +282,7 @@ pub fn limits(cx: &mut Cx, node: &Node, path: &str) -> Option<Limits> {
 }
 
 pub fn registry(cx: &mut Cx, node: &Node, path: &str) -> Option<Registry> {
-    let o = cx.obj(node, path, &["path", "mode"])?;
+    let o = cx.obj(node, path, &["path", "mode", "publicKey"])?;
     let folder = cx.required(&o, "path", Cx::text)?;
     // A security setting: no silent default.
     let mode = match cx
@@ -295,9 +295,28 @@ pub fn registry(cx: &mut Cx, node: &Node, path: &str) -> Option<Registry> {
         "warn" => RegistryMode::Warn,
         _ => RegistryMode::Off,
     };
+    let public_key = cx.field(&o, "publicKey", |cx, n, p| {
+        let text = cx.text(n, p)?;
+        match general_purpose::STANDARD.decode(text.trim()) {
+            Ok(key) if key.len() == 32 => Some(key),
+            _ => {
+                cx.error(n, p, "not an Ed25519 public key: 32 bytes in base64, as `agent-gateway registry keygen` prints it");
+                None
+            }
+        }
+    });
+    if public_key.is_some() && mode == RegistryMode::Off {
+        let at = o.get("publicKey").map_or(node, |n| n);
+        cx.warning(
+            at,
+            &format!("{path}.publicKey"),
+            "has no effect with mode: off (the lock is not read)",
+        );
+    }
     Some(Registry {
         path: folder.into(),
         mode,
+        public_key,
         location: cx.location(node, path),
     })
 }

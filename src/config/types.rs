@@ -35,6 +35,8 @@ pub struct Registry {
     /// The folder holding the entries and `lock.json`; relative to the config file's folder.
     pub path: std::path::PathBuf,
     pub mode: RegistryMode,
+    /// `publicKey`: the Ed25519 key (32 bytes) `lock.json.sig` must verify with; `None`: unsigned locks.
+    pub public_key: Option<Vec<u8>>,
     pub location: Location,
 }
 

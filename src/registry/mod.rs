@@ -9,3 +9,4 @@ pub mod jcs;
 pub mod lock;
 pub mod pin;
 pub mod pins;
+pub mod signature;

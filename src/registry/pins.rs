@@ -33,6 +33,9 @@ impl Pins {
                 lock::path(&registry.path).display()
             ));
         }
+        if let Some(key) = &registry.public_key {
+            super::signature::verify(&registry.path, key)?;
+        }
         let lock = lock::read(&registry.path)?;
         Ok(Some(Arc::new(Pins { enforce, lock })))
     }
@@ -92,6 +95,7 @@ mod tests {
         let registry = |mode| Registry {
             path: std::env::temp_dir().join("agw-no-registry-here"),
             mode,
+            public_key: None,
             location: Default::default(),
         };
         let Err(e) = Pins::load(&registry(RegistryMode::Enforce)) else {

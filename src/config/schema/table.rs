@@ -520,9 +520,10 @@ pub(super) const DEFS: &[Def] = &[
                again on every config reload.",
         fields: &[
             f("path", Ty::Text, "registry", "The folder, relative to the config file's folder.").req(),
+            f("publicKey", Ty::Text, "zErQGGoeJ59KN825yad/4RCeb8QePnAUEZneZH+6FyY=", "The Ed25519 public key (32 bytes, base64, as `agent-gateway registry keygen` prints it) that `lock.json.sig` must verify with: a lock whose signature is missing or does not verify is refused at start and at every reload (the old config stays), so a lock changed where it is deployed, without the signing key, is never used. `agent-gateway registry sign --config FILE --key KEYFILE` signs the lock after `lock` or `approve`; `registry verify` checks the signature too. Unset: the lock is not signed. No effect with `mode: off`."),
             f("mode", Ty::Enum(&["enforce", "warn", "off"]), "enforce", "What a tool, prompt or resource template that is not locked, or whose digest differs from the lock, leads to: `enforce` withholds it from every caller's lists and refuses it (`tools/call`, `prompts/get`) like an unknown one, until the lock holds it; `warn` serves it; both report it on `/health/upstreams`, in the log (once per change) and in `agent_gateway_registry_drift`. `off`: the lock is not read at run time.").req(),
         ],
-        example: "path: registry\nmode: enforce\n",
+        example: "path: registry\nmode: enforce\npublicKey: zErQGGoeJ59KN825yad/4RCeb8QePnAUEZneZH+6FyY=\n",
         ..DEF
     },
     Def {
