@@ -299,7 +299,8 @@ struct Room {
     bytes: usize,
     schema_bytes: usize,
     /// Schemas already charged: identical ones compile once.
-    schemas_seen: HashSet<String>,
+    /// Digests of the schemas charged already (`schema::digest`).
+    schemas_seen: HashSet<[u8; 32]>,
     caps: ListingCaps,
 }
 
@@ -333,11 +334,11 @@ impl Room {
             .iter()
             .flat_map(|t| ["inputSchema", "outputSchema"].map(|k| t.get(k)));
         for schema in schemas.flatten() {
-            let json = schema.to_string();
-            let cost = schema::cost(schema, &json);
-            if !self.schemas_seen.insert(json) {
+            let (key, len) = schema::digest(schema);
+            if !self.schemas_seen.insert(key) {
                 continue;
             }
+            let cost = schema::cost(schema, len);
             if cost > self.schema_bytes {
                 return Err(UpstreamError::Protocol(format!(
                     "lists tool schemas that would take more than {} bytes compiled (limits.maxUpstreamSchemaBytes)",

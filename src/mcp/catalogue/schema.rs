@@ -26,9 +26,28 @@ const PATTERN_DFA_LIMIT: usize = 128 * 1024;
 const BYTES_PER_JSON_BYTE: usize = 64;
 const BYTES_PER_PATTERN: usize = PATTERN_SIZE_LIMIT + PATTERN_DFA_LIMIT + 32 * 1024;
 
-/// A conservative estimate of the memory `schema` takes once compiled, given its JSON text.
-pub fn cost(schema: &Value, json: &str) -> usize {
-    BYTES_PER_JSON_BYTE * json.len() + BYTES_PER_PATTERN * patterns(schema)
+/// A conservative estimate of the memory `schema` takes once compiled, given its JSON text's length.
+pub fn cost(schema: &Value, json_len: usize) -> usize {
+    BYTES_PER_JSON_BYTE * json_len + BYTES_PER_PATTERN * patterns(schema)
+}
+
+/// The SHA-256 of `schema`'s JSON text, and the text's length: the schema is written once, straight into
+/// the hash, and no copy of the text is kept.
+pub fn digest(schema: &Value) -> ([u8; 32], usize) {
+    struct Hashing(Sha256, usize);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            self.1 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut out = Hashing(Sha256::new(), 0);
+    serde_json::to_writer(&mut out, schema).expect("a JSON value serializes");
+    (out.0.finalize().into(), out.1)
 }
 
 /// How many regular expressions compiling `schema` may build: `pattern` strings and `patternProperties`
@@ -74,7 +93,7 @@ pub struct SchemaCache {
 
 impl SchemaCache {
     pub fn compile(&self, schema: &Value) -> Compiled {
-        let key: [u8; 32] = Sha256::digest(schema.to_string().as_bytes()).into();
+        let (key, _) = digest(schema);
         if let Some(hit) = self.compiled.lock().unwrap().get(&key) {
             return hit.clone();
         }
@@ -85,10 +104,7 @@ impl SchemaCache {
 
     /// Drops schemas no tool uses any more.
     pub fn retain(&self, live: &[Value]) {
-        let keep: std::collections::HashSet<[u8; 32]> = live
-            .iter()
-            .map(|s| Sha256::digest(s.to_string().as_bytes()).into())
-            .collect();
+        let keep: std::collections::HashSet<[u8; 32]> = live.iter().map(|s| digest(s).0).collect();
         self.compiled
             .lock()
             .unwrap()
@@ -100,6 +116,15 @@ impl SchemaCache {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_digest_is_the_sha256_of_the_json_text() {
+        let schema =
+            json!({"type": "object", "properties": {"q": {"type": "string", "pattern": "^a"}}});
+        let text = schema.to_string();
+        let expected: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        assert_eq!(digest(&schema), (expected, text.len()));
+    }
 
     #[test]
     fn draft_07_and_2020_12_both_work_and_compile_once() {
@@ -169,7 +194,7 @@ mod tests {
                 continue; // past the pattern cap: refused, nothing kept
             };
             compiled += 1;
-            let estimate = cost(schema, &schema.to_string());
+            let estimate = cost(schema, digest(schema).1);
             assert!(
                 kept <= estimate,
                 "kept {kept} > estimate {estimate} for {:.120}",
