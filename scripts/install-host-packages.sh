@@ -6,7 +6,7 @@
 #   python3 >= 3.10, with venv             makes the .tools/ venvs (scripts/install-test-tools.sh)
 #   npm                                    unpacks the pinned Node 22 and MCP peers into .tools/
 #   Debian packages, pinned (bookworm):
-#     redis-server=5:7.0.*                 redis-server   tests/ratelimit_redis.rs, tests/policy_e2e.rs
+#     redis-server=5:7.0.*                 redis-server   tests/ratelimit_redis.rs, tests/policy_e2e/shared_redis.rs
 #     prometheus=2.42.*                    prometheus, promtool   tests/telemetry_prometheus.rs
 #     curl=7.88.*                          curl           conformance/run.sh
 #     procps=2:4.0.*                       pgrep, kill    tests/mcp_peers.rs

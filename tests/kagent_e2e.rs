@@ -38,7 +38,7 @@ const SIX_TOOLS: [&str; 6] = [
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
-// The guide's gateway (after tests/policy_e2e.rs)
+// The guide's gateway (after tests/policy_e2e/guide.rs)
 // ---------------------------------------------------------------------------------------------------------------
 
 fn guide_yaml(jwks_uri: &str, upstream: SocketAddr) -> String {

@@ -30,8 +30,8 @@ use Use::*;
 
 const AUTHN: &[&str] = &[
     "tests/identity_jwt.rs::time_audience_and_issuer_failures_are_exact",
-    "tests/policy_e2e.rs::guide_authentication_failures_answer_401_with_a_bearer_challenge",
-    "tests/policy_e2e.rs::guide_agent_to_agent_flow_with_its_two_principals",
+    "tests/policy_e2e/guide_auth.rs::guide_authentication_failures_answer_401_with_a_bearer_challenge",
+    "tests/policy_e2e/guide_agents.rs::guide_agent_to_agent_flow_with_its_two_principals",
 ];
 const KUBE: &[&str] = &[
     "tests/identity_kube.rs::in_cluster_jwks_is_fetched_with_the_service_account_and_cluster_ca",
@@ -69,7 +69,9 @@ const TABLE: &[(&str, Kind, Use)] = &[
     (
         "jwt.claimToHeaders",
         Mcp,
-        Enforced(&["tests/policy_e2e.rs::claim_to_headers_overrides_a_forged_identity_header"]),
+        Enforced(&[
+            "tests/policy_e2e/claim_headers.rs::claim_to_headers_overrides_a_forged_identity_header",
+        ]),
     ),
     (
         "jwt.claimToHeaders",
@@ -127,7 +129,7 @@ const TABLE: &[(&str, Kind, Use)] = &[
         "mcp",
         Mcp,
         Enforced(&[
-            "tests/policy_e2e.rs::guide_other_principal_sees_nothing_and_a_denial_looks_like_an_unknown_tool",
+            "tests/policy_e2e/guide_tools.rs::guide_other_principal_sees_nothing_and_a_denial_looks_like_an_unknown_tool",
             "src/core/policy/authz.rs::exact_rules_win_and_unknown_principals_get_nothing",
         ]),
     ),
@@ -143,7 +145,7 @@ const TABLE: &[(&str, Kind, Use)] = &[
         A2a,
         Enforced(&[
             "tests/a2a_relay.rs::v03_agent_plain_v1_agent_authz_and_the_guides_shorthand",
-            "tests/policy_e2e.rs::guide_agent_to_agent_flow_with_its_two_principals",
+            "tests/policy_e2e/guide_agents.rs::guide_agent_to_agent_flow_with_its_two_principals",
         ]),
     ),
     ("a2a", Mcp, Reported(A2A_AUTHZ_ON_MCP)),
@@ -152,7 +154,7 @@ const TABLE: &[(&str, Kind, Use)] = &[
         "rateLimit",
         Mcp,
         Enforced(&[
-            "tests/policy_e2e.rs::guide_execute_code_is_limited_at_ten_per_minute",
+            "tests/policy_e2e/guide_tools.rs::guide_execute_code_is_limited_at_ten_per_minute",
             "src/core/policy/rate_limit.rs::picks_the_limits_that_apply",
         ]),
     ),
