@@ -124,7 +124,12 @@ fn every_config_the_helm_chart_makes_is_valid() {
             for part in path.split('.') {
                 at = &mut at[part];
             }
-            *at = json!(on);
+            // A text switch (empty: off) is switched on with a value it accepts.
+            *at = match (at.is_string(), on) {
+                (true, true) => json!(text_switch_sample(path)),
+                (true, false) => json!(""),
+                (false, on) => json!(on),
+            };
             set.push(format!("{path}={on}"));
         }
         let what = format!("configmap.yaml with {}", set.join(", "));
@@ -141,4 +146,13 @@ fn every_config_the_helm_chart_makes_is_valid() {
         cm["data"]["gateway.yaml"].as_str().unwrap(),
         "configmap.yaml",
     );
+}
+
+/// A value a text switch of the chart's ConfigMap accepts when set.
+fn text_switch_sample(path: &str) -> &'static str {
+    match path {
+        // `agent-gateway registry keygen`'s output shape: 32 bytes, base64.
+        "registry.publicKey" => "zErQGGoeJ59KN825yad/4RCeb8QePnAUEZneZH+6FyY=",
+        other => panic!("{other}: a text switch of configmap.yaml without a sample value here"),
+    }
 }

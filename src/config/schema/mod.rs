@@ -2,7 +2,7 @@
 //! yaml-language-server) and the Markdown of `docs/config.md`.
 //!
 //! Every mapping the decoder reads is one [`Def`] below, with its fields in the order of the decoder's known-field
-//! list (`table.rs`). `tests/config_schema.rs` scans the decoder's sources for those lists and fails when a field is in the
+//! list (`table.rs`). `tests/config_schema/` scans the decoder's sources for those lists and fails when a field is in the
 //! decoder but not here (or the other way round), when an allowed value is missing from an enum, when
 //! `docs/config.md` is not what [`reference_markdown`] makes, and when the schema and `config::load_str` disagree
 //! on a document. Change the decoder, then this table, then regenerate the docs with
