@@ -163,7 +163,9 @@ async fn an_mcp_app_works_through_a_prefixed_route() {
     assert_eq!(script_calls, "get-time");
     let want_answer = call(&direct, "get-time").await.expect("direct call");
 
-    let yaml = route_yaml(&(backend("app", app_port) + &backend("py", py_port)));
+    let yaml = route_yaml(&(backend("app", app_port) + &backend("py", py_port)))
+        .replace("name: tools", "name: app-route")
+        + "observability:\n  prometheus: {port: 0, path: /metrics}\n";
     let gw = gateway(&yaml).await;
     for (era, lifecycle) in eras() {
         let routed = client(&gw.url("/mcp"), None, lifecycle).await;
@@ -208,6 +210,26 @@ async fn an_mcp_app_works_through_a_prefixed_route() {
         }
         routed.cancel().await.expect("client stops");
     }
+    // Calls by either name are counted under the exposed name (the dashboards and alerts key on it).
+    let metrics = format!("http://{}/metrics", gw.running.metrics.expect("metrics"));
+    let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+    let calls: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("tool_invocations_total{") && l.contains("route=\"app-route\""))
+        .collect();
+    let count = |tool: &str| {
+        calls
+            .iter()
+            .filter(|l| l.contains(&format!("tool_name=\"{tool}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    assert_eq!(
+        count("app__get-time"),
+        4.0,
+        "two eras, two names: {calls:?}"
+    );
+    assert_eq!(count("get-time"), 0.0, "{calls:?}");
 }
 
 /// Two instances of the app behind one route both list `ui://get-time/mcp-app.html`: each keeps its
