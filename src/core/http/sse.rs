@@ -88,10 +88,13 @@ impl Parser {
 
 /// The first event boundary in `buf`: its offset and the separator's length.
 fn find_blank_line(buf: &[u8]) -> Option<(usize, usize)> {
-    (0..buf.len()).find_map(|i| {
-        if buf[i..].starts_with(b"\r\n\r\n") {
+    // Only a line end can start a boundary: jump between them (vectorised), not byte by byte, so a
+    // hostile upstream's megabytes of one event cost a scan at memory speed.
+    memchr::memchr2_iter(b'\n', b'\r', buf).find_map(|i| {
+        let rest = &buf[i..];
+        if rest.starts_with(b"\r\n\r\n") {
             Some((i, 4))
-        } else if buf[i..].starts_with(b"\n\n") || buf[i..].starts_with(b"\r\r") {
+        } else if rest.starts_with(b"\n\n") || rest.starts_with(b"\r\r") {
             Some((i, 2))
         } else {
             None
