@@ -17,7 +17,7 @@ use crate::mcp::parked::{Call, Continuation};
 use crate::mcp::protocol::{methods, status};
 use crate::mcp::route::McpRoute;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
-use crate::mcp::state::{MAX_IN_FLIGHT, MAX_PENDING_PER_CALL, PendingReply};
+use crate::mcp::state::{MAX_IN_FLIGHT, MAX_PENDING_PER_CALL, PendingReply, gateway_id};
 use crate::mcp::upstream::reply::{Members, with_first};
 use crate::mcp::upstream::{CallCtx, EventSink, Reply, Upstream, UpstreamEvent};
 
@@ -442,9 +442,7 @@ impl Stream {
         let message = match event {
             UpstreamEvent::Notification(message) => message,
             UpstreamEvent::Request { mut message, reply } => {
-                let gateway_id = format!("agw-{}", random_id());
-                let upstream_id =
-                    std::mem::replace(&mut message["id"], Value::String(gateway_id.clone()));
+                let (gateway_id, upstream_id) = gateway_id(&mut message);
                 let session = self.session.clone().unwrap_or_default();
                 let pending = PendingReply::new(upstream_id, session, reply);
                 if self.session.is_none() {
@@ -459,10 +457,11 @@ impl Stream {
                     pending.refuse("this call has too many requests waiting for replies");
                     return Ok(());
                 }
-                if let Err(pending) = self.route.state.await_reply(gateway_id.clone(), pending) {
-                    drop(mine);
-                    tracing::warn!(route = %self.route.name, "too many server-to-client requests waiting for replies; refusing one");
-                    pending.refuse("the gateway has too many requests waiting for replies");
+                if !self
+                    .route
+                    .state
+                    .hold(&self.route.name, gateway_id.clone(), pending)
+                {
                     return Ok(());
                 }
                 mine.push(gateway_id);

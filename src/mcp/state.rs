@@ -128,6 +128,19 @@ pub struct RouteState {
     upstreams: Mutex<HashMap<String, (String, Arc<Upstream>)>>,
 }
 
+/// Puts a server-to-client request relayed to a caller under a new gateway id, the one the caller
+/// answers to: the gateway id, and the upstream's own id taken out of `message`.
+pub fn gateway_id(message: &mut Value) -> (String, Value) {
+    let gateway_id = format!("agw-{}", crate::core::seal::random_id());
+    let upstream_id = std::mem::replace(&mut message["id"], Value::String(gateway_id.clone()));
+    (gateway_id, upstream_id)
+}
+
+/// The `subscriptions` key of session `handle`'s subscription to `uri`.
+pub fn subscription_key(handle: &str, uri: &str) -> String {
+    format!("{handle} {uri}")
+}
+
 impl RouteState {
     pub fn new(session_ttl: Duration) -> RouteState {
         RouteState {
@@ -230,6 +243,19 @@ impl RouteState {
         }
         waiting.insert(gateway_id, Arc::new(pending));
         Ok(())
+    }
+
+    /// Keeps `pending` until its caller answers `gateway_id`; refuses it (upstream, and in the log) when
+    /// the route waits for too many replies already. Whether it is kept.
+    pub fn hold(&self, route: &str, gateway_id: String, pending: PendingReply) -> bool {
+        match self.await_reply(gateway_id, pending) {
+            Ok(()) => true,
+            Err(pending) => {
+                tracing::warn!(%route, "too many server-to-client requests waiting for replies; refusing one");
+                pending.refuse("the gateway has too many requests waiting for replies");
+                false
+            }
+        }
     }
 
     /// Delivers `session`'s reply to the relayed request `gateway_id`; `None` when nothing from this

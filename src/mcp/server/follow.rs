@@ -17,10 +17,10 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use crate::core::jsonrpc;
-use crate::core::seal::random_id;
 use crate::mcp::route::McpRoute;
 use crate::mcp::server::exchange::{Exchange, Mode};
-use crate::mcp::state::PendingReply;
+use crate::mcp::server::listen;
+use crate::mcp::state::{PendingReply, gateway_id, subscription_key};
 use crate::mcp::upstream::{CallCtx, Upstream};
 
 pub const MAX_FOLLOWERS: usize = 10_000;
@@ -112,27 +112,21 @@ async fn relay_stream(
 }
 
 /// A notification for the caller's GET stream.
-fn tell(route: &McpRoute, handle: &str, mut message: Value) {
+fn tell(route: &McpRoute, handle: &str, message: Value) {
     let method = message["method"].as_str().unwrap_or_default();
     if method.ends_with("/list_changed") {
         return;
     }
     if method == "notifications/resources/updated" {
         let uri = message["params"]["uri"].as_str().unwrap_or_default();
-        if !route
+        if route
             .state
             .subscriptions
-            .contains_key(&format!("{handle} {uri}"))
+            .contains_key(&subscription_key(handle, uri))
         {
-            return;
+            listen::send_update(route, handle, message);
         }
-        // The upstream's stream id means nothing to the caller.
-        if let Some(meta) = message["params"]
-            .get_mut("_meta")
-            .and_then(Value::as_object_mut)
-        {
-            meta.remove("io.modelcontextprotocol/subscriptionId");
-        }
+        return;
     }
     let _ = route
         .state
@@ -149,16 +143,12 @@ fn ask(
     handle: &str,
     mut message: Value,
 ) {
-    let gateway_id = format!("agw-{}", random_id());
-    let upstream_id = std::mem::replace(&mut message["id"], Value::String(gateway_id.clone()));
+    let (gateway_id, upstream_id) = gateway_id(&mut message);
     let (reply, answer) = oneshot::channel();
     let pending = PendingReply::new(upstream_id.clone(), handle.to_string(), reply);
     if !route.state.has_stream(handle) {
         pending.refuse("the caller has no stream open to receive this request");
-    } else if let Err(pending) = route.state.await_reply(gateway_id, pending) {
-        tracing::warn!(route = %route.name, "too many server-to-client requests waiting for replies; refusing one");
-        pending.refuse("the gateway has too many requests waiting for replies");
-    } else {
+    } else if route.state.hold(&route.name, gateway_id, pending) {
         let _ = route
             .state
             .session_events()

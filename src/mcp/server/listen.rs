@@ -94,6 +94,21 @@ pub fn stream(
     rx
 }
 
+/// An upstream's `notifications/resources/updated` to session `handle`'s GET stream, without the
+/// upstream's subscription id (it names the gateway's stream upstream, nothing of the caller's).
+pub fn send_update(route: &McpRoute, handle: &str, mut message: Value) {
+    if let Some(meta) = message["params"]
+        .get_mut("_meta")
+        .and_then(Value::as_object_mut)
+    {
+        meta.remove(SUBSCRIPTION_ID);
+    }
+    let _ = route
+        .state
+        .session_events()
+        .send((handle.to_string(), message));
+}
+
 /// `subscriptions/listen`: acknowledges the list changes the gateway honours (resource subscriptions on
 /// this stream are not honoured yet and are left out of the acknowledgement, as the spec allows), then
 /// streams them.

@@ -12,8 +12,8 @@ use crate::core::error::Error;
 use crate::mcp::dispatch;
 use crate::mcp::relay::relay;
 use crate::mcp::server::exchange::{Answer, Exchange, Mode};
-use crate::mcp::server::follow;
-use crate::mcp::state::MAX_SUBSCRIPTIONS;
+use crate::mcp::server::{follow, listen};
+use crate::mcp::state::{MAX_SUBSCRIPTIONS, subscription_key};
 use crate::mcp::upstream::Upstream;
 
 pub async fn subscribe(
@@ -37,7 +37,7 @@ pub async fn subscribe(
         )));
     };
     let backend = dispatch::resource_backend(ex, method, &uri).await?;
-    let key = format!("{} {uri}", claims.h);
+    let key = subscription_key(&claims.h, &uri);
     let upstream = ex.route.backends[backend].upstream.clone();
     let stateless_upstream = match upstream.as_ref() {
         Upstream::Http(http) => http.is_stateless().await.unwrap_or(false),
@@ -99,20 +99,12 @@ fn listen_for(
                 return;
             }
         };
-        while let Some(mut message) = messages.recv().await {
-            if message["method"] != "notifications/resources/updated"
-                || message["params"]["uri"] != uri.as_str()
+        while let Some(message) = messages.recv().await {
+            if message["method"] == "notifications/resources/updated"
+                && message["params"]["uri"] == uri.as_str()
             {
-                continue;
+                listen::send_update(&route, &handle, message);
             }
-            // The upstream's stream id means nothing to the caller.
-            if let Some(meta) = message["params"]
-                .get_mut("_meta")
-                .and_then(Value::as_object_mut)
-            {
-                meta.remove("io.modelcontextprotocol/subscriptionId");
-            }
-            let _ = route.state.session_events().send((handle.clone(), message));
         }
     });
     task.abort_handle()
