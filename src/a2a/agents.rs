@@ -39,40 +39,42 @@ impl Family {
     }
 }
 
-/// The JSON-RPC methods of each version: an agent answers a method in its version's error shape,
-/// whatever `A2A-Version` says, and so does the gateway.
-const METHODS_03: [&str; 10] = [
-    "message/send",
-    "message/stream",
-    "tasks/get",
-    "tasks/cancel",
-    "tasks/resubscribe",
-    "tasks/pushNotificationConfig/set",
-    "tasks/pushNotificationConfig/get",
-    "tasks/pushNotificationConfig/list",
-    "tasks/pushNotificationConfig/delete",
-    "agent/getAuthenticatedExtendedCard",
+/// The JSON-RPC methods both versions have: the 0.3 name and the 1.0 name. An agent answers a method in
+/// its version's error shape, whatever `A2A-Version` says, and so does the gateway; `translate` maps one
+/// name to the other.
+pub const METHODS: [(&str, &str); 10] = [
+    ("message/send", "SendMessage"),
+    ("message/stream", "SendStreamingMessage"),
+    ("tasks/get", "GetTask"),
+    ("tasks/cancel", "CancelTask"),
+    ("tasks/resubscribe", "SubscribeToTask"),
+    (
+        "tasks/pushNotificationConfig/set",
+        "CreateTaskPushNotificationConfig",
+    ),
+    (
+        "tasks/pushNotificationConfig/get",
+        "GetTaskPushNotificationConfig",
+    ),
+    (
+        "tasks/pushNotificationConfig/list",
+        "ListTaskPushNotificationConfigs",
+    ),
+    (
+        "tasks/pushNotificationConfig/delete",
+        "DeleteTaskPushNotificationConfig",
+    ),
+    ("agent/getAuthenticatedExtendedCard", "GetExtendedAgentCard"),
 ];
-const METHODS_10: [&str; 11] = [
-    "SendMessage",
-    "SendStreamingMessage",
-    "GetTask",
-    "ListTasks",
-    "CancelTask",
-    "SubscribeToTask",
-    "CreateTaskPushNotificationConfig",
-    "GetTaskPushNotificationConfig",
-    "ListTaskPushNotificationConfigs",
-    "DeleteTaskPushNotificationConfig",
-    "GetExtendedAgentCard",
-];
+/// The one 1.0 method 0.3 has no counterpart for.
+pub const LIST_TASKS: &str = "ListTasks";
 
 impl Family {
     /// The version a JSON-RPC method belongs to; `None` for a method neither version has.
     pub fn of_method(method: &str) -> Option<Family> {
-        if METHODS_10.contains(&method) {
+        if method == LIST_TASKS || METHODS.iter().any(|(_, v10)| *v10 == method) {
             Some(Family::V10)
-        } else if METHODS_03.contains(&method) {
+        } else if METHODS.iter().any(|(v03, _)| *v03 == method) {
             Some(Family::V03)
         } else {
             None

@@ -12,7 +12,7 @@ use super::agents::{CardInfo, Family};
 use super::ids::IdMap;
 use super::relay::{self, CardRewrite, Reshape};
 use super::translate::{Translation, rest::as_rpc};
-use super::{Exchange, Outcome, Refuse, card, uri};
+use super::{A2aRoute, Exchange, Outcome, Refuse, card, uri};
 use crate::core::error::{Dialect, Error, TargetKind};
 
 pub async fn handle(
@@ -46,20 +46,13 @@ pub async fn handle(
         return refuse(Error::Unsupported(super::rpc::LIST_NEEDS_CONTEXT.into()));
     }
     let (parts, incoming) = request.into_parts();
-    let bytes = match route.pipeline.body.read_json(incoming).await {
-        Ok(bytes) => bytes,
-        Err(e) => return refuse(e),
-    };
-    let body = if bytes.is_empty() {
-        bytes
-    } else {
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(mut value) => {
-                ids.inbound(&mut value);
-                Bytes::from(serde_json::to_vec(&value).expect("JSON serializes"))
-            }
-            Err(e) => return refuse(Error::Parse(format!("the body is not JSON: {e}"))),
+    let body = match json_body(route, incoming).await {
+        Ok(None) => Bytes::new(),
+        Ok(Some(mut value)) => {
+            ids.inbound(&mut value);
+            Bytes::from(serde_json::to_vec(&value).expect("JSON serializes"))
         }
+        Err(e) => return refuse(e),
     };
     let url = match query {
         Some(q) => format!("{}{path}?{q}", agent.base),
@@ -85,6 +78,17 @@ pub async fn handle(
         .refuse(Dialect::A2aRest, &Value::Null)
 }
 
+/// The request's JSON body, read within the route's `limits`; `None` when it has none.
+async fn json_body(route: &A2aRoute, incoming: Incoming) -> Result<Option<Value>, Error> {
+    let bytes = route.pipeline.body.read_json(incoming).await?;
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::Parse(format!("the body is not JSON: {e}")))
+}
+
 /// A 1.0 HTTP+JSON request to an agent that speaks 0.3 over JSON-RPC only: asked as the JSON-RPC call
 /// it stands for, translated to 0.3, and answered in the HTTP+JSON binding.
 async fn over_json_rpc(
@@ -105,23 +109,13 @@ async fn over_json_rpc(
         .query()
         .into_iter()
         .flat_map(|q| q.split('&'))
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (uri::decode(k, true), uri::decode(v, true))
-        })
+        .map(uri::query_pair)
         .collect();
     let method = request.method().clone();
     let (parts, incoming) = request.into_parts();
-    let bytes = match route.pipeline.body.read_json(incoming).await {
-        Ok(bytes) => bytes,
+    let body = match json_body(route, incoming).await {
+        Ok(body) => body.unwrap_or(Value::Null),
         Err(e) => return refuse(e),
-    };
-    let body = match bytes.is_empty() {
-        true => Value::Null,
-        false => match serde_json::from_slice::<Value>(&bytes) {
-            Ok(value) => value,
-            Err(e) => return refuse(Error::Parse(format!("the body is not JSON: {e}"))),
-        },
     };
     let (rpc_method, mut params) = match as_rpc(&method, &segments, &query, body) {
         Ok(call) => call,
@@ -205,9 +199,7 @@ fn open_query(query: Option<&str>, ids: &IdMap) -> (Option<String>, bool) {
     let pairs: Vec<String> = query
         .split('&')
         .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let key = uri::decode(key, true);
-            let value = uri::decode(value, true);
+            let (key, value) = uri::query_pair(pair);
             let value = match ids.open_field(&key, &value) {
                 Some((opened, is_context)) => {
                     names_context |= is_context;

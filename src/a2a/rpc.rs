@@ -5,7 +5,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
-use super::agents::Family;
+use super::agents::{Family, LIST_TASKS};
 use super::ids::{IdMap, method_has_task_id};
 use super::relay::{self, CardRewrite, Reshape};
 use super::translate::Translation;
@@ -88,7 +88,7 @@ pub async fn handle(
     };
     match message.get_mut("params") {
         Some(params) => open_params(&method, params, &ids).refuse(dialect, &id)?,
-        None if method == "ListTasks" => {
+        None if method == LIST_TASKS => {
             return Err(Error::Unsupported(LIST_NEEDS_CONTEXT.into())).refuse(dialect, &id);
         }
         None => {}
@@ -137,7 +137,7 @@ pub(super) fn open_params(method: &str, params: &mut Value, ids: &IdMap) -> Resu
     let names_context = ["contextId", "context_id"]
         .iter()
         .any(|k| params.get(k).is_some_and(Value::is_string));
-    if method == "ListTasks" && !names_context {
+    if method == LIST_TASKS && !names_context {
         return Err(Error::Unsupported(LIST_NEEDS_CONTEXT.into()));
     }
     ids.inbound(params);

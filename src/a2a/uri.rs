@@ -43,6 +43,12 @@ pub fn encode(text: &str, keep: &[u8]) -> String {
     out
 }
 
+/// One `key=value` pair of a query, both decoded as the agent's router reads them (`+` is a space).
+pub fn query_pair(pair: &str) -> (String, String) {
+    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+    (decode(key, true), decode(value, true))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

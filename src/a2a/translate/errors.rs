@@ -4,6 +4,8 @@
 use http::StatusCode;
 use serde_json::{Value, json};
 
+use crate::core::error::a2a_error_info;
+
 /// The A2A error codes with their ErrorInfo reason, and the HTTP status and `google.rpc` status the
 /// 1.0 HTTP+JSON binding answers them with.
 const CODES: [(i64, &str, u16, &str); 12] = [
@@ -67,12 +69,7 @@ pub fn add_error_info(error: &mut Value) {
     if let Some(data) = error.get("data").filter(|d| !d.is_null()) {
         metadata.insert("data".into(), Value::from(data.to_string()));
     }
-    error["data"] = json!([{
-        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-        "reason": reason,
-        "domain": "a2a-protocol.org",
-        "metadata": metadata,
-    }]);
+    error["data"] = json!([a2a_error_info(reason, metadata)]);
 }
 
 #[cfg(test)]

@@ -15,42 +15,17 @@ pub mod rest;
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use super::agents::Family;
+use super::agents::{Family, METHODS};
 use crate::core::error::Error;
 use objects::To;
-
-/// The JSON-RPC methods of 0.3 and their 1.0 names.
-const METHODS: [(&str, &str); 10] = [
-    ("message/send", "SendMessage"),
-    ("message/stream", "SendStreamingMessage"),
-    ("tasks/get", "GetTask"),
-    ("tasks/cancel", "CancelTask"),
-    ("tasks/resubscribe", "SubscribeToTask"),
-    (
-        "tasks/pushNotificationConfig/set",
-        "CreateTaskPushNotificationConfig",
-    ),
-    (
-        "tasks/pushNotificationConfig/get",
-        "GetTaskPushNotificationConfig",
-    ),
-    (
-        "tasks/pushNotificationConfig/list",
-        "ListTaskPushNotificationConfigs",
-    ),
-    (
-        "tasks/pushNotificationConfig/delete",
-        "DeleteTaskPushNotificationConfig",
-    ),
-    ("agent/getAuthenticatedExtendedCard", "GetExtendedAgentCard"),
-];
 
 /// One request's translation to the version the agent speaks, and its answers back.
 #[derive(Clone, Debug)]
 pub struct Translation {
     pub agent: Family,
-    /// The method, by its 0.3 name.
+    /// The method, by its 0.3 name and by its 1.0 name.
     method03: &'static str,
+    method10: &'static str,
     /// The caller used the 1.0 HTTP+JSON binding (`rest`): answers are unwrapped from JSON-RPC.
     http_json: bool,
 }
@@ -69,10 +44,10 @@ impl Translation {
             Family::V03 => Family::V10,
             Family::V10 => Family::V03,
         };
-        let method03 = METHODS
+        let (method03, method10) = METHODS
             .iter()
             .find(|(v03, v10)| *v03 == method || *v10 == method)
-            .map(|(v03, _)| *v03)
+            .copied()
             .ok_or_else(|| {
                 Error::MethodNotFound(format!(
                     "{method}: the agent speaks A2A 0.3, which has no such method"
@@ -81,6 +56,7 @@ impl Translation {
         Ok(Some(Translation {
             agent,
             method03,
+            method10,
             http_json: false,
         }))
     }
@@ -109,11 +85,10 @@ impl Translation {
     /// Rewrites a JSON-RPC request (ids already opened) into the agent's version.
     pub fn request(&self, message: &mut Value) {
         let to = self.to_agent();
-        let v10 = METHODS
-            .iter()
-            .find(|(v03, _)| *v03 == self.method03)
-            .map_or(self.method03, |(_, v10)| *v10);
-        message["method"] = Value::from(if to == To::V10 { v10 } else { self.method03 });
+        message["method"] = Value::from(match to {
+            To::V10 => self.method10,
+            To::V03 => self.method03,
+        });
         let Some(params) = message.get_mut("params") else {
             return;
         };

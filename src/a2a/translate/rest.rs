@@ -5,6 +5,7 @@
 use http::Method;
 use serde_json::{Value, json};
 
+use super::super::agents::LIST_TASKS;
 use crate::core::error::Error;
 
 /// The 1.0 JSON-RPC method and params an HTTP+JSON request stands for. `segments`: the path under the
@@ -43,7 +44,7 @@ pub fn as_rpc(
         ["message:send"] if post => ("SendMessage", body),
         ["message:stream"] if post => ("SendStreamingMessage", body),
         ["extendedAgentCard"] if get => ("GetExtendedAgentCard", json!({})),
-        ["tasks"] if get => ("ListTasks", json!({})),
+        ["tasks"] if get => (LIST_TASKS, json!({})),
         ["tasks", task] if post && verb(task, ":cancel").is_some() => {
             let id = verb(task, ":cancel").unwrap_or_default();
             let metadata = body.get("metadata").cloned();

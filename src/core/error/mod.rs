@@ -18,7 +18,7 @@ use crate::core::jsonrpc as code;
 use crate::core::telemetry::labels::{DenialKind, ErrorType, LimitKind};
 use crate::core::telemetry::metrics;
 
-pub use respond::{ErrorCode, body, response};
+pub use respond::{ErrorCode, a2a_error_info, body, response};
 
 /// Why a call to an upstream (an MCP server or an A2A agent) failed. The kind decides whether `retry` may
 /// try again: only what cannot have reached the upstream, or what the operator allows (`retryOn`).

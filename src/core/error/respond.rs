@@ -68,13 +68,18 @@ pub fn response(error: &Error, id: &Value, dialect: Dialect) -> Response<Body> {
     response
 }
 
-/// The A2A ErrorInfo detail: the reason SDKs map to a typed error.
 fn error_info(error: &Error) -> Value {
+    a2a_error_info(error.reason(), Map::new())
+}
+
+/// The A2A ErrorInfo detail: the reason SDKs map to a typed error (gateway errors, and agent errors
+/// translated for 1.0 callers).
+pub fn a2a_error_info(reason: &str, metadata: Map<String, Value>) -> Value {
     json!({
         "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-        "reason": error.reason(),
+        "reason": reason,
         "domain": "a2a-protocol.org",
-        "metadata": Map::new(),
+        "metadata": metadata,
     })
 }
 
