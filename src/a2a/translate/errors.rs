@@ -61,7 +61,8 @@ pub fn http_answer(error: &Value) -> (StatusCode, Value) {
 /// Adds the ErrorInfo `data` 1.0 SDKs read the error type from to a 0.3 agent's error (what the agent
 /// put in `data` is kept in the ErrorInfo's metadata).
 pub fn add_error_info(error: &mut Value) {
-    if error.get("data").is_some_and(Value::is_array) {
+    // Not an error object (a broken or hostile agent's): relayed as it came, never written into.
+    if !error.is_object() || error.get("data").is_some_and(Value::is_array) {
         return;
     }
     let (_, reason, ..) = code_of(error);
@@ -75,6 +76,15 @@ pub fn add_error_info(error: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_that_is_not_an_object_is_left_as_it_came() {
+        for mut odd in [json!("boom"), json!(42), json!([1]), Value::Null] {
+            let before = odd.clone();
+            add_error_info(&mut odd);
+            assert_eq!(odd, before);
+        }
+    }
 
     #[test]
     fn errors_get_the_bindings_status_and_error_info() {
